@@ -1,0 +1,344 @@
+"use strict";
+/**
+ * The dialect layer: every SQL construct that BigQuery and DuckDB spell differently.
+ *
+ * Models call these as `${sql.dateDiff("day", a, b)}`; the engine comes from
+ * `dataform.projectConfig.vars.engine` (workflow_settings.yaml, overridden by `--vars=engine=duckdb`).
+ * Each helper returns a SQL fragment with the same meaning on both engines; tests execute the DuckDB
+ * form and analyze/evaluate the BigQuery form. docs/engines.md explains how to add one.
+ *
+ * Compiled into includes/sql.js (global `sql` inside Dataform).
+ */
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.engine = engine;
+exports.dialect = dialect;
+exports.ENGINES = ["bigquery", "duckdb"];
+/** The engine the project is being compiled for. Defaults to BigQuery, the production target. */
+function engine() {
+    const configured = typeof dataform !== "undefined" && dataform && dataform.projectConfig && dataform.projectConfig.vars
+        ? dataform.projectConfig.vars.engine
+        : undefined;
+    if (configured === undefined || configured === "")
+        return "bigquery";
+    if (configured !== "bigquery" && configured !== "duckdb") {
+        throw new Error(`workflow_settings.yaml vars.engine is "${configured}"; it must be "bigquery" or "duckdb" (override with --vars=engine=duckdb).`);
+    }
+    return configured;
+}
+const DATE_PARTS = ["day", "week", "month", "quarter", "year"];
+const TIMESTAMP_PARTS = ["second", "minute", "hour", "day"];
+function checkPart(part, allowed, macro) {
+    if (allowed.indexOf(part) < 0) {
+        throw new Error(`sql.${macro}: unsupported part "${part}"; use one of ${allowed.join(", ")}.`);
+    }
+}
+/** BigQuery's WEEK starts on Sunday; ISOWEEK starts on Monday like DuckDB's 'week'. We always mean ISO weeks. */
+function bigqueryPart(part) {
+    return part === "week" ? "ISOWEEK" : part.toUpperCase();
+}
+/** BigQuery string literal: backslash escapes. */
+function quoteString(value) {
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+/** DuckDB (standard SQL) string literal: a quote is doubled, a backslash is literal. */
+function quoteDuckString(value) {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+function isoDate(value, what) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || isNaN(Date.parse(`${value}T00:00:00Z`))) {
+        throw new Error(`${what} must be a date written YYYY-MM-DD, got "${value}".`);
+    }
+    return value;
+}
+function nextDay(value) {
+    const d = new Date(`${value}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 1);
+    return d.toISOString().slice(0, 10);
+}
+function asOfFromVars() {
+    const vars = typeof dataform !== "undefined" && dataform && dataform.projectConfig ? dataform.projectConfig.vars || {} : {};
+    const value = vars.as_of_date;
+    if (!value) {
+        throw new Error('workflow_settings.yaml vars.as_of_date is missing; set it to a date such as "2026-10-31".');
+    }
+    return isoDate(value, "vars.as_of_date");
+}
+const bigquery = {
+    engine: "bigquery",
+    typeName(type) {
+        const names = {
+            string: "STRING",
+            int64: "INT64",
+            float64: "FLOAT64",
+            numeric: "NUMERIC",
+            money: "NUMERIC",
+            bool: "BOOL",
+            date: "DATE",
+            timestamp: "TIMESTAMP",
+        };
+        return names[type];
+    },
+    cast(expr, type) {
+        return `CAST(${expr} AS ${this.typeName(type)})`;
+    },
+    safeCast(expr, type) {
+        return `SAFE_CAST(${expr} AS ${this.typeName(type)})`;
+    },
+    dateDiff(part, end, start) {
+        checkPart(part, DATE_PARTS, "dateDiff");
+        return `DATE_DIFF(${end}, ${start}, ${bigqueryPart(part)})`;
+    },
+    timestampDiff(part, end, start) {
+        checkPart(part, TIMESTAMP_PARTS, "timestampDiff");
+        return `TIMESTAMP_DIFF(${end}, ${start}, ${part.toUpperCase()})`;
+    },
+    dateTrunc(part, expr) {
+        checkPart(part, DATE_PARTS, "dateTrunc");
+        return `DATE_TRUNC(${expr}, ${bigqueryPart(part)})`;
+    },
+    timestampTrunc(part, expr) {
+        checkPart(part, [...TIMESTAMP_PARTS, ...DATE_PARTS], "timestampTrunc");
+        return `TIMESTAMP_TRUNC(${expr}, ${bigqueryPart(part)}, 'UTC')`;
+    },
+    dateAdd(expr, amount, part) {
+        checkPart(part, ["day", "month", "year"], "dateAdd");
+        return `DATE_ADD(${expr}, INTERVAL ${amount} ${part.toUpperCase()})`;
+    },
+    dayOfWeek(expr) {
+        // BigQuery numbers Sunday 1 … Saturday 7; shift to ISO Monday 1 … Sunday 7.
+        return `(MOD(EXTRACT(DAYOFWEEK FROM ${expr}) + 5, 7) + 1)`;
+    },
+    hourOfDay(expr) {
+        return `EXTRACT(HOUR FROM ${expr} AT TIME ZONE 'UTC')`;
+    },
+    safeDivide(numerator, denominator) {
+        return `SAFE_DIVIDE(${numerator}, ${denominator})`;
+    },
+    sha256Hex(expr) {
+        return `TO_HEX(SHA256(${expr}))`;
+    },
+    hashBucket(expr, buckets) {
+        return `MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 8)) AS INT64), ${buckets})`;
+    },
+    stringAgg(expr, separator, orderBy) {
+        return `STRING_AGG(${expr}, ${quoteString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+    },
+    topNStructs(fields, orderBy, limit) {
+        const struct = fields.map((f) => `${f.expr} AS ${f.name}`).join(", ");
+        return `ARRAY_AGG(STRUCT(${struct}) ORDER BY ${orderBy} LIMIT ${limit})`;
+    },
+    arrayAgg(expr, orderBy) {
+        return `ARRAY_AGG(${expr} IGNORE NULLS${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+    },
+    arrayLength(expr) {
+        return `ARRAY_LENGTH(${expr})`;
+    },
+    boolOr(expr) {
+        return `LOGICAL_OR(${expr})`;
+    },
+    boolAnd(expr) {
+        return `LOGICAL_AND(${expr})`;
+    },
+    countIf(condition) {
+        return `COUNTIF(${condition})`;
+    },
+    regexpReplace(expr, pattern, replacement) {
+        return `REGEXP_REPLACE(${expr}, r${quoteString(pattern)}, ${quoteString(replacement)})`;
+    },
+    regexpContains(expr, pattern) {
+        return `REGEXP_CONTAINS(${expr}, r${quoteString(pattern)})`;
+    },
+    asOfDate() {
+        return `DATE '${asOfFromVars()}'`;
+    },
+    asOfCutoff() {
+        return `TIMESTAMP '${nextDay(asOfFromVars())} 00:00:00+00'`;
+    },
+    dateLiteral(value) {
+        return `DATE '${isoDate(value, "sql.dateLiteral")}'`;
+    },
+    timestampLiteral(value) {
+        return `TIMESTAMP '${value}+00'`;
+    },
+    stringLiteral(value) {
+        return quoteString(value);
+    },
+    currentTimestamp() {
+        return "CURRENT_TIMESTAMP()";
+    },
+};
+const duckdb = {
+    engine: "duckdb",
+    typeName(type) {
+        const names = {
+            string: "VARCHAR",
+            int64: "BIGINT",
+            float64: "DOUBLE",
+            numeric: "DECIMAL(38, 9)",
+            // Euro amounts: cents are exact in DECIMAL(18, 2), which DuckDB keeps in a 64-bit integer (fast sums).
+            money: "DECIMAL(18, 2)",
+            bool: "BOOLEAN",
+            date: "DATE",
+            // DuckDB TIMESTAMP has no zone; the project stores UTC in it, as BigQuery's TIMESTAMP does.
+            timestamp: "TIMESTAMP",
+        };
+        return names[type];
+    },
+    cast(expr, type) {
+        return `CAST(${expr} AS ${this.typeName(type)})`;
+    },
+    safeCast(expr, type) {
+        return `TRY_CAST(${expr} AS ${this.typeName(type)})`;
+    },
+    dateDiff(part, end, start) {
+        checkPart(part, DATE_PARTS, "dateDiff");
+        if (part === "week") {
+            // DuckDB's date_diff('week') counts whole weeks elapsed; BigQuery counts ISO week boundaries crossed.
+            return `(date_diff('day', CAST(date_trunc('week', CAST(${start} AS DATE)) AS DATE), CAST(date_trunc('week', CAST(${end} AS DATE)) AS DATE)) // 7)`;
+        }
+        return `date_diff('${part}', CAST(${start} AS DATE), CAST(${end} AS DATE))`;
+    },
+    timestampDiff(part, end, start) {
+        checkPart(part, TIMESTAMP_PARTS, "timestampDiff");
+        // date_sub counts whole elapsed units (like TIMESTAMP_DIFF); date_diff would count boundaries.
+        return `date_sub('${part}', ${start}, ${end})`;
+    },
+    dateTrunc(part, expr) {
+        checkPart(part, DATE_PARTS, "dateTrunc");
+        return `CAST(date_trunc('${part}', ${expr}) AS DATE)`;
+    },
+    timestampTrunc(part, expr) {
+        checkPart(part, [...TIMESTAMP_PARTS, ...DATE_PARTS], "timestampTrunc");
+        return `CAST(date_trunc('${part}', ${expr}) AS TIMESTAMP)`;
+    },
+    dateAdd(expr, amount, part) {
+        checkPart(part, ["day", "month", "year"], "dateAdd");
+        return `CAST(${expr} + INTERVAL (${amount}) ${part.toUpperCase()} AS DATE)`;
+    },
+    dayOfWeek(expr) {
+        return `isodow(${expr})`;
+    },
+    hourOfDay(expr) {
+        return `hour(${expr})`;
+    },
+    safeDivide(numerator, denominator) {
+        return `(${numerator} / NULLIF(${denominator}, 0))`;
+    },
+    sha256Hex(expr) {
+        // DuckDB's sha256 already returns lower-case hex text.
+        return `sha256(${expr})`;
+    },
+    hashBucket(expr, buckets) {
+        return `(CAST('0x' || substr(sha256(${expr}), 1, 8) AS BIGINT) % ${buckets})`;
+    },
+    stringAgg(expr, separator, orderBy) {
+        return `string_agg(${expr}, ${quoteDuckString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+    },
+    topNStructs(fields, orderBy, limit) {
+        const struct = fields.map((f) => `${f.name} := ${f.expr}`).join(", ");
+        return `list(struct_pack(${struct}) ORDER BY ${orderBy})[1:${limit}]`;
+    },
+    arrayAgg(expr, orderBy) {
+        return `coalesce(list(${expr}${orderBy ? ` ORDER BY ${orderBy}` : ""}) FILTER (WHERE ${expr} IS NOT NULL), [])`;
+    },
+    arrayLength(expr) {
+        return `len(${expr})`;
+    },
+    boolOr(expr) {
+        return `bool_or(${expr})`;
+    },
+    boolAnd(expr) {
+        return `bool_and(${expr})`;
+    },
+    countIf(condition) {
+        return `count_if(${condition})`;
+    },
+    regexpReplace(expr, pattern, replacement) {
+        return `regexp_replace(${expr}, ${quoteDuckString(pattern)}, ${quoteDuckString(replacement)}, 'g')`;
+    },
+    regexpContains(expr, pattern) {
+        return `regexp_matches(${expr}, ${quoteDuckString(pattern)})`;
+    },
+    asOfDate() {
+        return `DATE '${asOfFromVars()}'`;
+    },
+    asOfCutoff() {
+        return `TIMESTAMP '${nextDay(asOfFromVars())} 00:00:00'`;
+    },
+    dateLiteral(value) {
+        return `DATE '${isoDate(value, "sql.dateLiteral")}'`;
+    },
+    timestampLiteral(value) {
+        return `TIMESTAMP '${value}'`;
+    },
+    stringLiteral(value) {
+        return quoteDuckString(value);
+    },
+    currentTimestamp() {
+        return "CAST(now() AS TIMESTAMP)";
+    },
+};
+/** The dialect of one engine; tests use this directly, models use the engine-dispatched exports below. */
+function dialect(target) {
+    return target === "duckdb" ? duckdb : bigquery;
+}
+function current() {
+    return dialect(engine());
+}
+const typeName = (type) => current().typeName(type);
+exports.typeName = typeName;
+const cast = (expr, type) => current().cast(expr, type);
+exports.cast = cast;
+const safeCast = (expr, type) => current().safeCast(expr, type);
+exports.safeCast = safeCast;
+const dateDiff = (part, end, start) => current().dateDiff(part, end, start);
+exports.dateDiff = dateDiff;
+const timestampDiff = (part, end, start) => current().timestampDiff(part, end, start);
+exports.timestampDiff = timestampDiff;
+const dateTrunc = (part, expr) => current().dateTrunc(part, expr);
+exports.dateTrunc = dateTrunc;
+const timestampTrunc = (part, expr) => current().timestampTrunc(part, expr);
+exports.timestampTrunc = timestampTrunc;
+const dateAdd = (expr, amount, part) => current().dateAdd(expr, amount, part);
+exports.dateAdd = dateAdd;
+const dayOfWeek = (expr) => current().dayOfWeek(expr);
+exports.dayOfWeek = dayOfWeek;
+const hourOfDay = (expr) => current().hourOfDay(expr);
+exports.hourOfDay = hourOfDay;
+const safeDivide = (n, d) => current().safeDivide(n, d);
+exports.safeDivide = safeDivide;
+const sha256Hex = (expr) => current().sha256Hex(expr);
+exports.sha256Hex = sha256Hex;
+const hashBucket = (expr, buckets) => current().hashBucket(expr, buckets);
+exports.hashBucket = hashBucket;
+const stringAgg = (expr, sep, orderBy) => current().stringAgg(expr, sep, orderBy);
+exports.stringAgg = stringAgg;
+const topNStructs = (fields, orderBy, limit) => current().topNStructs(fields, orderBy, limit);
+exports.topNStructs = topNStructs;
+const arrayAgg = (expr, orderBy) => current().arrayAgg(expr, orderBy);
+exports.arrayAgg = arrayAgg;
+const arrayLength = (expr) => current().arrayLength(expr);
+exports.arrayLength = arrayLength;
+const boolOr = (expr) => current().boolOr(expr);
+exports.boolOr = boolOr;
+const boolAnd = (expr) => current().boolAnd(expr);
+exports.boolAnd = boolAnd;
+const countIf = (condition) => current().countIf(condition);
+exports.countIf = countIf;
+const regexpReplace = (e, p, r) => current().regexpReplace(e, p, r);
+exports.regexpReplace = regexpReplace;
+const regexpContains = (e, p) => current().regexpContains(e, p);
+exports.regexpContains = regexpContains;
+const asOfDate = () => current().asOfDate();
+exports.asOfDate = asOfDate;
+const asOfCutoff = () => current().asOfCutoff();
+exports.asOfCutoff = asOfCutoff;
+const dateLiteral = (value) => current().dateLiteral(value);
+exports.dateLiteral = dateLiteral;
+const timestampLiteral = (value) => current().timestampLiteral(value);
+exports.timestampLiteral = timestampLiteral;
+const stringLiteral = (value) => current().stringLiteral(value);
+exports.stringLiteral = stringLiteral;
+const currentTimestamp = () => current().currentTimestamp();
+exports.currentTimestamp = currentTimestamp;

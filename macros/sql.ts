@@ -1,0 +1,402 @@
+/**
+ * The dialect layer: every SQL construct that BigQuery and DuckDB spell differently.
+ *
+ * Models call these as `${sql.dateDiff("day", a, b)}`; the engine comes from
+ * `dataform.projectConfig.vars.engine` (workflow_settings.yaml, overridden by `--vars=engine=duckdb`).
+ * Each helper returns a SQL fragment with the same meaning on both engines; tests execute the DuckDB
+ * form and analyze/evaluate the BigQuery form. docs/engines.md explains how to add one.
+ *
+ * Compiled into includes/sql.js (global `sql` inside Dataform).
+ */
+
+export type Engine = "bigquery" | "duckdb";
+export const ENGINES: readonly Engine[] = ["bigquery", "duckdb"];
+
+/** Logical types shared with the raw contract. */
+export type LogicalType = "string" | "int64" | "float64" | "numeric" | "money" | "bool" | "date" | "timestamp";
+export type DatePart = "day" | "week" | "month" | "quarter" | "year";
+export type TimestampPart = "second" | "minute" | "hour" | "day";
+
+declare const dataform: { projectConfig?: { vars?: Record<string, string> } } | undefined;
+
+/** The engine the project is being compiled for. Defaults to BigQuery, the production target. */
+export function engine(): Engine {
+  const configured =
+    typeof dataform !== "undefined" && dataform && dataform.projectConfig && dataform.projectConfig.vars
+      ? dataform.projectConfig.vars.engine
+      : undefined;
+  if (configured === undefined || configured === "") return "bigquery";
+  if (configured !== "bigquery" && configured !== "duckdb") {
+    throw new Error(
+      `workflow_settings.yaml vars.engine is "${configured}"; it must be "bigquery" or "duckdb" (override with --vars=engine=duckdb).`,
+    );
+  }
+  return configured;
+}
+
+const DATE_PARTS: readonly string[] = ["day", "week", "month", "quarter", "year"];
+const TIMESTAMP_PARTS: readonly string[] = ["second", "minute", "hour", "day"];
+
+function checkPart(part: string, allowed: readonly string[], macro: string): void {
+  if (allowed.indexOf(part) < 0) {
+    throw new Error(`sql.${macro}: unsupported part "${part}"; use one of ${allowed.join(", ")}.`);
+  }
+}
+
+/** BigQuery's WEEK starts on Sunday; ISOWEEK starts on Monday like DuckDB's 'week'. We always mean ISO weeks. */
+function bigqueryPart(part: string): string {
+  return part === "week" ? "ISOWEEK" : part.toUpperCase();
+}
+
+/** BigQuery string literal: backslash escapes. */
+function quoteString(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** DuckDB (standard SQL) string literal: a quote is doubled, a backslash is literal. */
+function quoteDuckString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function isoDate(value: string, what: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new Error(`${what} must be a date written YYYY-MM-DD, got "${value}".`);
+  }
+  return value;
+}
+
+function nextDay(value: string): string {
+  const d = new Date(`${value}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+export interface StructField {
+  name: string;
+  expr: string;
+}
+
+export interface Dialect {
+  readonly engine: Engine;
+  /** The engine's name for a logical type. */
+  typeName(type: LogicalType): string;
+  /** CAST that fails on bad input. */
+  cast(expr: string, type: LogicalType): string;
+  /** CAST that yields NULL on bad input (BigQuery SAFE_CAST, DuckDB TRY_CAST). */
+  safeCast(expr: string, type: LogicalType): string;
+  /** Whole `part` boundaries crossed from `start` to `end` (BigQuery DATE_DIFF semantics; weeks are ISO weeks). */
+  dateDiff(part: DatePart, end: string, start: string): string;
+  /** Whole `part` units elapsed from `start` to `end`, truncated toward zero (BigQuery TIMESTAMP_DIFF semantics). */
+  timestampDiff(part: TimestampPart, end: string, start: string): string;
+  /** First day of the date's period, as a DATE (weeks start on Monday). */
+  dateTrunc(part: DatePart, expr: string): string;
+  /** Start of the timestamp's period in UTC, as a TIMESTAMP. */
+  timestampTrunc(part: TimestampPart | DatePart, expr: string): string;
+  /** DATE plus a whole number of days, months or years, as a DATE. */
+  dateAdd(expr: string, amount: number | string, part: "day" | "month" | "year"): string;
+  /** ISO day of week: 1 = Monday … 7 = Sunday, on both engines. */
+  dayOfWeek(expr: string): string;
+  /** Hour of day 0–23 of a UTC timestamp. */
+  hourOfDay(expr: string): string;
+  /** Division that yields NULL instead of failing on a zero divisor. */
+  safeDivide(numerator: string, denominator: string): string;
+  /** SHA-256 of a string as 64 lower-case hex characters. */
+  sha256Hex(expr: string): string;
+  /** A deterministic bucket 0..buckets-1 from a string key, identical on both engines (first 32 bits of SHA-256). */
+  hashBucket(expr: string, buckets: number): string;
+  /** Strings joined with a separator, in the given order. */
+  stringAgg(expr: string, separator: string, orderBy?: string): string;
+  /** Array of the first `limit` structs, ordered by `orderBy`. */
+  topNStructs(fields: readonly StructField[], orderBy: string, limit: number): string;
+  /** Array of values in order (nulls dropped). */
+  arrayAgg(expr: string, orderBy?: string): string;
+  /** Number of elements in an array (0 for an empty array, NULL for NULL). */
+  arrayLength(expr: string): string;
+  /** TRUE when any value is TRUE. */
+  boolOr(expr: string): string;
+  /** TRUE when every value is TRUE. */
+  boolAnd(expr: string): string;
+  /** Number of rows where the condition is TRUE. */
+  countIf(condition: string): string;
+  /** Replace every match of an RE2 pattern. */
+  regexpReplace(expr: string, pattern: string, replacement: string): string;
+  /** TRUE when an RE2 pattern matches anywhere in the string. */
+  regexpContains(expr: string, pattern: string): string;
+  /** The as-of date of the build (vars.as_of_date) as a DATE literal. */
+  asOfDate(): string;
+  /** The exclusive upper bound of the as-of date: midnight UTC after it, as a TIMESTAMP literal. */
+  asOfCutoff(): string;
+  /** A DATE literal. */
+  dateLiteral(value: string): string;
+  /** A TIMESTAMP literal in UTC from 'YYYY-MM-DD HH:MM:SS'. */
+  timestampLiteral(value: string): string;
+  /** A string literal, escaped for the engine. */
+  stringLiteral(value: string): string;
+  /** The current wall-clock timestamp in UTC (for audit columns only; models use asOfCutoff). */
+  currentTimestamp(): string;
+}
+
+function asOfFromVars(): string {
+  const vars =
+    typeof dataform !== "undefined" && dataform && dataform.projectConfig ? dataform.projectConfig.vars || {} : {};
+  const value = vars.as_of_date;
+  if (!value) {
+    throw new Error('workflow_settings.yaml vars.as_of_date is missing; set it to a date such as "2026-10-31".');
+  }
+  return isoDate(value, "vars.as_of_date");
+}
+
+const bigquery: Dialect = {
+  engine: "bigquery",
+  typeName(type) {
+    const names: Record<LogicalType, string> = {
+      string: "STRING",
+      int64: "INT64",
+      float64: "FLOAT64",
+      numeric: "NUMERIC",
+      money: "NUMERIC",
+      bool: "BOOL",
+      date: "DATE",
+      timestamp: "TIMESTAMP",
+    };
+    return names[type];
+  },
+  cast(expr, type) {
+    return `CAST(${expr} AS ${this.typeName(type)})`;
+  },
+  safeCast(expr, type) {
+    return `SAFE_CAST(${expr} AS ${this.typeName(type)})`;
+  },
+  dateDiff(part, end, start) {
+    checkPart(part, DATE_PARTS, "dateDiff");
+    return `DATE_DIFF(${end}, ${start}, ${bigqueryPart(part)})`;
+  },
+  timestampDiff(part, end, start) {
+    checkPart(part, TIMESTAMP_PARTS, "timestampDiff");
+    return `TIMESTAMP_DIFF(${end}, ${start}, ${part.toUpperCase()})`;
+  },
+  dateTrunc(part, expr) {
+    checkPart(part, DATE_PARTS, "dateTrunc");
+    return `DATE_TRUNC(${expr}, ${bigqueryPart(part)})`;
+  },
+  timestampTrunc(part, expr) {
+    checkPart(part, [...TIMESTAMP_PARTS, ...DATE_PARTS], "timestampTrunc");
+    return `TIMESTAMP_TRUNC(${expr}, ${bigqueryPart(part)}, 'UTC')`;
+  },
+  dateAdd(expr, amount, part) {
+    checkPart(part, ["day", "month", "year"], "dateAdd");
+    return `DATE_ADD(${expr}, INTERVAL ${amount} ${part.toUpperCase()})`;
+  },
+  dayOfWeek(expr) {
+    // BigQuery numbers Sunday 1 … Saturday 7; shift to ISO Monday 1 … Sunday 7.
+    return `(MOD(EXTRACT(DAYOFWEEK FROM ${expr}) + 5, 7) + 1)`;
+  },
+  hourOfDay(expr) {
+    return `EXTRACT(HOUR FROM ${expr} AT TIME ZONE 'UTC')`;
+  },
+  safeDivide(numerator, denominator) {
+    return `SAFE_DIVIDE(${numerator}, ${denominator})`;
+  },
+  sha256Hex(expr) {
+    return `TO_HEX(SHA256(${expr}))`;
+  },
+  hashBucket(expr, buckets) {
+    return `MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 8)) AS INT64), ${buckets})`;
+  },
+  stringAgg(expr, separator, orderBy) {
+    return `STRING_AGG(${expr}, ${quoteString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+  },
+  topNStructs(fields, orderBy, limit) {
+    const struct = fields.map((f) => `${f.expr} AS ${f.name}`).join(", ");
+    return `ARRAY_AGG(STRUCT(${struct}) ORDER BY ${orderBy} LIMIT ${limit})`;
+  },
+  arrayAgg(expr, orderBy) {
+    return `ARRAY_AGG(${expr} IGNORE NULLS${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+  },
+  arrayLength(expr) {
+    return `ARRAY_LENGTH(${expr})`;
+  },
+  boolOr(expr) {
+    return `LOGICAL_OR(${expr})`;
+  },
+  boolAnd(expr) {
+    return `LOGICAL_AND(${expr})`;
+  },
+  countIf(condition) {
+    return `COUNTIF(${condition})`;
+  },
+  regexpReplace(expr, pattern, replacement) {
+    return `REGEXP_REPLACE(${expr}, r${quoteString(pattern)}, ${quoteString(replacement)})`;
+  },
+  regexpContains(expr, pattern) {
+    return `REGEXP_CONTAINS(${expr}, r${quoteString(pattern)})`;
+  },
+  asOfDate() {
+    return `DATE '${asOfFromVars()}'`;
+  },
+  asOfCutoff() {
+    return `TIMESTAMP '${nextDay(asOfFromVars())} 00:00:00+00'`;
+  },
+  dateLiteral(value) {
+    return `DATE '${isoDate(value, "sql.dateLiteral")}'`;
+  },
+  timestampLiteral(value) {
+    return `TIMESTAMP '${value}+00'`;
+  },
+  stringLiteral(value) {
+    return quoteString(value);
+  },
+  currentTimestamp() {
+    return "CURRENT_TIMESTAMP()";
+  },
+};
+
+const duckdb: Dialect = {
+  engine: "duckdb",
+  typeName(type) {
+    const names: Record<LogicalType, string> = {
+      string: "VARCHAR",
+      int64: "BIGINT",
+      float64: "DOUBLE",
+      numeric: "DECIMAL(38, 9)",
+      // Euro amounts: cents are exact in DECIMAL(18, 2), which DuckDB keeps in a 64-bit integer (fast sums).
+      money: "DECIMAL(18, 2)",
+      bool: "BOOLEAN",
+      date: "DATE",
+      // DuckDB TIMESTAMP has no zone; the project stores UTC in it, as BigQuery's TIMESTAMP does.
+      timestamp: "TIMESTAMP",
+    };
+    return names[type];
+  },
+  cast(expr, type) {
+    return `CAST(${expr} AS ${this.typeName(type)})`;
+  },
+  safeCast(expr, type) {
+    return `TRY_CAST(${expr} AS ${this.typeName(type)})`;
+  },
+  dateDiff(part, end, start) {
+    checkPart(part, DATE_PARTS, "dateDiff");
+    if (part === "week") {
+      // DuckDB's date_diff('week') counts whole weeks elapsed; BigQuery counts ISO week boundaries crossed.
+      return `(date_diff('day', CAST(date_trunc('week', CAST(${start} AS DATE)) AS DATE), CAST(date_trunc('week', CAST(${end} AS DATE)) AS DATE)) // 7)`;
+    }
+    return `date_diff('${part}', CAST(${start} AS DATE), CAST(${end} AS DATE))`;
+  },
+  timestampDiff(part, end, start) {
+    checkPart(part, TIMESTAMP_PARTS, "timestampDiff");
+    // date_sub counts whole elapsed units (like TIMESTAMP_DIFF); date_diff would count boundaries.
+    return `date_sub('${part}', ${start}, ${end})`;
+  },
+  dateTrunc(part, expr) {
+    checkPart(part, DATE_PARTS, "dateTrunc");
+    return `CAST(date_trunc('${part}', ${expr}) AS DATE)`;
+  },
+  timestampTrunc(part, expr) {
+    checkPart(part, [...TIMESTAMP_PARTS, ...DATE_PARTS], "timestampTrunc");
+    return `CAST(date_trunc('${part}', ${expr}) AS TIMESTAMP)`;
+  },
+  dateAdd(expr, amount, part) {
+    checkPart(part, ["day", "month", "year"], "dateAdd");
+    return `CAST(${expr} + INTERVAL (${amount}) ${part.toUpperCase()} AS DATE)`;
+  },
+  dayOfWeek(expr) {
+    return `isodow(${expr})`;
+  },
+  hourOfDay(expr) {
+    return `hour(${expr})`;
+  },
+  safeDivide(numerator, denominator) {
+    return `(${numerator} / NULLIF(${denominator}, 0))`;
+  },
+  sha256Hex(expr) {
+    // DuckDB's sha256 already returns lower-case hex text.
+    return `sha256(${expr})`;
+  },
+  hashBucket(expr, buckets) {
+    return `(CAST('0x' || substr(sha256(${expr}), 1, 8) AS BIGINT) % ${buckets})`;
+  },
+  stringAgg(expr, separator, orderBy) {
+    return `string_agg(${expr}, ${quoteDuckString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
+  },
+  topNStructs(fields, orderBy, limit) {
+    const struct = fields.map((f) => `${f.name} := ${f.expr}`).join(", ");
+    return `list(struct_pack(${struct}) ORDER BY ${orderBy})[1:${limit}]`;
+  },
+  arrayAgg(expr, orderBy) {
+    return `coalesce(list(${expr}${orderBy ? ` ORDER BY ${orderBy}` : ""}) FILTER (WHERE ${expr} IS NOT NULL), [])`;
+  },
+  arrayLength(expr) {
+    return `len(${expr})`;
+  },
+  boolOr(expr) {
+    return `bool_or(${expr})`;
+  },
+  boolAnd(expr) {
+    return `bool_and(${expr})`;
+  },
+  countIf(condition) {
+    return `count_if(${condition})`;
+  },
+  regexpReplace(expr, pattern, replacement) {
+    return `regexp_replace(${expr}, ${quoteDuckString(pattern)}, ${quoteDuckString(replacement)}, 'g')`;
+  },
+  regexpContains(expr, pattern) {
+    return `regexp_matches(${expr}, ${quoteDuckString(pattern)})`;
+  },
+  asOfDate() {
+    return `DATE '${asOfFromVars()}'`;
+  },
+  asOfCutoff() {
+    return `TIMESTAMP '${nextDay(asOfFromVars())} 00:00:00'`;
+  },
+  dateLiteral(value) {
+    return `DATE '${isoDate(value, "sql.dateLiteral")}'`;
+  },
+  timestampLiteral(value) {
+    return `TIMESTAMP '${value}'`;
+  },
+  stringLiteral(value) {
+    return quoteDuckString(value);
+  },
+  currentTimestamp() {
+    return "CAST(now() AS TIMESTAMP)";
+  },
+};
+
+/** The dialect of one engine; tests use this directly, models use the engine-dispatched exports below. */
+export function dialect(target: Engine): Dialect {
+  return target === "duckdb" ? duckdb : bigquery;
+}
+
+function current(): Dialect {
+  return dialect(engine());
+}
+
+export const typeName: Dialect["typeName"] = (type) => current().typeName(type);
+export const cast: Dialect["cast"] = (expr, type) => current().cast(expr, type);
+export const safeCast: Dialect["safeCast"] = (expr, type) => current().safeCast(expr, type);
+export const dateDiff: Dialect["dateDiff"] = (part, end, start) => current().dateDiff(part, end, start);
+export const timestampDiff: Dialect["timestampDiff"] = (part, end, start) => current().timestampDiff(part, end, start);
+export const dateTrunc: Dialect["dateTrunc"] = (part, expr) => current().dateTrunc(part, expr);
+export const timestampTrunc: Dialect["timestampTrunc"] = (part, expr) => current().timestampTrunc(part, expr);
+export const dateAdd: Dialect["dateAdd"] = (expr, amount, part) => current().dateAdd(expr, amount, part);
+export const dayOfWeek: Dialect["dayOfWeek"] = (expr) => current().dayOfWeek(expr);
+export const hourOfDay: Dialect["hourOfDay"] = (expr) => current().hourOfDay(expr);
+export const safeDivide: Dialect["safeDivide"] = (n, d) => current().safeDivide(n, d);
+export const sha256Hex: Dialect["sha256Hex"] = (expr) => current().sha256Hex(expr);
+export const hashBucket: Dialect["hashBucket"] = (expr, buckets) => current().hashBucket(expr, buckets);
+export const stringAgg: Dialect["stringAgg"] = (expr, sep, orderBy) => current().stringAgg(expr, sep, orderBy);
+export const topNStructs: Dialect["topNStructs"] = (fields, orderBy, limit) => current().topNStructs(fields, orderBy, limit);
+export const arrayAgg: Dialect["arrayAgg"] = (expr, orderBy) => current().arrayAgg(expr, orderBy);
+export const arrayLength: Dialect["arrayLength"] = (expr) => current().arrayLength(expr);
+export const boolOr: Dialect["boolOr"] = (expr) => current().boolOr(expr);
+export const boolAnd: Dialect["boolAnd"] = (expr) => current().boolAnd(expr);
+export const countIf: Dialect["countIf"] = (condition) => current().countIf(condition);
+export const regexpReplace: Dialect["regexpReplace"] = (e, p, r) => current().regexpReplace(e, p, r);
+export const regexpContains: Dialect["regexpContains"] = (e, p) => current().regexpContains(e, p);
+export const asOfDate: Dialect["asOfDate"] = () => current().asOfDate();
+export const asOfCutoff: Dialect["asOfCutoff"] = () => current().asOfCutoff();
+export const dateLiteral: Dialect["dateLiteral"] = (value) => current().dateLiteral(value);
+export const timestampLiteral: Dialect["timestampLiteral"] = (value) => current().timestampLiteral(value);
+export const stringLiteral: Dialect["stringLiteral"] = (value) => current().stringLiteral(value);
+export const currentTimestamp: Dialect["currentTimestamp"] = () => current().currentTimestamp();

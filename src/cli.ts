@@ -1,0 +1,20 @@
+/**
+ * The `slice` command line. Each area registers its own sub-commands; this file only wires them.
+ */
+import { Command } from "commander";
+import { registerRunnerCommands } from "./runner/command.ts";
+import { registerMaintenanceCommands } from "./maintenance/command.ts";
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command();
+  program.name("slice").description("Slice: warehouse-native customer data platform (Dataform on DuckDB or BigQuery)");
+  program.showHelpAfterError();
+  registerRunnerCommands(program);
+  registerMaintenanceCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    console.error(`slice: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

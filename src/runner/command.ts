@@ -1,0 +1,148 @@
+/**
+ * `slice compile`, `slice build` and `slice run-info`: compile with the official Dataform CLI and run the
+ * graph on the embedded DuckDB warehouse.
+ */
+import type { Command } from "commander";
+import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
+import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
+import { progressPrinter, summarizeRun } from "./progress.ts";
+
+/** Parses repeated `--vars k=v` / `k=v,k2=v2` options. */
+export function parseVars(values: string[] = []): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const value of values) {
+    for (const pair of value.split(",")) {
+      if (!pair.trim()) continue;
+      const at = pair.indexOf("=");
+      if (at <= 0) throw new Error(`--vars ${pair}: expected key=value, e.g. --vars as_of_date=2026-10-31`);
+      vars[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+  }
+  return vars;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export interface BuildOptions {
+  projectDir?: string;
+  warehousePath?: string;
+  vars?: Record<string, string>;
+  selectors?: string[];
+  fullRefresh?: boolean;
+  dryRun?: boolean;
+  concurrency?: number;
+  assertionPolicy?: AssertionPolicy;
+  quiet?: boolean;
+}
+
+/** Compiles for DuckDB: the local runner always compiles with engine=duckdb, whatever the YAML default. */
+export async function compileForDuckDb(projectDir = ".", vars: Record<string, string> = {}): Promise<CompiledGraph> {
+  return compileProject({ projectDir, vars: { ...vars, engine: "duckdb" } });
+}
+
+export async function build(options: BuildOptions = {}, warehouse?: Warehouse): Promise<RunResult> {
+  const compiled = await compileForDuckDb(options.projectDir, options.vars);
+  const own = !warehouse;
+  const wh = warehouse ?? (await Warehouse.open(options.warehousePath ?? DEFAULT_WAREHOUSE_PATH));
+  try {
+    return await runGraph(wh, compiled, {
+      selectors: options.selectors,
+      fullRefresh: options.fullRefresh,
+      dryRun: options.dryRun,
+      concurrency: options.concurrency,
+      assertionPolicy: options.assertionPolicy,
+      onEvent: options.quiet ? undefined : progressPrinter(),
+    });
+  } finally {
+    if (own) await wh.close();
+  }
+}
+
+export function registerRunnerCommands(program: Command): void {
+  program
+    .command("compile")
+    .description("Compile the Dataform project with the official CLI and print a summary (or the JSON graph).")
+    .option("--project <dir>", "Dataform project directory", ".")
+    .option("--engine <engine>", "bigquery (production) or duckdb (local)", "bigquery")
+    .option("--vars <k=v>", "override workflow_settings.yaml vars (repeatable)", collect, [])
+    .option("--json", "print the compiled graph as JSON")
+    .action(async (opts) => {
+      const graph = await compileProject({ projectDir: opts.project, vars: { ...parseVars(opts.vars), engine: opts.engine } });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(graph, null, 2)}\n`);
+        return;
+      }
+      console.log(`Compiled for ${opts.engine}: ${graph.tables.length} tables/views, ${graph.assertions.length} assertions, ` +
+        `${graph.operations.length} operations, ${graph.declarations.length} declarations, ${graph.tests.length} tests.`);
+      for (const table of graph.tables) console.log(`  ${(table.type ?? "table").padEnd(12)} ${targetName(table.target)}  (${table.fileName})`);
+    });
+
+  program
+    .command("build")
+    .description("Compile for DuckDB and run the graph on the embedded warehouse: tables, views, incrementals, operations, assertions.")
+    .option("--project <dir>", "Dataform project directory", ".")
+    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+    .option("-s, --select <selector>", "name, schema.name or tag:x; +name adds upstream, name+ downstream (repeatable, or comma-separated)", collect, [])
+    .option("--full-refresh", "rebuild incremental tables from scratch")
+    .option("--vars <k=v>", "override workflow_settings.yaml vars (repeatable)", collect, [])
+    .option("--dry-run", "print the plan and run nothing")
+    .option("--concurrency <n>", "actions run side by side", (v) => Number.parseInt(v, 10), 2)
+    .option("--assertion-failures <policy>", "block-dependents | block-downstream | warn", "block-dependents")
+    .action(async (opts) => {
+      const policy = opts.assertionFailures as AssertionPolicy;
+      if (!["block-dependents", "block-downstream", "warn"].includes(policy)) {
+        throw new Error(`--assertion-failures ${policy}: use block-dependents, block-downstream or warn.`);
+      }
+      const selectors = (opts.select as string[]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+      const result = await build({
+        projectDir: opts.project,
+        warehousePath: opts.warehouse,
+        vars: parseVars(opts.vars),
+        selectors,
+        fullRefresh: opts.fullRefresh,
+        dryRun: opts.dryRun,
+        concurrency: opts.concurrency,
+        assertionPolicy: policy,
+        quiet: opts.dryRun,
+      });
+      if (opts.dryRun) {
+        console.log(`Plan: ${result.planned.length} action(s) in order`);
+        for (const action of result.planned) {
+          console.log(`  ${action.kind.padEnd(11)} ${action.key.padEnd(52)} <- ${action.dependencies.join(", ") || "(none)"}`);
+        }
+        return;
+      }
+      console.log(summarizeRun(result));
+      if (!result.ok) process.exitCode = 1;
+    });
+
+  program
+    .command("run-info")
+    .description("Show the latest runs recorded in the warehouse run log.")
+    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+    .option("--limit <n>", "runs to show", (v) => Number.parseInt(v, 10), 5)
+    .action(async (opts) => {
+      const wh = await Warehouse.open(opts.warehouse);
+      try {
+        if (!(await wh.tableExists(RUN_LOG_SCHEMA, "runs"))) {
+          console.log("No runs yet: run `slice build` first.");
+          return;
+        }
+        const runs = await wh.query(`select * from ${RUN_LOG_SCHEMA}.runs order by started_at desc limit ${Number(opts.limit)}`);
+        console.table(runs);
+        const latest = runs[0];
+        if (latest) {
+          const actions = await wh.query(
+            `select action, action_type, status, mode, rows, round(seconds, 2) as seconds, error from ${RUN_LOG_SCHEMA}.action_runs where run_id = $run_id order by started_at`,
+            { run_id: String(latest.run_id) },
+          );
+          console.table(actions);
+        }
+      } finally {
+        await wh.close();
+      }
+    });
+}

@@ -1,0 +1,396 @@
+/**
+ * Executes a compiled Dataform graph on the embedded DuckDB warehouse.
+ *
+ * It mirrors what the official BigQuery runner does (cli/api/dbadapters/execution_sql.ts):
+ * table/view -> preOps, create or replace, postOps; incremental -> full build when missing or on
+ * --full-refresh, otherwise incrementalPreOps, merge on uniqueKey (or append), incrementalPostOps;
+ * assertion -> a view in the assertion schema that fails when it returns a row.
+ * Each action runs in its own transaction, so a failure leaves the previous version of its table intact.
+ */
+import { randomUUID } from "node:crypto";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { CompiledGraph } from "../dataform/compile.ts";
+import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
+import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
+import { rewriteBigQueryReferences } from "./rewrite.ts";
+
+export type ActionStatus = "succeeded" | "failed" | "skipped" | "assertion_failed";
+
+/** What a failing assertion holds back: only actions that depend on it, everything below its table, or nothing. */
+export type AssertionPolicy = "block-dependents" | "block-downstream" | "warn";
+
+export interface RunOptions {
+  selectors?: string[];
+  fullRefresh?: boolean;
+  dryRun?: boolean;
+  concurrency?: number;
+  assertionPolicy?: AssertionPolicy;
+  /** Rows of a failing assertion shown in the error. */
+  failingRowSample?: number;
+  onEvent?: (event: RunEvent) => void;
+  /** Written to the run log; defaults to a random UUID. */
+  runId?: string;
+}
+
+export interface ActionResult {
+  key: string;
+  kind: Action["kind"];
+  fileName?: string;
+  status: ActionStatus;
+  rows?: number;
+  seconds: number;
+  error?: string;
+  failingRows?: Record<string, unknown>[];
+  mode?: "full" | "incremental";
+}
+
+export type RunEvent =
+  | { type: "plan"; actions: Action[] }
+  | { type: "start"; action: Action; index: number; total: number }
+  | { type: "finish"; action: Action; result: ActionResult; index: number; total: number };
+
+export interface RunResult {
+  runId: string;
+  results: ActionResult[];
+  ok: boolean;
+  seconds: number;
+  planned: Action[];
+}
+
+export const RUN_LOG_SCHEMA = "slice_runs";
+
+export class MissingDeclarationError extends Error {
+  constructor(readonly missing: { key: string; neededBy: string[] }[]) {
+    super(
+      "Source tables are missing from the warehouse:\n" +
+        missing.map((m) => `  ${m.key} (declared; needed by ${m.neededBy.join(", ")})`).join("\n") +
+        "\nLoad them with `slice load` or generate demo data with `slice generate`.",
+    );
+    this.name = "MissingDeclarationError";
+  }
+}
+
+function tableName(action: Action): string {
+  return `${quoteIdent(action.target.schema ?? "main")}.${quoteIdent(action.target.name)}`;
+}
+
+function sqlFor(text: string): string {
+  return rewriteBigQueryReferences(text);
+}
+
+async function objectType(connection: DuckDBConnection, action: Action): Promise<"BASE TABLE" | "VIEW" | undefined> {
+  const reader = await connection.runAndReadAll(
+    "select table_type from information_schema.tables where table_schema = $schema and table_name = $name",
+    { schema: action.target.schema ?? "main", name: action.target.name },
+  );
+  const row = reader.getRowObjectsJson()[0];
+  return row ? (row.table_type as "BASE TABLE" | "VIEW") : undefined;
+}
+
+async function count(connection: DuckDBConnection, relation: string): Promise<number> {
+  const reader = await connection.runAndReadAll(`select count(*) as n from ${relation}`);
+  return Number(reader.getRowObjectsJson()[0].n);
+}
+
+async function columnsOf(connection: DuckDBConnection, relation: string): Promise<string[]> {
+  const reader = await connection.runAndReadAll(`describe ${relation}`);
+  return reader.getRowObjectsJson().map((r) => String(r.column_name));
+}
+
+async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await connection.run("begin transaction");
+  try {
+    const result = await work();
+    await connection.run("commit");
+    return result;
+  } catch (error) {
+    await connection.run("rollback").catch(() => undefined);
+    throw error;
+  }
+}
+
+async function runAll(connection: DuckDBConnection, statements: string[] | undefined): Promise<void> {
+  for (const statement of statements ?? []) {
+    if (statement.trim()) await connection.run(sqlFor(statement));
+  }
+}
+
+async function buildTableOrView(connection: DuckDBConnection, action: Action): Promise<Pick<ActionResult, "rows" | "mode">> {
+  const table = action.table!;
+  const name = tableName(action);
+  return inTransaction(connection, async () => {
+    const existing = await objectType(connection, action);
+    await runAll(connection, table.preOps);
+    if (action.kind === "view") {
+      if (existing === "BASE TABLE") await connection.run(`drop table ${name}`);
+      await connection.run(`create or replace view ${name} as ${sqlFor(table.query)}`);
+      await runAll(connection, table.postOps);
+      return { mode: "full" };
+    }
+    if (existing === "VIEW") await connection.run(`drop view ${name}`);
+    await connection.run(`create or replace table ${name} as ${sqlFor(table.query)}`);
+    await runAll(connection, table.postOps);
+    return { rows: await count(connection, name), mode: "full" };
+  });
+}
+
+async function buildIncremental(connection: DuckDBConnection, action: Action, fullRefresh: boolean): Promise<Pick<ActionResult, "rows" | "mode">> {
+  const table = action.table!;
+  const name = tableName(action);
+  const existing = await objectType(connection, action);
+  const rebuild = existing !== "BASE TABLE" || (fullRefresh && !table.protected);
+  if (rebuild) {
+    return inTransaction(connection, async () => {
+      if (existing === "VIEW") await connection.run(`drop view ${name}`);
+      await runAll(connection, table.preOps);
+      await connection.run(`create or replace table ${name} as ${sqlFor(table.query)}`);
+      await runAll(connection, table.postOps);
+      return { rows: await count(connection, name), mode: "full" as const };
+    });
+  }
+  const staged = quoteIdent(`__slice_incremental_${randomUUID().replace(/-/g, "")}`);
+  return inTransaction(connection, async () => {
+    await runAll(connection, table.incrementalPreOps ?? table.preOps);
+    await connection.run(`create temp table ${staged} as ${sqlFor(table.incrementalQuery ?? table.query)}`);
+    const targetColumns = await columnsOf(connection, name);
+    const newColumns = await columnsOf(connection, staged);
+    const added = newColumns.filter((c) => !targetColumns.includes(c));
+    const onSchemaChange = String((table as Record<string, unknown>).onSchemaChange ?? "IGNORE");
+    if (added.length > 0 && onSchemaChange === "FAIL") {
+      throw new Error(`Incremental query of ${action.key} returns new columns (${added.join(", ")}) and onSchemaChange is FAIL; run with --full-refresh.`);
+    }
+    if (added.length > 0 && (onSchemaChange === "EXTEND" || onSchemaChange === "SYNCHRONIZE")) {
+      const types = await connection.runAndReadAll(`describe ${staged}`);
+      for (const row of types.getRowObjectsJson()) {
+        if (added.includes(String(row.column_name))) {
+          await connection.run(`alter table ${name} add column ${quoteIdent(String(row.column_name))} ${row.column_type}`);
+        }
+      }
+      targetColumns.push(...added);
+    }
+    const columns = newColumns.filter((c) => targetColumns.includes(c)).map(quoteIdent);
+    const uniqueKey = table.uniqueKey ?? [];
+    if (uniqueKey.length > 0) {
+      const match = uniqueKey.map((k) => `${name}.${quoteIdent(k)} is not distinct from s.${quoteIdent(k)}`).join(" and ");
+      await connection.run(`delete from ${name} where exists (select 1 from ${staged} s where ${match})`);
+    }
+    const inserted = await count(connection, staged);
+    await connection.run(`insert into ${name} (${columns.join(", ")}) select ${columns.join(", ")} from ${staged}`);
+    await connection.run(`drop table ${staged}`);
+    await runAll(connection, table.incrementalPostOps ?? table.postOps);
+    return { rows: inserted, mode: "incremental" as const };
+  });
+}
+
+async function runOperation(connection: DuckDBConnection, action: Action): Promise<Pick<ActionResult, "rows">> {
+  return inTransaction(connection, async () => {
+    await runAll(connection, action.operation!.queries);
+    return {};
+  });
+}
+
+async function runAssertion(connection: DuckDBConnection, action: Action, sample: number): Promise<Record<string, unknown>[]> {
+  const name = tableName(action);
+  await inTransaction(connection, () => connection.run(`create or replace view ${name} as ${sqlFor(action.assertion!.query)}`));
+  const reader = await connection.runAndReadAll(`select * from ${name} limit ${sample + 1}`);
+  return reader.getRowObjectsJson() as Record<string, unknown>[];
+}
+
+async function ensureRunLog(warehouse: Warehouse): Promise<void> {
+  await warehouse.run(`
+    create schema if not exists ${RUN_LOG_SCHEMA};
+    create table if not exists ${RUN_LOG_SCHEMA}.action_runs (
+      run_id varchar, action varchar, action_type varchar, file_name varchar, status varchar,
+      mode varchar, rows bigint, started_at timestamp, finished_at timestamp, seconds double, error varchar
+    );
+    create table if not exists ${RUN_LOG_SCHEMA}.runs (
+      run_id varchar, started_at timestamp, finished_at timestamp, status varchar,
+      actions_planned integer, actions_failed integer, vars varchar
+    );`);
+}
+
+async function missingDeclarations(warehouse: Warehouse, graph: ActionGraph, selected: Set<string>): Promise<{ key: string; neededBy: string[] }[]> {
+  const missing: { key: string; neededBy: string[] }[] = [];
+  for (const action of graph.actions.values()) {
+    if (action.kind !== "declaration") continue;
+    const neededBy = (graph.dependents.get(action.key) ?? []).filter((k) => selected.has(k));
+    if (neededBy.length === 0) continue;
+    if (!(await warehouse.tableExists(action.target.schema ?? "main", action.target.name))) {
+      missing.push({ key: action.key, neededBy: neededBy.map((k) => graph.actions.get(k)!.fileName ?? k) });
+    }
+  }
+  return missing;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, options: RunOptions = {}): Promise<RunResult> {
+  const started = Date.now();
+  const runId = options.runId ?? randomUUID();
+  const graph = buildGraph(compiled);
+  const selected = selectActions(graph, options.selectors ?? []);
+  const planned = graph.order.map((k) => graph.actions.get(k)!).filter((a) => selected.has(a.key) && a.kind !== "declaration");
+  options.onEvent?.({ type: "plan", actions: planned });
+  if (options.dryRun) return { runId, results: [], ok: true, seconds: 0, planned };
+
+  const missing = await missingDeclarations(warehouse, graph, selected);
+  if (missing.length > 0) throw new MissingDeclarationError(missing);
+
+  await ensureRunLog(warehouse);
+  const schemas = new Set(planned.map((a) => a.target.schema ?? "main"));
+  for (const schema of schemas) await warehouse.run(`create schema if not exists ${quoteIdent(schema)}`);
+  const startedAt = new Date(started).toISOString();
+  await warehouse.query(`insert into ${RUN_LOG_SCHEMA}.runs values ($run_id, cast($started_at as timestamp), null, 'running', $planned, null, $vars)`, {
+    run_id: runId,
+    started_at: startedAt,
+    planned: planned.length,
+    vars: JSON.stringify(compiled.projectConfig.vars ?? {}),
+  });
+
+  const policy = options.assertionPolicy ?? "block-dependents";
+  const sample = options.failingRowSample ?? 5;
+  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const results = new Map<string, ActionResult>();
+  const blocked = new Set<string>();
+  const pending = [...planned];
+  const running = new Map<string, Promise<void>>();
+  const connections: DuckDBConnection[] = [];
+  for (let i = 0; i < concurrency; i++) connections.push(await warehouse.connect());
+  const free = [...connections];
+  let logChain: Promise<unknown> = Promise.resolve();
+  let index = 0;
+
+  const block = (keys: Iterable<string>) => {
+    const stack = [...keys];
+    while (stack.length > 0) {
+      const key = stack.pop()!;
+      for (const dependent of graph.dependents.get(key) ?? []) {
+        if (!blocked.has(dependent)) {
+          blocked.add(dependent);
+          stack.push(dependent);
+        }
+      }
+    }
+  };
+
+  const log = (result: ActionResult, startedMs: number) => {
+    logChain = logChain.then(() =>
+      warehouse.query(
+        `insert into ${RUN_LOG_SCHEMA}.action_runs values ($run_id, $action, $type, $file, $status, $mode, $rows, cast($started as timestamp), cast($finished as timestamp), $seconds, $error)`,
+        {
+          run_id: runId,
+          action: result.key,
+          type: result.kind,
+          file: result.fileName ?? null,
+          status: result.status,
+          mode: result.mode ?? null,
+          rows: result.rows ?? null,
+          started: new Date(startedMs).toISOString(),
+          finished: new Date(startedMs + result.seconds * 1000).toISOString(),
+          seconds: result.seconds,
+          error: result.error ?? null,
+        } as never,
+      ),
+    );
+  };
+
+  const execute = async (action: Action, connection: DuckDBConnection): Promise<ActionResult> => {
+    const base = { key: action.key, kind: action.kind, fileName: action.fileName };
+    const t0 = Date.now();
+    try {
+      if (action.kind === "assertion") {
+        const rows = await runAssertion(connection, action, sample);
+        const seconds = (Date.now() - t0) / 1000;
+        if (rows.length > 0) {
+          return {
+            ...base,
+            status: "assertion_failed",
+            seconds,
+            rows: rows.length > sample ? undefined : rows.length,
+            failingRows: rows.slice(0, sample),
+            error: `Assertion ${action.key} failed: ${rows.length > sample ? `more than ${sample}` : rows.length} row(s) violate it.`,
+          };
+        }
+        return { ...base, status: "succeeded", seconds, rows: 0 };
+      }
+      const outcome =
+        action.kind === "incremental"
+          ? await buildIncremental(connection, action, options.fullRefresh ?? false)
+          : action.kind === "operation"
+            ? await runOperation(connection, action)
+            : await buildTableOrView(connection, action);
+      return { ...base, status: "succeeded", seconds: (Date.now() - t0) / 1000, ...outcome };
+    } catch (error) {
+      return { ...base, status: "failed", seconds: (Date.now() - t0) / 1000, error: `${action.fileName ?? action.key}: ${errorText(error)}` };
+    }
+  };
+
+  const finished = (key: string) => results.has(key);
+  // With block-downstream, a table's readers also wait for the table's assertions, so a failing check
+  // can still hold them back.
+  const assertionsOf = new Map<string, string[]>();
+  if (policy === "block-downstream") {
+    for (const action of planned) {
+      if (action.kind === "assertion" && action.parent) assertionsOf.set(action.parent, [...(assertionsOf.get(action.parent) ?? []), action.key]);
+    }
+  }
+  const waitsFor = (action: Action) =>
+    action.kind === "assertion" ? action.dependencies : action.dependencies.flatMap((d) => [d, ...(assertionsOf.get(d) ?? [])]);
+  const ready = (action: Action) =>
+    waitsFor(action).every((d) => !selected.has(d) || graph.actions.get(d)!.kind === "declaration" || finished(d));
+
+  while (pending.length > 0 || running.size > 0) {
+    for (let i = 0; i < pending.length && free.length > 0; ) {
+      const action = pending[i];
+      if (blocked.has(action.key)) {
+        pending.splice(i, 1);
+        const result: ActionResult = { key: action.key, kind: action.kind, fileName: action.fileName, status: "skipped", seconds: 0, error: "an upstream action failed" };
+        results.set(action.key, result);
+        index++;
+        options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
+        log(result, Date.now());
+        continue;
+      }
+      if (!ready(action)) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      const connection = free.pop()!;
+      options.onEvent?.({ type: "start", action, index, total: planned.length });
+      const t0 = Date.now();
+      const job = execute(action, connection).then((result) => {
+        results.set(action.key, result);
+        running.delete(action.key);
+        free.push(connection);
+        index++;
+        if (result.status === "failed") block([action.key]);
+        if (result.status === "assertion_failed") {
+          if (policy === "block-dependents") block([action.key]);
+          if (policy === "block-downstream") block([action.key, ...(action.parent ? [action.parent] : [])]);
+        }
+        options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
+        log(result, t0);
+      });
+      running.set(action.key, job);
+    }
+    if (running.size > 0) await Promise.race(running.values());
+    else if (pending.length > 0 && pending.every((a) => !ready(a) && !blocked.has(a.key))) {
+      throw new Error(`Runner stalled with ${pending.length} action(s) waiting; this is a bug in the plan.`);
+    }
+  }
+  await logChain;
+  for (const connection of connections) connection.closeSync();
+
+  const ordered = planned.map((a) => results.get(a.key)!);
+  const failures = ordered.filter((r) => r.status === "failed" || (r.status === "assertion_failed" && policy !== "warn"));
+  const ok = failures.length === 0 && ordered.every((r) => r.status !== "skipped");
+  await warehouse.query(
+    `update ${RUN_LOG_SCHEMA}.runs set finished_at = cast($finished as timestamp), status = $status, actions_failed = $failed where run_id = $run_id`,
+    { finished: new Date().toISOString(), status: ok ? "succeeded" : "failed", failed: failures.length, run_id: runId },
+  );
+  return { runId, results: ordered, ok, seconds: (Date.now() - started) / 1000, planned };
+}
+
