@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.starExcept = exports.nullArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.ENGINES = ["bigquery", "duckdb"];
@@ -55,6 +55,32 @@ function nextDay(value) {
     const d = new Date(`${value}T00:00:00Z`);
     d.setUTCDate(d.getUTCDate() + 1);
     return d.toISOString().slice(0, 10);
+}
+/** Standard (winter) UTC offsets of the EU time zones the DuckDB form supports. */
+const EU_STANDARD_OFFSETS = {
+    "Europe/London": 0,
+    "Europe/Dublin": 0,
+    "Europe/Lisbon": 0,
+    "Europe/Stockholm": 1,
+    "Europe/Oslo": 1,
+    "Europe/Copenhagen": 1,
+    "Europe/Berlin": 1,
+    "Europe/Amsterdam": 1,
+    "Europe/Paris": 1,
+    "Europe/Madrid": 1,
+    "Europe/Rome": 1,
+    "Europe/Warsaw": 1,
+    "Europe/Helsinki": 2,
+    "Europe/Tallinn": 2,
+    "Europe/Riga": 2,
+    "Europe/Vilnius": 2,
+};
+function euStandardOffset(timeZone) {
+    const offset = EU_STANDARD_OFFSETS[timeZone];
+    if (offset === undefined) {
+        throw new Error(`vars.local_time_zone "${timeZone}" is not supported; use one of ${Object.keys(EU_STANDARD_OFFSETS).join(", ")}.`);
+    }
+    return offset;
 }
 function asOfFromVars() {
     const vars = typeof dataform !== "undefined" && dataform && dataform.projectConfig ? dataform.projectConfig.vars || {} : {};
@@ -111,6 +137,19 @@ const bigquery = {
     },
     hourOfDay(expr) {
         return `EXTRACT(HOUR FROM ${expr} AT TIME ZONE 'UTC')`;
+    },
+    localDateTime(expr, timeZone) {
+        euStandardOffset(timeZone);
+        return `DATETIME(${expr}, '${timeZone}')`;
+    },
+    nullArray(type) {
+        return `CAST(NULL AS ARRAY<${this.typeName(type)}>)`;
+    },
+    starExcept(columns) {
+        return `* EXCEPT (${columns.join(", ")})`;
+    },
+    arrayCompact(items) {
+        return `ARRAY(SELECT item FROM UNNEST([${items.join(", ")}]) AS item WHERE item IS NOT NULL)`;
     },
     safeDivide(numerator, denominator) {
         return `SAFE_DIVIDE(${numerator}, ${denominator})`;
@@ -222,6 +261,20 @@ const duckdb = {
     hourOfDay(expr) {
         return `hour(${expr})`;
     },
+    localDateTime(expr, timeZone) {
+        const offset = euStandardOffset(timeZone);
+        const lastSunday = (month, day) => `CAST(make_date(year(${expr}), ${month}, ${day}) - CAST(isodow(make_date(year(${expr}), ${month}, ${day})) % 7 AS INTEGER) AS TIMESTAMP) + INTERVAL 1 HOUR`;
+        return `(${expr} + to_hours(${offset} + CASE WHEN ${expr} >= ${lastSunday(3, 31)} AND ${expr} < ${lastSunday(10, 31)} THEN 1 ELSE 0 END))`;
+    },
+    nullArray(type) {
+        return `CAST(NULL AS ${this.typeName(type)}[])`;
+    },
+    starExcept(columns) {
+        return `* EXCLUDE (${columns.join(", ")})`;
+    },
+    arrayCompact(items) {
+        return `list_filter([${items.join(", ")}], lambda item: item IS NOT NULL)`;
+    },
     safeDivide(numerator, denominator) {
         return `(${numerator} / NULLIF(${denominator}, 0))`;
     },
@@ -306,6 +359,14 @@ const dayOfWeek = (expr) => current().dayOfWeek(expr);
 exports.dayOfWeek = dayOfWeek;
 const hourOfDay = (expr) => current().hourOfDay(expr);
 exports.hourOfDay = hourOfDay;
+const localDateTime = (expr, timeZone) => current().localDateTime(expr, timeZone);
+exports.localDateTime = localDateTime;
+const nullArray = (type) => current().nullArray(type);
+exports.nullArray = nullArray;
+const starExcept = (columns) => current().starExcept(columns);
+exports.starExcept = starExcept;
+const arrayCompact = (items) => current().arrayCompact(items);
+exports.arrayCompact = arrayCompact;
 const safeDivide = (n, d) => current().safeDivide(n, d);
 exports.safeDivide = safeDivide;
 const sha256Hex = (expr) => current().sha256Hex(expr);

@@ -71,6 +71,36 @@ function nextDay(value: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** Standard (winter) UTC offsets of the EU time zones the DuckDB form supports. */
+const EU_STANDARD_OFFSETS: Record<string, number> = {
+  "Europe/London": 0,
+  "Europe/Dublin": 0,
+  "Europe/Lisbon": 0,
+  "Europe/Stockholm": 1,
+  "Europe/Oslo": 1,
+  "Europe/Copenhagen": 1,
+  "Europe/Berlin": 1,
+  "Europe/Amsterdam": 1,
+  "Europe/Paris": 1,
+  "Europe/Madrid": 1,
+  "Europe/Rome": 1,
+  "Europe/Warsaw": 1,
+  "Europe/Helsinki": 2,
+  "Europe/Tallinn": 2,
+  "Europe/Riga": 2,
+  "Europe/Vilnius": 2,
+};
+
+function euStandardOffset(timeZone: string): number {
+  const offset = EU_STANDARD_OFFSETS[timeZone];
+  if (offset === undefined) {
+    throw new Error(
+      `vars.local_time_zone "${timeZone}" is not supported; use one of ${Object.keys(EU_STANDARD_OFFSETS).join(", ")}.`,
+    );
+  }
+  return offset;
+}
+
 export interface StructField {
   name: string;
   expr: string;
@@ -98,6 +128,18 @@ export interface Dialect {
   dayOfWeek(expr: string): string;
   /** Hour of day 0–23 of a UTC timestamp. */
   hourOfDay(expr: string): string;
+  /**
+   * Wall-clock time in an EU time zone (vars.local_time_zone), as BigQuery DATETIME / DuckDB TIMESTAMP.
+   * DuckDB's time-zone support needs the ICU extension, which cannot be installed offline, so the DuckDB
+   * form applies the EU summer-time rule (last Sunday of March to last Sunday of October, 01:00 UTC).
+   */
+  localDateTime(expr: string, timeZone: string): string;
+  /** `*` without some columns (BigQuery EXCEPT, DuckDB EXCLUDE). */
+  starExcept(columns: readonly string[]): string;
+  /** An array of the given expressions with the NULL ones left out, in order. */
+  arrayCompact(items: readonly string[]): string;
+  /** A NULL typed as an array of the logical type (BigQuery needs the element type). */
+  nullArray(type: LogicalType): string;
   /** Division that yields NULL instead of failing on a zero divisor. */
   safeDivide(numerator: string, denominator: string): string;
   /** SHA-256 of a string as 64 lower-case hex characters. */
@@ -193,6 +235,19 @@ const bigquery: Dialect = {
   },
   hourOfDay(expr) {
     return `EXTRACT(HOUR FROM ${expr} AT TIME ZONE 'UTC')`;
+  },
+  localDateTime(expr, timeZone) {
+    euStandardOffset(timeZone);
+    return `DATETIME(${expr}, '${timeZone}')`;
+  },
+  nullArray(type) {
+    return `CAST(NULL AS ARRAY<${this.typeName(type)}>)`;
+  },
+  starExcept(columns) {
+    return `* EXCEPT (${columns.join(", ")})`;
+  },
+  arrayCompact(items) {
+    return `ARRAY(SELECT item FROM UNNEST([${items.join(", ")}]) AS item WHERE item IS NOT NULL)`;
   },
   safeDivide(numerator, denominator) {
     return `SAFE_DIVIDE(${numerator}, ${denominator})`;
@@ -305,6 +360,21 @@ const duckdb: Dialect = {
   hourOfDay(expr) {
     return `hour(${expr})`;
   },
+  localDateTime(expr, timeZone) {
+    const offset = euStandardOffset(timeZone);
+    const lastSunday = (month: number, day: number) =>
+      `CAST(make_date(year(${expr}), ${month}, ${day}) - CAST(isodow(make_date(year(${expr}), ${month}, ${day})) % 7 AS INTEGER) AS TIMESTAMP) + INTERVAL 1 HOUR`;
+    return `(${expr} + to_hours(${offset} + CASE WHEN ${expr} >= ${lastSunday(3, 31)} AND ${expr} < ${lastSunday(10, 31)} THEN 1 ELSE 0 END))`;
+  },
+  nullArray(type) {
+    return `CAST(NULL AS ${this.typeName(type)}[])`;
+  },
+  starExcept(columns) {
+    return `* EXCLUDE (${columns.join(", ")})`;
+  },
+  arrayCompact(items) {
+    return `list_filter([${items.join(", ")}], lambda item: item IS NOT NULL)`;
+  },
   safeDivide(numerator, denominator) {
     return `(${numerator} / NULLIF(${denominator}, 0))`;
   },
@@ -382,6 +452,10 @@ export const timestampTrunc: Dialect["timestampTrunc"] = (part, expr) => current
 export const dateAdd: Dialect["dateAdd"] = (expr, amount, part) => current().dateAdd(expr, amount, part);
 export const dayOfWeek: Dialect["dayOfWeek"] = (expr) => current().dayOfWeek(expr);
 export const hourOfDay: Dialect["hourOfDay"] = (expr) => current().hourOfDay(expr);
+export const localDateTime: Dialect["localDateTime"] = (expr, timeZone) => current().localDateTime(expr, timeZone);
+export const nullArray: Dialect["nullArray"] = (type) => current().nullArray(type);
+export const starExcept: Dialect["starExcept"] = (columns) => current().starExcept(columns);
+export const arrayCompact: Dialect["arrayCompact"] = (items) => current().arrayCompact(items);
 export const safeDivide: Dialect["safeDivide"] = (n, d) => current().safeDivide(n, d);
 export const sha256Hex: Dialect["sha256Hex"] = (expr) => current().sha256Hex(expr);
 export const hashBucket: Dialect["hashBucket"] = (expr, buckets) => current().hashBucket(expr, buckets);

@@ -4,7 +4,7 @@
  * `ref()` always compiles to a backtick-quoted `project.dataset.table`, which DuckDB rejects. The warehouse
  * file holds every project, so the project part is dropped and the dataset becomes the schema:
  * `slice-demo.marts.customer_profile` -> "marts"."customer_profile". Only backtick-quoted text outside
- * string literals and comments is touched.
+ * string literals and comments is touched, and \' inside string literals becomes ''.
  */
 import { quoteIdent } from "../warehouse/duckdb.ts";
 
@@ -31,15 +31,22 @@ export function rewriteBigQueryReferences(sql: string): string {
       out += sql.slice(i, stop);
       i = stop;
     } else if (ch === "'") {
-      // A string literal: '' (standard SQL) and \' (BigQuery) both keep it open.
+      // A string literal: '' (standard SQL) and \' (BigQuery) both keep it open. Dataform's generated
+      // assertions quote with \', which DuckDB reads as a backslash, so it becomes ''. Other backslash
+      // pairs stay as they are: DuckDB-dialect regex patterns such as '\s' mean a literal backslash.
       let j = i + 1;
+      let literal = "'";
       while (j < sql.length) {
-        if (sql[j] === "\\") j += 2;
-        else if (sql[j] === "'" && sql[j + 1] === "'") j += 2;
-        else if (sql[j] === "'") break;
-        else j++;
+        if (sql[j] === "\\") {
+          literal += sql[j + 1] === "'" ? "''" : sql.slice(j, j + 2);
+          j += 2;
+        } else if (sql[j] === "'" && sql[j + 1] === "'") {
+          literal += "''";
+          j += 2;
+        } else if (sql[j] === "'") break;
+        else literal += sql[j++];
       }
-      out += sql.slice(i, j + 1);
+      out += j < sql.length ? `${literal}'` : literal;
       i = j + 1;
     } else if (ch === "`") {
       const end = sql.indexOf("`", i + 1);

@@ -40,6 +40,8 @@ const cases: Case[] = [
     bigquery: "(SELECT ARRAY_AGG(STRUCT(k AS k, s AS share) ORDER BY s DESC, k LIMIT 2) FROM (SELECT 'a' AS k, 0.2 AS s UNION ALL SELECT 'b', 0.5 UNION ALL SELECT 'c', 0.5) t)",
   },
   { name: "arrayAgg drops nulls", build: (d) => `(SELECT ${d.arrayLength(d.arrayAgg("x", "x"))} FROM (SELECT 1 AS x UNION ALL SELECT NULL UNION ALL SELECT 3) t)`, expected: 2, bigquery: "(SELECT ARRAY_LENGTH(ARRAY_AGG(x IGNORE NULLS ORDER BY x)) FROM (SELECT 1 AS x UNION ALL SELECT NULL UNION ALL SELECT 3) t)" },
+  { name: "arrayCompact drops nulls and keeps order", build: (d) => d.arrayCompact(["'email'", "CASE WHEN 1 = 2 THEN 'sms' END", "'push'"]), expected: ["email", "push"], bigquery: "ARRAY(SELECT item FROM UNNEST(['email', CASE WHEN 1 = 2 THEN 'sms' END, 'push']) AS item WHERE item IS NOT NULL)" },
+  { name: "starExcept", build: (d) => `(SELECT a FROM (SELECT ${d.starExcept(["b"])} FROM (SELECT 1 AS a, 2 AS b) t) u)`, expected: 1, bigquery: "(SELECT a FROM (SELECT * EXCEPT (b) FROM (SELECT 1 AS a, 2 AS b) t) u)" },
   { name: "boolOr", build: (d) => `(SELECT ${d.boolOr("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: true, bigquery: "(SELECT LOGICAL_OR(x > 2) FROM (SELECT 1 AS x UNION ALL SELECT 3) t)" },
   { name: "boolAnd", build: (d) => `(SELECT ${d.boolAnd("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: false, bigquery: "(SELECT LOGICAL_AND(x > 2) FROM (SELECT 1 AS x UNION ALL SELECT 3) t)" },
   { name: "countIf", build: (d) => `(SELECT ${d.countIf("x > 1")} FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t)`, expected: 2, bigquery: "(SELECT COUNTIF(x > 1) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t)" },
@@ -87,5 +89,33 @@ describe("dialect macros", () => {
 
   it("rejects parts a macro does not support", () => {
     expect(() => dialect("duckdb").dateDiff("hour" as never, "a", "b")).toThrow(/unsupported part "hour"/);
+  });
+});
+
+describe("localDateTime follows EU summer time on DuckDB", () => {
+  let wh: Warehouse;
+  beforeAll(async () => {
+    wh = await Warehouse.open(":memory:");
+  });
+  afterAll(async () => wh.close());
+
+  it.each([
+    // 2024: summer time from 2024-03-31 01:00 UTC to 2024-10-27 01:00 UTC.
+    ["2024-01-15 12:00:00", "2024-01-15 14:00:00"],
+    ["2024-03-31 00:59:59", "2024-03-31 02:59:59"],
+    ["2024-03-31 01:00:00", "2024-03-31 04:00:00"],
+    ["2024-07-01 21:30:00", "2024-07-02 00:30:00"],
+    ["2024-10-27 00:59:59", "2024-10-27 03:59:59"],
+    ["2024-10-27 01:00:00", "2024-10-27 03:00:00"],
+    ["2023-03-26 01:00:00", "2023-03-26 04:00:00"],
+  ])("%s UTC is %s in Helsinki", async (utc, local) => {
+    const d = dialect("duckdb");
+    const rows = await wh.query(`select cast(${d.localDateTime(d.timestampLiteral(utc), "Europe/Helsinki")} as varchar) as v`);
+    expect(rows[0].v).toBe(local);
+  });
+
+  it("uses DATETIME on BigQuery and refuses zones it cannot convert on DuckDB", () => {
+    expect(dialect("bigquery").localDateTime("ordered_at", "Europe/Helsinki")).toBe("DATETIME(ordered_at, 'Europe/Helsinki')");
+    expect(() => dialect("duckdb").localDateTime("x", "America/New_York")).toThrow(/not supported/);
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * Business thresholds of the models, read from workflow_settings.yaml `vars` (every value there is a
+ * string) with documented defaults, so a marketer's definition of "heavy" or "lapsed" lives in one place.
+ *
+ * Compiled into includes/settings.js (global `settings` inside Dataform).
+ */
+
+declare const dataform: { projectConfig?: { vars?: Record<string, string> } } | undefined;
+
+export const DEFAULTS = {
+  /** IANA time zone of the stores: weekday and daypart habits are local wall-clock time. */
+  local_time_zone: "Europe/Helsinki",
+  /** Slices needed for a full loyalty card. */
+  loyalty_card_slices: "10",
+  /** frequency_class: orders in the last 365 days. */
+  frequency_heavy_min_orders_365d: "24",
+  frequency_regular_min_orders_365d: "6",
+  /** lifecycle_stage thresholds, in days. */
+  lifecycle_new_max_days_since_first_order: "90",
+  lifecycle_active_max_days_since_last_order: "90",
+  lifecycle_passive_max_days_since_last_order: "365",
+  lifecycle_reactivation_min_gap_days: "180",
+  /** household_type from basket size (pizzas per order, share of orders with a kids' pizza). */
+  household_family_min_pizzas_per_order: "2.5",
+  household_family_min_kids_order_share: "0.3",
+  household_couple_min_pizzas_per_order: "1.6",
+  /** Behavioural segments: the share of last-365-day orders that must show the habit. */
+  segment_habit_min_share: "0.5",
+  segment_habit_min_orders_365d: "4",
+  /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */
+  kpi_late_arrival_days: "3",
+} as const;
+
+export type SettingName = keyof typeof DEFAULTS;
+
+function vars(): Record<string, string> {
+  return typeof dataform !== "undefined" && dataform && dataform.projectConfig && dataform.projectConfig.vars
+    ? dataform.projectConfig.vars
+    : {};
+}
+
+/** The raw string value of a setting (from vars, else its default). */
+export function value(name: SettingName): string {
+  const configured = vars()[name];
+  return configured === undefined || configured === "" ? DEFAULTS[name] : configured;
+}
+
+/** A numeric setting, validated so a typo fails compilation with the var's name. */
+export function number(name: SettingName): number {
+  const text = value(name);
+  const parsed = Number(text);
+  if (!isFinite(parsed) || text.trim() === "") {
+    throw new Error(`workflow_settings.yaml vars.${name} must be a number written as a string, e.g. "${DEFAULTS[name]}"; got "${text}".`);
+  }
+  return parsed;
+}
+
+/** A whole-number setting. */
+export function integer(name: SettingName): number {
+  const parsed = number(name);
+  if (Math.floor(parsed) !== parsed) {
+    throw new Error(`workflow_settings.yaml vars.${name} must be a whole number, got "${value(name)}".`);
+  }
+  return parsed;
+}
