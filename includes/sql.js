@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.starExcept = exports.nullArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.ENGINES = ["bigquery", "duckdb"];
@@ -148,6 +148,13 @@ const bigquery = {
     starExcept(columns) {
         return `* EXCEPT (${columns.join(", ")})`;
     },
+    dateSpine(start, end, part) {
+        checkPart(part, ["day", "month"], "dateSpine");
+        return `(SELECT spine_date FROM UNNEST(GENERATE_DATE_ARRAY(${this.dateLiteral(start)}, ${this.dateLiteral(end)}, INTERVAL 1 ${part.toUpperCase()})) AS spine_date)`;
+    },
+    arrayContains(array, value) {
+        return `(${value} IN UNNEST(${array}))`;
+    },
     arrayCompact(items) {
         return `ARRAY(SELECT item FROM UNNEST([${items.join(", ")}]) AS item WHERE item IS NOT NULL)`;
     },
@@ -272,6 +279,13 @@ const duckdb = {
     starExcept(columns) {
         return `* EXCLUDE (${columns.join(", ")})`;
     },
+    dateSpine(start, end, part) {
+        checkPart(part, ["day", "month"], "dateSpine");
+        return `(SELECT CAST(generate_series AS DATE) AS spine_date FROM generate_series(${this.dateLiteral(start)}, ${this.dateLiteral(end)}, INTERVAL 1 ${part.toUpperCase()}))`;
+    },
+    arrayContains(array, value) {
+        return `coalesce(list_contains(${array}, ${value}), false)`;
+    },
     arrayCompact(items) {
         return `list_filter([${items.join(", ")}], lambda item: item IS NOT NULL)`;
     },
@@ -363,8 +377,12 @@ const localDateTime = (expr, timeZone) => current().localDateTime(expr, timeZone
 exports.localDateTime = localDateTime;
 const nullArray = (type) => current().nullArray(type);
 exports.nullArray = nullArray;
+const dateSpine = (start, end, part) => current().dateSpine(start, end, part);
+exports.dateSpine = dateSpine;
 const starExcept = (columns) => current().starExcept(columns);
 exports.starExcept = starExcept;
+const arrayContains = (array, value) => current().arrayContains(array, value);
+exports.arrayContains = arrayContains;
 const arrayCompact = (items) => current().arrayCompact(items);
 exports.arrayCompact = arrayCompact;
 const safeDivide = (n, d) => current().safeDivide(n, d);

@@ -27,6 +27,8 @@ export const DEFAULTS = {
   /** Behavioural segments: the share of last-365-day orders that must show the habit. */
   segment_habit_min_share: "0.5",
   segment_habit_min_orders_365d: "4",
+  /** First month of the KPI month spine; consent and order history before it is not counted. */
+  kpi_history_start_date: "2015-01-01",
   /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */
   kpi_late_arrival_days: "3",
 } as const;

@@ -134,8 +134,12 @@ export interface Dialect {
    * form applies the EU summer-time rule (last Sunday of March to last Sunday of October, 01:00 UTC).
    */
   localDateTime(expr: string, timeZone: string): string;
+  /** A relation with one DATE column `spine_date` from start to end inclusive, one row per day or month. */
+  dateSpine(start: string, end: string, part: "day" | "month"): string;
   /** `*` without some columns (BigQuery EXCEPT, DuckDB EXCLUDE). */
   starExcept(columns: readonly string[]): string;
+  /** TRUE when the array holds the value (FALSE for an empty array). */
+  arrayContains(array: string, value: string): string;
   /** An array of the given expressions with the NULL ones left out, in order. */
   arrayCompact(items: readonly string[]): string;
   /** A NULL typed as an array of the logical type (BigQuery needs the element type). */
@@ -245,6 +249,13 @@ const bigquery: Dialect = {
   },
   starExcept(columns) {
     return `* EXCEPT (${columns.join(", ")})`;
+  },
+  dateSpine(start, end, part) {
+    checkPart(part, ["day", "month"], "dateSpine");
+    return `(SELECT spine_date FROM UNNEST(GENERATE_DATE_ARRAY(${this.dateLiteral(start)}, ${this.dateLiteral(end)}, INTERVAL 1 ${part.toUpperCase()})) AS spine_date)`;
+  },
+  arrayContains(array, value) {
+    return `(${value} IN UNNEST(${array}))`;
   },
   arrayCompact(items) {
     return `ARRAY(SELECT item FROM UNNEST([${items.join(", ")}]) AS item WHERE item IS NOT NULL)`;
@@ -372,6 +383,13 @@ const duckdb: Dialect = {
   starExcept(columns) {
     return `* EXCLUDE (${columns.join(", ")})`;
   },
+  dateSpine(start, end, part) {
+    checkPart(part, ["day", "month"], "dateSpine");
+    return `(SELECT CAST(generate_series AS DATE) AS spine_date FROM generate_series(${this.dateLiteral(start)}, ${this.dateLiteral(end)}, INTERVAL 1 ${part.toUpperCase()}))`;
+  },
+  arrayContains(array, value) {
+    return `coalesce(list_contains(${array}, ${value}), false)`;
+  },
   arrayCompact(items) {
     return `list_filter([${items.join(", ")}], lambda item: item IS NOT NULL)`;
   },
@@ -454,7 +472,9 @@ export const dayOfWeek: Dialect["dayOfWeek"] = (expr) => current().dayOfWeek(exp
 export const hourOfDay: Dialect["hourOfDay"] = (expr) => current().hourOfDay(expr);
 export const localDateTime: Dialect["localDateTime"] = (expr, timeZone) => current().localDateTime(expr, timeZone);
 export const nullArray: Dialect["nullArray"] = (type) => current().nullArray(type);
+export const dateSpine: Dialect["dateSpine"] = (start, end, part) => current().dateSpine(start, end, part);
 export const starExcept: Dialect["starExcept"] = (columns) => current().starExcept(columns);
+export const arrayContains: Dialect["arrayContains"] = (array, value) => current().arrayContains(array, value);
 export const arrayCompact: Dialect["arrayCompact"] = (items) => current().arrayCompact(items);
 export const safeDivide: Dialect["safeDivide"] = (n, d) => current().safeDivide(n, d);
 export const sha256Hex: Dialect["sha256Hex"] = (expr) => current().sha256Hex(expr);

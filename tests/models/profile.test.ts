@@ -151,3 +151,66 @@ describe("models on the hand-written fixture", () => {
     ]);
   });
 });
+
+describe("KPIs, segments and reports on the hand-written fixture", () => {
+  it("kpi_daily separates revenue, cancellations, anonymous revenue and new vs returning customers", async () => {
+    const rows = await wh.query(
+      "select cast(kpi_date as varchar) as d, orders::int as orders, cancelled_or_refunded_orders::int as cancelled, cast(revenue_eur as varchar) as revenue, identified_revenue_share as identified_share, new_customers::int as new, returning_customers::int as returning from marts.kpi_daily order by kpi_date",
+    );
+    expect(rows).toEqual([
+      { d: "2023-12-01", orders: 1, cancelled: 0, revenue: "30.00", identified_share: 1, new: 1, returning: 0 },
+      { d: "2024-06-09", orders: 1, cancelled: 0, revenue: "20.00", identified_share: 1, new: 0, returning: 1 },
+      { d: "2024-11-01", orders: 0, cancelled: 1, revenue: "0.00", identified_share: null, new: 0, returning: 0 },
+      { d: "2024-12-24", orders: 1, cancelled: 0, revenue: "12.00", identified_share: 0, new: 0, returning: 0 },
+      { d: "2025-01-10", orders: 1, cancelled: 0, revenue: "26.00", identified_share: 1, new: 0, returning: 1 },
+      { d: "2025-01-20", orders: 0, cancelled: 1, revenue: "0.00", identified_share: null, new: 0, returning: 0 },
+    ]);
+  });
+
+  it("kpi_monthly counts known, active, reactivated and passive customers and permission coverage by month", async () => {
+    const rows = await wh.query(`
+      select cast(kpi_month as varchar) as m, known_customers::int as known, active_customers_12m::int as active,
+        reactivated_customers::int as reactivated, passive_customers::int as passive,
+        round(email_marketing_granted_share, 4) as email, round(partner_meta_granted_share, 4) as meta
+      from marts.kpi_monthly where kpi_month in ('2023-12-01', '2024-06-01', '2024-12-01', '2025-01-01') order by kpi_month`);
+    expect(rows).toEqual([
+      // C1's first order; C1's consents only start in 2024-01
+      { m: "2023-12-01", known: 1, active: 1, reactivated: 0, passive: 0, email: 0, meta: 0 },
+      // O2 came 191 days after O1 (>= 180): reactivated; C2 joined in March with e-mail granted
+      { m: "2024-06-01", known: 2, active: 1, reactivated: 1, passive: 0, email: 1, meta: 0.5 },
+      // last order 6 months back: passive; C3 created in December with no consents
+      { m: "2024-12-01", known: 3, active: 1, reactivated: 0, passive: 1, email: 0.6667, meta: 0.3333 },
+      { m: "2025-01-01", known: 3, active: 1, reactivated: 1, passive: 0, email: 0.6667, meta: 0.3333 },
+    ]);
+  });
+
+  it("cohort retention follows the cohort's customers month by month", async () => {
+    const rows = await wh.query(
+      "select cast(cohort_month as varchar) as cohort, months_since_cohort::int as n, cohort_customers::int as size, retention_rate from marts.kpi_cohort_retention order by n",
+    );
+    expect(rows).toEqual([
+      { cohort: "2023-12-01", n: 0, size: 1, retention_rate: 1 },
+      { cohort: "2023-12-01", n: 6, size: 1, retention_rate: 1 },
+      { cohort: "2023-12-01", n: 13, size: 1, retention_rate: 1 },
+    ]);
+  });
+
+  it("segments customers, writes the daily history and indexes profile reports against the base", async () => {
+    expect(await wh.query("select customer_id, rfm_segment from marts.customer_segments order by customer_id")).toEqual([
+      { customer_id: "C1", rfm_segment: "champions" },
+      { customer_id: "C2", rfm_segment: "no_purchases" },
+      { customer_id: "C3", rfm_segment: "no_purchases" },
+    ]);
+    expect(await wh.query("select cast(snapshot_date as varchar) as d, count(*)::int as n from marts.customer_segment_history group by 1")).toEqual([{ d: FIXTURE_AS_OF_DATE, n: 3 }]);
+    const report = await wh.query(
+      "select group_name, dimension_value, share_in_group, index_vs_base from marts.profile_report where dimension = 'household_type' and group_name = 'rfm:champions'",
+    );
+    // 1 of 3 customers is a family; all champions are: 100 % / 33.3 % = index 300.
+    expect(report).toEqual([{ group_name: "rfm:champions", dimension_value: "family", share_in_group: 1, index_vs_base: 300 }]);
+  });
+
+  it("kpi_snapshot reports reachability and permission coverage on the as-of date", async () => {
+    const [snapshot] = await wh.query("select reachable_by_email::int as email, reachable_by_sms::int as sms, reachable_customers::int as reachable, sms_marketing_denied_share as sms_denied, push_marketing_not_set_share as push_not_set from marts.kpi_snapshot");
+    expect(snapshot).toEqual({ email: 1, sms: 1, reachable: 2, sms_denied: 1 / 3, push_not_set: 1 });
+  });
+});
