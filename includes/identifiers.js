@@ -1,0 +1,104 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.email = email;
+exports.phoneDigits = phoneDigits;
+exports.phoneE164Plus = phoneE164Plus;
+exports.name = name;
+exports.firstInitial = firstInitial;
+exports.city = city;
+exports.postalCode = postalCode;
+exports.country = country;
+exports.gender = gender;
+exports.birthPart = birthPart;
+exports.hash = hash;
+/**
+ * Identifier normalization and hashing for audiences, in SQL, following the Meta Marketing API
+ * customer-file rules (and Google Customer Match where it differs). Nothing leaves the warehouse
+ * unhashed: activation models call these and keep only the SHA-256 hex.
+ *
+ * Every function returns a SQL expression that is NULL when the input gives no usable value, so an
+ * absent key hashes to NULL (sent as "" to Meta), never to the hash of an empty string.
+ *
+ * Compiled into includes/identifiers.js (global `identifiers` inside Dataform).
+ */
+const sql_1 = require("./sql");
+function use(target) {
+    return target || (0, sql_1.dialect)((0, sql_1.engine)());
+}
+function nullIfEmpty(expr) {
+    return `NULLIF(${expr}, '')`;
+}
+/**
+ * E-mail: white space and dots stripped from both ends (as Meta's SDK does), lower-case; NULL unless it
+ * looks like an address. With `googleCanonical`, gmail.com/googlemail.com addresses also lose the dots
+ * and any +suffix before the @ (Customer Match).
+ */
+function email(expr, options = {}, target) {
+    const x = use(target);
+    const trimmed = x.regexpReplace(`LOWER(${expr})`, "^[\\s.]+|[\\s.]+$", "");
+    const valid = `(CASE WHEN ${x.regexpContains(trimmed, "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")} THEN ${trimmed} END)`;
+    if (!options.googleCanonical)
+        return valid;
+    const local = x.regexpReplace(x.regexpReplace(x.regexpReplace(valid, "@.*$", ""), "\\+.*$", ""), "\\.", "");
+    const domain = x.regexpReplace(valid, "^[^@]*@", "");
+    return `(CASE WHEN ${x.regexpContains(valid, "@(gmail|googlemail)\\.com$")} THEN ${local} || '@' || ${domain} ELSE ${valid} END)`;
+}
+/**
+ * Phone as E.164 digits without '+' (Meta's PHONE): symbols and letters removed; '+' or '00' means the
+ * country code follows (leading zeros dropped); a national number with a trunk '0' gets the calling code
+ * given by `callingCodeExpr` (e.g. '358' for Finland: 040 123 4567 -> 358401234567). 8-15 digits, else NULL.
+ */
+function phoneDigits(expr, callingCodeExpr = "'358'", target) {
+    const x = use(target);
+    const compact = x.regexpReplace(`TRIM(${expr})`, "[^0-9+]", "");
+    const digits = x.regexpReplace(compact, "[^0-9]", "");
+    const international = x.regexpReplace(digits, "^0+", "");
+    const e164 = `(CASE
+      WHEN ${compact} LIKE '+%' OR ${compact} LIKE '00%' THEN ${international}
+      WHEN ${compact} LIKE '0%' THEN ${callingCodeExpr} || ${x.regexpReplace(digits, "^0", "")}
+      ELSE ${digits}
+    END)`;
+    return `(CASE WHEN ${x.regexpContains(e164, "^[1-9][0-9]{7,14}$")} THEN ${e164} END)`;
+}
+/** Phone in E.164 with '+', as Google Customer Match wants it. */
+function phoneE164Plus(expr, callingCodeExpr = "'358'", target) {
+    return `('+' || ${phoneDigits(expr, callingCodeExpr, target)})`;
+}
+/** FN / LN: lower-case letters only (UTF-8 letters such as ä, ö, å kept; spaces, digits and punctuation removed). */
+function name(expr, target) {
+    const x = use(target);
+    return nullIfEmpty(x.regexpReplace(`LOWER(${expr})`, "[^\\p{L}\\p{M}]", ""));
+}
+/** FI: the first letter of the normalized first name. */
+function firstInitial(expr, target) {
+    return `SUBSTR(${name(expr, target)}, 1, 1)`;
+}
+/** CT: lower-case, no spaces or punctuation. */
+function city(expr, target) {
+    return name(expr, target);
+}
+/** ZIP: lower-case, no spaces or dashes. */
+function postalCode(expr, target) {
+    const x = use(target);
+    return nullIfEmpty(x.regexpReplace(`LOWER(${expr})`, "[\\s-]", ""));
+}
+/** COUNTRY: ISO 3166-1 alpha-2, lower-case; NULL for anything else. */
+function country(expr, target) {
+    const x = use(target);
+    const lowered = `LOWER(TRIM(${expr}))`;
+    return `(CASE WHEN ${x.regexpContains(lowered, "^[a-z]{2}$")} THEN ${lowered} END)`;
+}
+/** GEN: 'm' or 'f'. */
+function gender(expr) {
+    return `(CASE LOWER(TRIM(${expr})) WHEN 'm' THEN 'm' WHEN 'f' THEN 'f' END)`;
+}
+/** DOBY / DOBM / DOBD: 'YYYY', 'MM' (01-12), 'DD' (01-31) from a DATE. */
+function birthPart(expr, part, target) {
+    const x = use(target);
+    const width = part === "year" ? 4 : 2;
+    return `LPAD(${x.cast(`EXTRACT(${part.toUpperCase()} FROM ${expr})`, "string")}, ${width}, '0')`;
+}
+/** SHA-256 lower-case hex of a normalized value; NULL stays NULL. */
+function hash(normalizedExpr, target) {
+    return use(target).sha256Hex(normalizedExpr);
+}
