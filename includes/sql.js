@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.ENGINES = ["bigquery", "duckdb"];
@@ -145,6 +145,9 @@ const bigquery = {
     nullArray(type) {
         return `CAST(NULL AS ARRAY<${this.typeName(type)}>)`;
     },
+    typedArray(items, type) {
+        return `ARRAY<${this.typeName(type)}>[${items.join(", ")}]`;
+    },
     starExcept(columns) {
         return `* EXCEPT (${columns.join(", ")})`;
     },
@@ -276,6 +279,9 @@ const duckdb = {
     nullArray(type) {
         return `CAST(NULL AS ${this.typeName(type)}[])`;
     },
+    typedArray(items, type) {
+        return `CAST([${items.join(", ")}] AS ${this.typeName(type)}[])`;
+    },
     starExcept(columns) {
         return `* EXCLUDE (${columns.join(", ")})`;
     },
@@ -375,6 +381,8 @@ const hourOfDay = (expr) => current().hourOfDay(expr);
 exports.hourOfDay = hourOfDay;
 const localDateTime = (expr, timeZone) => current().localDateTime(expr, timeZone);
 exports.localDateTime = localDateTime;
+const typedArray = (items, type) => current().typedArray(items, type);
+exports.typedArray = typedArray;
 const nullArray = (type) => current().nullArray(type);
 exports.nullArray = nullArray;
 const dateSpine = (start, end, part) => current().dateSpine(start, end, part);

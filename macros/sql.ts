@@ -142,6 +142,8 @@ export interface Dialect {
   arrayContains(array: string, value: string): string;
   /** An array of the given expressions with the NULL ones left out, in order. */
   arrayCompact(items: readonly string[]): string;
+  /** An array literal of SQL expressions with an explicit element type (so an empty one is typed too). */
+  typedArray(items: readonly string[], type: LogicalType): string;
   /** A NULL typed as an array of the logical type (BigQuery needs the element type). */
   nullArray(type: LogicalType): string;
   /** Division that yields NULL instead of failing on a zero divisor. */
@@ -246,6 +248,9 @@ const bigquery: Dialect = {
   },
   nullArray(type) {
     return `CAST(NULL AS ARRAY<${this.typeName(type)}>)`;
+  },
+  typedArray(items, type) {
+    return `ARRAY<${this.typeName(type)}>[${items.join(", ")}]`;
   },
   starExcept(columns) {
     return `* EXCEPT (${columns.join(", ")})`;
@@ -380,6 +385,9 @@ const duckdb: Dialect = {
   nullArray(type) {
     return `CAST(NULL AS ${this.typeName(type)}[])`;
   },
+  typedArray(items, type) {
+    return `CAST([${items.join(", ")}] AS ${this.typeName(type)}[])`;
+  },
   starExcept(columns) {
     return `* EXCLUDE (${columns.join(", ")})`;
   },
@@ -471,6 +479,7 @@ export const dateAdd: Dialect["dateAdd"] = (expr, amount, part) => current().dat
 export const dayOfWeek: Dialect["dayOfWeek"] = (expr) => current().dayOfWeek(expr);
 export const hourOfDay: Dialect["hourOfDay"] = (expr) => current().hourOfDay(expr);
 export const localDateTime: Dialect["localDateTime"] = (expr, timeZone) => current().localDateTime(expr, timeZone);
+export const typedArray: Dialect["typedArray"] = (items, type) => current().typedArray(items, type);
 export const nullArray: Dialect["nullArray"] = (type) => current().nullArray(type);
 export const dateSpine: Dialect["dateSpine"] = (start, end, part) => current().dateSpine(start, end, part);
 export const starExcept: Dialect["starExcept"] = (columns) => current().starExcept(columns);

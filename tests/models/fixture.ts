@@ -78,6 +78,7 @@ export async function loadFixture(wh: Warehouse): Promise<void> {
       ('C1', 'sms_marketing', false, 'web', '2024-12-01 10:00:00'),
       ('C1', 'sms_marketing', false, 'web', '2024-12-01 10:00:00'),
       ('C1', 'partner_meta', true, 'app', '2024-01-01 10:00:00'),
+      ('C1', 'profiling', true, 'app', '2024-01-01 10:00:00'),
       ('C2', 'email_marketing', true, 'store', '2024-03-01 08:00:00'),
       ('C2', 'sms_marketing', true, 'store', '2024-03-01 08:00:00'),
       ('C2', 'push_marketing', false, 'store', '2025-03-01 08:00:00');

@@ -1,0 +1,100 @@
+"use strict";
+/**
+ * Audiences: the one readable place where marketing decides who is sent where.
+ *
+ * Each audience names a rule (a SQL condition over marts.customer_profile and marts.customer_segments
+ * columns), the partners it goes to, the consent purposes every member must have granted (on top of the
+ * partner's own purpose), and the share kept out as a holdout for lift measurement. Names and
+ * descriptions stay neutral: Meta flags audiences that suggest health or financial status.
+ *
+ * Validated at compile time (a bad audience fails `dataform compile` with the field and the fix) and
+ * again with zod in src/activation/audiences.ts. Compiled into includes/audiences.js.
+ */
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.AUDIENCES = exports.PARTNERS = void 0;
+exports.audienceProblems = audienceProblems;
+exports.validAudiences = validAudiences;
+exports.purposesFor = purposesFor;
+exports.PARTNERS = [
+    { id: "meta", kind: "meta", purpose: "partner_meta", description: "Meta Custom Audiences (Facebook, Instagram)." },
+    { id: "media_x", kind: "s3", purpose: "partner_media", description: "Media partner receiving hashed file drops in S3." },
+];
+exports.AUDIENCES = [
+    {
+        id: "sunday_training_crowd",
+        description: "Sunday regulars: -20 % on Sunday orders.",
+        rule: "segments.is_sunday_regulars",
+        destinations: ["meta"],
+        requiredPurposes: ["profiling"],
+        holdoutPercent: 10,
+    },
+    {
+        id: "family_friday",
+        description: "Families ordering on Fridays: buy 4 pay 3.",
+        rule: "segments.is_family_friday",
+        destinations: ["media_x"],
+        requiredPurposes: ["profiling"],
+        holdoutPercent: 10,
+    },
+    {
+        id: "passive_winback",
+        description: "Customers with no order for 3-12 months: come back offer.",
+        rule: "profile.lifecycle_stage = 'passive'",
+        destinations: ["meta", "media_x"],
+        requiredPurposes: ["profiling"],
+        holdoutPercent: 20,
+    },
+    {
+        id: "champions_lookalike_seed",
+        description: "Best customers as a seed for lookalike audiences.",
+        rule: "segments.rfm_segment = 'champions'",
+        destinations: ["meta"],
+        requiredPurposes: [],
+        holdoutPercent: 0,
+    },
+];
+const KNOWN_PURPOSES = ["email_marketing", "sms_marketing", "push_marketing", "profiling", "partner_meta", "partner_media"];
+/** Problems with the audience list, each naming the audience, the field and the fix. */
+function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PARTNERS) {
+    const problems = [];
+    const seen = {};
+    for (const audience of audiences) {
+        const where = `macros/audiences.ts audience "${audience.id}"`;
+        if (!/^[a-z][a-z0-9_]{2,62}$/.test(audience.id))
+            problems.push(`${where}: id must be snake_case (a-z, 0-9, _), 3-63 characters.`);
+        if (seen[audience.id])
+            problems.push(`${where}: id is used twice; ids must be unique.`);
+        seen[audience.id] = true;
+        if (!audience.rule.trim())
+            problems.push(`${where}: rule is empty; write a SQL condition over profile.* and segments.* columns.`);
+        if (audience.destinations.length === 0)
+            problems.push(`${where}: destinations is empty; add a partner id (${partners.map((p) => p.id).join(", ")}).`);
+        for (const destination of audience.destinations) {
+            if (!partners.some((p) => p.id === destination))
+                problems.push(`${where}: destination "${destination}" is not a partner; use one of ${partners.map((p) => p.id).join(", ")}.`);
+        }
+        for (const purpose of audience.requiredPurposes) {
+            if (KNOWN_PURPOSES.indexOf(purpose) < 0)
+                problems.push(`${where}: requiredPurposes has "${purpose}"; use one of ${KNOWN_PURPOSES.join(", ")}.`);
+        }
+        if (!(audience.holdoutPercent >= 0 && audience.holdoutPercent <= 50 && Math.floor(audience.holdoutPercent) === audience.holdoutPercent)) {
+            problems.push(`${where}: holdoutPercent must be a whole number from 0 to 50.`);
+        }
+    }
+    return problems;
+}
+/** The audiences, after validation; compilation fails on the first bad definition. */
+function validAudiences() {
+    const problems = audienceProblems();
+    if (problems.length > 0)
+        throw new Error(`Invalid audience definitions:\n${problems.join("\n")}`);
+    return exports.AUDIENCES;
+}
+/** The purposes a member of `audience` must have granted to be sent to `destination`. */
+function purposesFor(audience, destination) {
+    const partner = exports.PARTNERS.filter((p) => p.id === destination)[0];
+    const purposes = audience.requiredPurposes.slice();
+    if (partner && purposes.indexOf(partner.purpose) < 0)
+        purposes.push(partner.purpose);
+    return purposes;
+}
