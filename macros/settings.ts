@@ -27,6 +27,15 @@ export const DEFAULTS = {
   /** Behavioural segments: the share of last-365-day orders that must show the habit. */
   segment_habit_min_share: "0.5",
   segment_habit_min_orders_365d: "4",
+  /** Recommendations: products bought within this many days are not recommended again. */
+  recommendation_exclude_recent_days: "30",
+  /** Share (0-100) of customers, chosen by hash, whose histories build the item-to-item similarity matrix. */
+  recommendation_similarity_sample_percent: "25",
+  /** Similar items kept per product, and history items per customer, when scoring. */
+  recommendation_neighbours_per_product: "15",
+  recommendation_history_items_per_customer: "8",
+  /** "true" hides each customer's latest order from the history: the offline evaluation mode of `npm run bench`. */
+  recommendation_hide_last_order: "false",
   /** First month of the KPI month spine; consent and order history before it is not counted. */
   kpi_history_start_date: "2015-01-01",
   /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */

@@ -94,8 +94,12 @@ describe("models on the hand-written fixture", () => {
       lifecycle_stage: "reactivated",
       loyalty_slices_on_card: "1",
       loyalty_slices_missing: "9",
-      product_recommendations: null,
     });
+    const recommended = await wh.query("select product_name from marts.customer_recommendations where customer_id = 'C1' order by recommendation_rank");
+    expect(c1.product_recommendations).toEqual(recommended.map((r) => r.product_name));
+    // P1 (Margherita) and DR1 (Cola) were bought 21 days ago: not recommended again within 30 days.
+    expect(c1.product_recommendations).not.toContain("Margherita");
+    expect(c1.product_recommendations).not.toContain("Cola 0.5");
     // Category spend (delivery fee excluded): pizzas 60, kids_pizzas 8, drinks 3, dips 2 of 73.
     expect(c1.top_categories).toEqual([
       { category: "pizzas", share: 0.8219 },
