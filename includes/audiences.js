@@ -27,6 +27,7 @@ exports.AUDIENCES = [
         destinations: ["meta"],
         requiredPurposes: ["profiling"],
         holdoutPercent: 10,
+        campaign: { startDate: "2026-10-04", endDate: "2026-10-25" },
     },
     {
         id: "family_friday",
@@ -43,6 +44,7 @@ exports.AUDIENCES = [
         destinations: ["meta", "media_x"],
         requiredPurposes: ["profiling"],
         holdoutPercent: 20,
+        campaign: { startDate: "2026-10-01", endDate: "2026-10-31" },
     },
     {
         id: "champions_lookalike_seed",
@@ -76,6 +78,16 @@ function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PART
         for (const purpose of audience.requiredPurposes) {
             if (KNOWN_PURPOSES.indexOf(purpose) < 0)
                 problems.push(`${where}: requiredPurposes has "${purpose}"; use one of ${KNOWN_PURPOSES.join(", ")}.`);
+        }
+        if (audience.campaign) {
+            const { startDate, endDate } = audience.campaign;
+            const isDate = (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !isNaN(Date.parse(`${v}T00:00:00Z`));
+            if (!isDate(startDate) || !isDate(endDate))
+                problems.push(`${where}: campaign dates must be written YYYY-MM-DD.`);
+            else if (endDate < startDate)
+                problems.push(`${where}: campaign endDate is before startDate.`);
+            if (audience.holdoutPercent === 0)
+                problems.push(`${where}: a campaign needs a holdout to measure lift; set holdoutPercent above 0.`);
         }
         if (!(audience.holdoutPercent >= 0 && audience.holdoutPercent <= 50 && Math.floor(audience.holdoutPercent) === audience.holdoutPercent)) {
             problems.push(`${where}: holdoutPercent must be a whole number from 0 to 50.`);

@@ -18,6 +18,12 @@ export interface Partner {
   description: string;
 }
 
+export interface Campaign {
+  /** First and last day (inclusive, UTC dates) of the offer the audience receives. */
+  startDate: string;
+  endDate: string;
+}
+
 export interface Audience {
   id: string;
   description: string;
@@ -25,6 +31,8 @@ export interface Audience {
   destinations: string[];
   requiredPurposes: string[];
   holdoutPercent: number;
+  /** When set, marts.campaign_results measures the lift of treated members over the holdout in this window. */
+  campaign?: Campaign;
 }
 
 export const PARTNERS: Partner[] = [
@@ -40,6 +48,7 @@ export const AUDIENCES: Audience[] = [
     destinations: ["meta"],
     requiredPurposes: ["profiling"],
     holdoutPercent: 10,
+    campaign: { startDate: "2026-10-04", endDate: "2026-10-25" },
   },
   {
     id: "family_friday",
@@ -56,6 +65,7 @@ export const AUDIENCES: Audience[] = [
     destinations: ["meta", "media_x"],
     requiredPurposes: ["profiling"],
     holdoutPercent: 20,
+    campaign: { startDate: "2026-10-01", endDate: "2026-10-31" },
   },
   {
     id: "champions_lookalike_seed",
@@ -85,6 +95,13 @@ export function audienceProblems(audiences: Audience[] = AUDIENCES, partners: Pa
     }
     for (const purpose of audience.requiredPurposes) {
       if (KNOWN_PURPOSES.indexOf(purpose) < 0) problems.push(`${where}: requiredPurposes has "${purpose}"; use one of ${KNOWN_PURPOSES.join(", ")}.`);
+    }
+    if (audience.campaign) {
+      const { startDate, endDate } = audience.campaign;
+      const isDate = (v: string) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !isNaN(Date.parse(`${v}T00:00:00Z`));
+      if (!isDate(startDate) || !isDate(endDate)) problems.push(`${where}: campaign dates must be written YYYY-MM-DD.`);
+      else if (endDate < startDate) problems.push(`${where}: campaign endDate is before startDate.`);
+      if (audience.holdoutPercent === 0) problems.push(`${where}: a campaign needs a holdout to measure lift; set holdoutPercent above 0.`);
     }
     if (!(audience.holdoutPercent >= 0 && audience.holdoutPercent <= 50 && Math.floor(audience.holdoutPercent) === audience.holdoutPercent)) {
       problems.push(`${where}: holdoutPercent must be a whole number from 0 to 50.`);

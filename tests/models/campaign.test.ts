@@ -1,0 +1,64 @@
+/**
+ * Campaign lift worked out by hand: 4 treated and 4 holdout members of passive_winback (campaign
+ * 2026-10-01..31), population taken from the audience snapshot before the start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileForDuckDb } from "../../src/runner/command.ts";
+import { runGraph } from "../../src/runner/execute.ts";
+import { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { REPO_ROOT } from "../support/dataform-project.ts";
+import { createEmptyRawTables } from "./fixture.ts";
+
+let wh: Warehouse;
+
+async function build(): Promise<void> {
+  const run = await runGraph(wh, await compileForDuckDb(REPO_ROOT, { as_of_date: "2026-10-31" }));
+  expect(run.results.filter((r) => r.status !== "succeeded").map((r) => `${r.key}: ${r.error}`)).toEqual([]);
+}
+
+beforeAll(async () => {
+  wh = await Warehouse.open(":memory:");
+  await createEmptyRawTables(wh);
+  const ids = ["T1", "T2", "T3", "T4", "H1", "H2", "H3", "H4"];
+  await wh.run(`
+    insert into raw.stores values ('0001', 'Slice Kamppi', 'Helsinki', 'Uusimaa', '2015-01-01 00:00:00');
+    insert into raw.products values ('P1', 'Margherita', 'pizzas', true, 10.00);
+    insert into raw.customers values ${ids.map((id) => `('${id}', null, null, null, null, null, null, null, null, 'FI', false, null, null, '2025-01-01 00:00:00', '2025-01-01 00:00:00')`).join(", ")};
+    insert into raw.orders values
+      ('o1', 'T1', '0001', 'app', 'delivery', '2026-10-05 17:00:00', 20.00, 0, null, 'completed', '2026-10-05 17:00:00'),
+      ('o2', 'T2', '0001', 'app', 'delivery', '2026-10-06 17:00:00', 10.00, 0, null, 'completed', '2026-10-06 17:00:00'),
+      ('o3', 'H1', '0001', 'app', 'delivery', '2026-10-07 17:00:00', 15.00, 0, null, 'completed', '2026-10-07 17:00:00'),
+      -- before the window: not a conversion
+      ('o4', 'T3', '0001', 'app', 'delivery', '2026-09-20 17:00:00', 30.00, 0, null, 'completed', '2026-09-20 17:00:00');
+  `);
+  await build();
+  await wh.run(`insert into activation.audience_membership_history values
+    ${ids.map((id) => `('2026-09-30', 'passive_winback', '${id}', ${id.startsWith("H")})`).join(", ")}`);
+  await build();
+});
+afterAll(async () => wh.close());
+
+describe("campaign_results", () => {
+  it("measures conversion and revenue lift against the holdout with 95 % intervals", async () => {
+    const [row] = await wh.query("select * from marts.campaign_results where audience_id = 'passive_winback'");
+    expect(row).toMatchObject({ population_source: "snapshot_2026-09-30", window_complete: true, treated_customers: "4", holdout_customers: "4" });
+    const close = (actual: unknown, expected: number) => expect(Number(actual)).toBeCloseTo(expected, 4);
+    close(row.treated_conversion_rate, 0.5);
+    close(row.holdout_conversion_rate, 0.25);
+    close(row.conversion_lift, 0.25);
+    close(row.conversion_lift_relative, 1);
+    // 1.96 * sqrt(0.5*0.5/4 + 0.25*0.75/4) = 0.648209
+    close(row.conversion_lift_ci_low, 0.25 - 0.648209);
+    close(row.conversion_lift_ci_high, 0.25 + 0.648209);
+    close(row.incremental_conversions, 1);
+    // revenue: treated [20, 10, 0, 0] mean 7.5 var 91.667; holdout [15, 0, 0, 0] mean 3.75 var 56.25
+    close(row.revenue_lift_per_customer_eur, 3.75);
+    close(row.revenue_lift_ci_high_eur, 3.75 + 1.96 * Math.sqrt(275 / 3 / 4 + 56.25 / 4));
+    close(row.incremental_revenue_eur, 15);
+  });
+
+  it("says when a campaign has no members to measure", async () => {
+    const [row] = await wh.query("select population_source, treated_customers::int as treated from marts.campaign_results where audience_id = 'sunday_training_crowd'");
+    expect(row).toEqual({ population_source: "no_members", treated: 0 });
+  });
+});
