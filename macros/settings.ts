@@ -36,6 +36,23 @@ export const DEFAULTS = {
   recommendation_history_items_per_customer: "8",
   /** "true" hides each customer's latest order from the history: the offline evaluation mode of `npm run bench`. */
   recommendation_hide_last_order: "false",
+  /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */
+  scores_time_unit: "weeks",
+  /** Annual discount rate of the 12-month CLV. */
+  scores_annual_discount_rate: "0.10",
+  /** Average order value assumed by the fallback rule for customers without repeat purchases, euros. */
+  scores_fallback_aov_eur: "25",
+  /**
+   * Fitted parameters (`slice fit` writes scores.model_fits; `slice build` passes the latest converged fit as
+   * these vars). Empty: not fitted, and customer_scores uses the documented fallback rule.
+   */
+  bgnbd_r: "",
+  bgnbd_alpha: "",
+  bgnbd_a: "",
+  bgnbd_b: "",
+  gamma_gamma_p: "",
+  gamma_gamma_q: "",
+  gamma_gamma_gamma: "",
   /** First month of the KPI month spine; consent and order history before it is not counted. */
   kpi_history_start_date: "2015-01-01",
   /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */

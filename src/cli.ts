@@ -4,12 +4,14 @@
 import { Command } from "commander";
 import { registerRunnerCommands } from "./runner/command.ts";
 import { registerMaintenanceCommands } from "./maintenance/command.ts";
+import { registerScoresCommand } from "./scores/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program.name("slice").description("Slice: warehouse-native customer data platform (Dataform on DuckDB or BigQuery)");
   program.showHelpAfterError();
   registerRunnerCommands(program);
+  registerScoresCommand(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);

@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
+import { fittedScoreVars } from "../scores/vars.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
 import { progressPrinter, summarizeRun } from "./progress.ts";
@@ -44,10 +45,11 @@ export async function compileForDuckDb(projectDir = ".", vars: Record<string, st
 }
 
 export async function build(options: BuildOptions = {}, warehouse?: Warehouse): Promise<RunResult> {
-  const compiled = await compileForDuckDb(options.projectDir, options.vars);
   const own = !warehouse;
   const wh = warehouse ?? (await Warehouse.open(options.warehousePath ?? DEFAULT_WAREHOUSE_PATH));
   try {
+    // The latest converged fit (slice fit) becomes the scoring vars, unless given explicitly.
+    const compiled = await compileForDuckDb(options.projectDir, { ...(await fittedScoreVars(wh)), ...options.vars });
     return await runGraph(wh, compiled, {
       selectors: options.selectors,
       fullRefresh: options.fullRefresh,

@@ -1,0 +1,489 @@
+/**
+ * Customer scores in SQL, on BigQuery and DuckDB alike: probability alive (BG/NBD), expected purchases,
+ * expected average order value (Gamma-Gamma), 12-month customer lifetime value and a churn-risk band.
+ *
+ * Parameters come from `slice fit` (table scores.model_fits) as plain numbers; the SQL only needs LN, EXP, ABS,
+ * MOD, LEAST, SUM() OVER and a row generator, which both engines have. The TypeScript twin is src/scores/*.ts;
+ * tests/scores/sql-scoring.test.ts runs the DuckDB form against it. docs/scores.md derives every formula.
+ *
+ * Standalone on purpose (compiled into includes/scores.js, global `scores` in Dataform): no imports but types.
+ */
+import type { Engine } from "./sql";
+
+export interface BgNbdParameters {
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+}
+
+export interface GammaGammaParameters {
+  p: number;
+  q: number;
+  gamma: number;
+}
+
+/** The time unit the summary (t_x, T) and the fitted parameters are expressed in. */
+export type TimeUnit = "weeks" | "days";
+
+export const DAYS_PER_UNIT: Readonly<Record<TimeUnit, number>> = { weeks: 7, days: 1 };
+
+/** An average calendar month: 365.25 / 12 days. CLV months are this long. */
+export const DAYS_PER_MONTH = 365.25 / 12;
+
+/** Default annual discount rate for CLV (10 %), converted to a monthly rate by monthlyDiscountRate. */
+export const DEFAULT_ANNUAL_DISCOUNT_RATE = 0.1;
+
+/** Months in the CLV horizon. */
+export const CLV_MONTHS = 12;
+
+/** Horizons (days) of the expected-purchase columns. */
+export const EXPECTED_PURCHASE_HORIZON_DAYS: readonly number[] = [90, 365];
+
+export function unitDays(unit: TimeUnit): number {
+  const days = DAYS_PER_UNIT[unit];
+  if (days === undefined) throw new Error(`scores: unit "${unit}" is not supported; use "weeks" or "days".`);
+  return days;
+}
+
+/** (1 + annual)^(1/12) − 1: the monthly rate that compounds to the annual one. */
+export function monthlyDiscountRate(annualRate: number): number {
+  if (!(annualRate > -1) || !Number.isFinite(annualRate)) {
+    throw new Error(`scores: annual discount rate must be a number above −1 (0.1 means 10 %), got ${annualRate}.`);
+  }
+  return Math.pow(1 + annualRate, 1 / 12) - 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Churn-risk bands
+
+/** Smallest P(alive) of each band; below highRiskMinPAlive a customer counts as churned. */
+export interface ChurnBandThresholds {
+  lowRiskMinPAlive: number;
+  mediumRiskMinPAlive: number;
+  highRiskMinPAlive: number;
+}
+
+export type ChurnRiskBand = "low" | "medium" | "high" | "churned";
+
+export const DEFAULT_CHURN_BAND_THRESHOLDS: Readonly<ChurnBandThresholds> = {
+  lowRiskMinPAlive: 0.7,
+  mediumRiskMinPAlive: 0.4,
+  highRiskMinPAlive: 0.1,
+};
+
+function checkThresholds(t: ChurnBandThresholds): ChurnBandThresholds {
+  const ok = [t.lowRiskMinPAlive, t.mediumRiskMinPAlive, t.highRiskMinPAlive].every((v) => typeof v === "number" && v >= 0 && v <= 1);
+  if (!ok || !(t.lowRiskMinPAlive >= t.mediumRiskMinPAlive && t.mediumRiskMinPAlive >= t.highRiskMinPAlive)) {
+    throw new Error(
+      `scores: churn band thresholds ${JSON.stringify(t)} must be probabilities with lowRiskMinPAlive ≥ mediumRiskMinPAlive ≥ highRiskMinPAlive.`,
+    );
+  }
+  return t;
+}
+
+/** low / medium / high / churned from P(alive). */
+export function churnRiskBand(pAlive: number, thresholds: ChurnBandThresholds = DEFAULT_CHURN_BAND_THRESHOLDS): ChurnRiskBand {
+  const t = checkThresholds(thresholds);
+  if (pAlive >= t.lowRiskMinPAlive) return "low";
+  if (pAlive >= t.mediumRiskMinPAlive) return "medium";
+  if (pAlive >= t.highRiskMinPAlive) return "high";
+  return "churned";
+}
+
+/** The same banding as a SQL CASE over a P(alive) expression. */
+export function churnRiskBandSql(pAliveExpr: string, thresholds: ChurnBandThresholds = DEFAULT_CHURN_BAND_THRESHOLDS): string {
+  const t = checkThresholds(thresholds);
+  return (
+    `CASE WHEN ${pAliveExpr} >= ${num(t.lowRiskMinPAlive)} THEN 'low' ` +
+    `WHEN ${pAliveExpr} >= ${num(t.mediumRiskMinPAlive)} THEN 'medium' ` +
+    `WHEN ${pAliveExpr} >= ${num(t.highRiskMinPAlive)} THEN 'high' ELSE 'churned' END`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// SQL building blocks
+
+/** A FLOAT64/DOUBLE literal with full precision on both engines (exponent form is a float on both). */
+function num(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`scores: cannot write ${value} into SQL.`);
+  // toExponential() without digits gives the shortest text that reads back as the same double.
+  const text = value.toExponential();
+  return value < 0 ? `(${text})` : text;
+}
+
+function checkPositive(what: string, params: object): void {
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new Error(`scores: ${what} parameter ${name} must be a positive finite number, got ${value}; refit with \`slice fit\`.`);
+    }
+  }
+}
+
+function engineOf(target: Engine | { engine: Engine }): Engine {
+  const engine = typeof target === "string" ? target : target.engine;
+  if (engine !== "bigquery" && engine !== "duckdb") throw new Error(`scores: engine must be "bigquery" or "duckdb", got "${engine}".`);
+  return engine;
+}
+
+/** Rows k = from..to (inclusive) in a column named k. */
+function integerRows(engine: Engine, from: number, to: number): string {
+  return engine === "bigquery"
+    ? `SELECT k FROM UNNEST(GENERATE_ARRAY(${from}, ${to})) AS k`
+    : `SELECT k FROM range(${from}, ${to + 1}) AS steps(k)`;
+}
+
+export interface ScoreColumns {
+  /** Repeat purchases x. */
+  frequency: string;
+  /** Time from first to last purchase, t_x, in the model's unit. */
+  recency: string;
+  /** Time from first purchase to the as-of date, T, in the model's unit. */
+  age: string;
+  /** Average spend of the repeat purchases, m_x (NULL or anything when x = 0). */
+  monetaryValue: string;
+}
+
+/** The column names summarySql (src/scores/summary.ts) produces. */
+export const DEFAULT_SCORE_COLUMNS: Readonly<ScoreColumns & { customerId: string }> = {
+  customerId: "customer_id",
+  frequency: "frequency",
+  recency: "recency",
+  age: "age",
+  monetaryValue: "monetary_value_eur",
+};
+
+/**
+ * P(alive | x, t_x, T) = 1 / (1 + [x > 0]·a/(b + x − 1)·((α + T)/(α + t_x))^(r + x)).
+ * The exponent is capped at 700 so a long-lapsed heavy buyer gives ~0 instead of a floating-point overflow.
+ */
+export function pAliveSql(params: BgNbdParameters, columns: Pick<ScoreColumns, "frequency" | "recency" | "age">): string {
+  checkPositive("BG/NBD", params);
+  const { r, alpha, a, b } = params;
+  const x = columns.frequency;
+  const logOdds =
+    `LN(${num(a)}) - LN(${num(b - 1)} + ${x}) + (${num(r)} + ${x}) * ` +
+    `(LN(${num(alpha)} + ${columns.age}) - LN(${num(alpha)} + ${columns.recency}))`;
+  return `(CASE WHEN ${x} = 0 THEN ${num(1)} ELSE ${num(1)} / (${num(1)} + EXP(LEAST(${logOdds}, ${num(700)}))) END)`;
+}
+
+/** E[M | x, m_x] = p(γ + x·m_x) / (px + q − 1); m_x is ignored when x = 0. */
+export function expectedAovSql(params: GammaGammaParameters, columns: Pick<ScoreColumns, "frequency" | "monetaryValue">): string {
+  checkPositive("Gamma-Gamma", params);
+  const { p, q, gamma } = params;
+  if (q <= 1) throw new Error(`scores: Gamma-Gamma q = ${q} ≤ 1 has no finite mean spend; do not score with this fit.`);
+  const x = columns.frequency;
+  const m = `(CASE WHEN ${x} > 0 THEN COALESCE(${columns.monetaryValue}, 0) ELSE 0 END)`;
+  return `(${num(p)} * (${num(gamma)} + ${x} * ${m}) / (${num(p)} * ${x} + ${num(q - 1)}))`;
+}
+
+/**
+ * How many series terms the SQL sums. The worst case is x = 0 and T = 0 at the longest horizon (every other
+ * customer's terms are smaller term by term), so the count is chosen there with the same rigorous tail bound
+ * as the TypeScript series, to 1e-13 of the sum.
+ */
+export function seriesTermsFor(params: BgNbdParameters, longestHorizon: number, maxTerms = 20000): number {
+  const { r, alpha, a, b } = params;
+  const alpha1 = a + b - 1 - r;
+  const rounded = Math.round(alpha1);
+  // A non-positive integer α₁ = −n ends the series after n terms (the (α₁)_k factor becomes zero).
+  const terminatesAfter = rounded <= 0 && Math.abs(alpha1 - rounded) < 1e-12 ? -rounded : Number.POSITIVE_INFINITY;
+  if (terminatesAfter === 0) return 0;
+  const z = longestHorizon / (alpha + longestHorizon);
+  const c = a + b - 1;
+  let term = alpha1 * z;
+  let sum = term;
+  for (let k = 1; k < maxTerms; k++) {
+    if (k >= terminatesAfter) return k;
+    const ratio = (((alpha1 + k) * (a + k - 1)) / ((c + k) * (k + 1))) * z;
+    term *= ratio;
+    sum += term;
+    const j = k + 1;
+    if (alpha1 + j > 0) {
+      const q = z * Math.max((alpha1 + j) / (j + 1), 1) * Math.max((a + j - 1) / (c + j), 1);
+      if (q < 1 && (Math.abs(term) * q) / (1 - q) <= 1e-13 * Math.abs(sum)) return Math.max(k + 1, 10);
+    }
+  }
+  throw new Error(
+    `scores: the expected-purchases series needs more than ${maxTerms} terms for ${JSON.stringify(params)} at horizon ${longestHorizon}; ` +
+      "α is tiny next to the horizon — check the fit's unit and convergence.",
+  );
+}
+
+export interface CustomerScoresOptions {
+  /** Relation (table name or parenthesised SELECT) holding one summary row per customer. */
+  summaryRelation: string;
+  /** Column names in that relation; defaults to DEFAULT_SCORE_COLUMNS. */
+  columns?: Partial<ScoreColumns & { customerId: string }>;
+  bgnbd: BgNbdParameters;
+  gammaGamma: GammaGammaParameters;
+  /** Unit of recency/age and of the fitted BG/NBD parameters. */
+  unit: TimeUnit;
+  /** Annual discount rate for CLV; default DEFAULT_ANNUAL_DISCOUNT_RATE. */
+  annualDiscountRate?: number;
+  churnBands?: ChurnBandThresholds;
+  /** Override the number of series terms (default: seriesTermsFor at the longest horizon). */
+  seriesTerms?: number;
+}
+
+interface Horizon {
+  name: string;
+  /** Horizon length in the model unit. */
+  t: number;
+  /** Weight of expected purchases at this horizon in the CLV sum (summation by parts of the monthly increments). */
+  clvWeight: number;
+}
+
+/** The horizons the SELECT evaluates: 90 and 365 days, then months 1..12 with their CLV weights. */
+export function scoringHorizons(unit: TimeUnit, annualDiscountRate: number = DEFAULT_ANNUAL_DISCOUNT_RATE): Horizon[] {
+  const perUnit = unitDays(unit);
+  const monthly = monthlyDiscountRate(annualDiscountRate);
+  const discount = (m: number) => (m > CLV_MONTHS ? 0 : Math.pow(1 + monthly, -m));
+  const horizons: Horizon[] = EXPECTED_PURCHASE_HORIZON_DAYS.map((days) => ({ name: `d${days}`, t: days / perUnit, clvWeight: 0 }));
+  for (let m = 1; m <= CLV_MONTHS; m++) {
+    // Σ_m (W_m − W_{m−1})·δ_m = Σ_m W_m·(δ_m − δ_{m+1}) with W_0 = 0 and δ_13 = 0.
+    horizons.push({ name: `m${String(m).padStart(2, "0")}`, t: (m * DAYS_PER_MONTH) / perUnit, clvWeight: discount(m) - discount(m + 1) });
+  }
+  return horizons;
+}
+
+/**
+ * One row per customer of the summary relation: customer_id, p_alive, expected_purchases_90d,
+ * expected_purchases_365d, expected_aov_eur, clv_12m_eur, churn_risk_band.
+ *
+ * E[Y(t) | x, t_x, T] = W(x, T, t) · P(alive), where W (expected purchases if alive) needs a hypergeometric
+ * series that depends on x and T only. The SQL computes the series' log-coefficients once per distinct x with a
+ * running SUM() OVER (the Pochhammer products in log space), then sums the terms once per distinct (x, T) — all
+ * 14 horizons as columns of the same rows — and joins back to customers.
+ */
+export function customerScoresSql(target: Engine | { engine: Engine }, options: CustomerScoresOptions): string {
+  const engine = engineOf(target);
+  checkPositive("BG/NBD", options.bgnbd);
+  const cols = { ...DEFAULT_SCORE_COLUMNS, ...(options.columns || {}) };
+  const { r, alpha, a, b } = options.bgnbd;
+  const horizons = scoringHorizons(options.unit, options.annualDiscountRate === undefined ? DEFAULT_ANNUAL_DISCOUNT_RATE : options.annualDiscountRate);
+  const longest = Math.max(...horizons.map((h) => h.t));
+  const terms = options.seriesTerms === undefined ? seriesTermsFor(options.bgnbd, longest) : options.seriesTerms;
+  const alpha1 = a + b - 1 - r;
+  const d = a - 1;
+  const pAlive = pAliveSql(options.bgnbd, { frequency: "s.frequency", recency: "s.recency", age: "s.age" });
+  const aov = expectedAovSql(options.gammaGamma, { frequency: "s.frequency", monetaryValue: "s.monetary_value" });
+
+  // Per distinct (x, T): ln z and ln(1 − z) at every horizon, as columns (one row per pair, not per horizon).
+  const logColumns = horizons
+    .map(
+      (h) =>
+        `    LN(${num(h.t)} / (${num(alpha)} + age + ${num(h.t)})) AS log_z_${h.name},\n` +
+        `    LN(${num(alpha)} + age) - LN(${num(alpha)} + age + ${num(h.t)}) AS log_one_minus_z_${h.name}`,
+    )
+    .join(",\n");
+
+  // H(x, z) = Σ_{k=1..K} sign_k · exp(log|coef_k(x)| + k·ln z); coef_1 = α₁ and coef_{k+1}/coef_k = (α₁+k)(a+k−1)/((c+k)(k+1)).
+  const seriesSums =
+    terms === 0
+      ? `series_sums AS (
+  SELECT x, age,
+${horizons.map((h) => `    ${num(0)} AS h_${h.name}`).join(",\n")}
+  FROM frequency_age_pairs
+)`
+      : `series_steps AS (
+  ${integerRows(engine, 1, terms - 1)}
+),
+step_logs AS (
+  SELECT
+    f.x,
+    s.k AS step,
+    LN(ABS(${num(alpha1)} + s.k)) + LN(${num(d)} + s.k) - LN(${num(a + b - 1)} + f.x + s.k) - LN(s.k + 1) AS log_step,
+    CASE WHEN ${num(alpha1)} + s.k < 0 THEN 1 ELSE 0 END AS negative_step
+  FROM frequencies AS f
+  CROSS JOIN series_steps AS s
+),
+series_terms AS (
+  SELECT x, 1 AS k, LN(ABS(${num(alpha1)})) AS log_coefficient, ${alpha1 < 0 ? 1 : 0} AS negatives
+  FROM frequencies
+  UNION ALL
+  SELECT
+    x,
+    step + 1 AS k,
+    LN(ABS(${num(alpha1)})) + SUM(log_step) OVER (PARTITION BY x ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS log_coefficient,
+    ${alpha1 < 0 ? 1 : 0} + SUM(negative_step) OVER (PARTITION BY x ORDER BY step ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS negatives
+  FROM step_logs
+),
+signed_terms AS (
+  SELECT x, k, log_coefficient, 1 - 2 * MOD(negatives, 2) AS sign FROM series_terms
+),
+series_sums AS (
+  SELECT
+    p.x,
+    p.age,
+${horizons.map((h) => `    SUM(s.sign * EXP(s.log_coefficient + s.k * p.log_z_${h.name})) AS h_${h.name}`).join(",\n")}
+  FROM pair_logs AS p
+  JOIN signed_terms AS s ON s.x = p.x
+  GROUP BY p.x, p.age
+)`;
+
+  // (1 − e^u)/d with u = d·ln(1 − z); below |u| = 1e-3 a Taylor series avoids the cancellation in 1 − e^u.
+  const phi = (logOneMinusZ: string) => {
+    if (d === 0) return `(-${logOneMinusZ})`;
+    const u = `(${num(d)} * ${logOneMinusZ})`;
+    return (
+      `(CASE WHEN ABS(${u}) < ${num(1e-3)} THEN -${logOneMinusZ} * (1 + ${u} / 2 + ${u} * ${u} / 6 + ${u} * ${u} * ${u} / 24 + ${u} * ${u} * ${u} * ${u} / 120) ` +
+      `ELSE (1 - EXP(${u})) / ${num(d)} END)`
+    );
+  };
+  // W = c·φ − (1 − z)^(a−1)·H: expected purchases within the horizon of a customer who is alive.
+  const purchasesIfAlive = (name: string) =>
+    `(${num(a + b - 1)} + p.x) * ${phi(`p.log_one_minus_z_${name}`)} - EXP(${num(d)} * p.log_one_minus_z_${name}) * s.h_${name}`;
+  const clvSum = horizons
+    .filter((h) => h.clvWeight !== 0)
+    .map((h) => `      ${num(h.clvWeight)} * (${purchasesIfAlive(h.name)})`)
+    .join("\n      + ");
+  const bands = options.churnBands || DEFAULT_CHURN_BAND_THRESHOLDS;
+
+  return `WITH summary AS (
+  SELECT
+    ${cols.customerId} AS customer_id,
+    ${cols.frequency} AS frequency,
+    ${cols.recency} AS recency,
+    ${cols.age} AS age,
+    ${cols.monetaryValue} AS monetary_value
+  FROM ${options.summaryRelation}
+),
+frequency_age_pairs AS (
+  SELECT DISTINCT frequency AS x, age FROM summary
+),
+frequencies AS (
+  SELECT DISTINCT x FROM frequency_age_pairs
+),
+pair_logs AS (
+  SELECT
+    x,
+    age,
+${logColumns}
+  FROM frequency_age_pairs
+),
+${seriesSums},
+purchases_if_alive AS (
+  SELECT
+    p.x,
+    p.age,
+${EXPECTED_PURCHASE_HORIZON_DAYS.map((days) => `    ${purchasesIfAlive(`d${days}`)} AS purchases_if_alive_d${days},`).join("\n")}
+    ${clvSum} AS discounted_purchases_if_alive_12m
+  FROM pair_logs AS p
+  JOIN series_sums AS s ON s.x = p.x AND s.age = p.age
+),
+scored AS (
+  SELECT
+    s.customer_id,
+    ${pAlive} AS p_alive,
+    p.purchases_if_alive_d90,
+    p.purchases_if_alive_d365,
+    p.discounted_purchases_if_alive_12m,
+    ${aov} AS expected_aov_eur
+  FROM summary AS s
+  JOIN purchases_if_alive AS p ON p.x = s.frequency AND p.age = s.age
+)
+SELECT
+  customer_id,
+  p_alive,
+  p_alive * purchases_if_alive_d90 AS expected_purchases_90d,
+  p_alive * purchases_if_alive_d365 AS expected_purchases_365d,
+  expected_aov_eur,
+  p_alive * discounted_purchases_if_alive_12m * expected_aov_eur AS clv_12m_eur,
+  ${churnRiskBandSql("p_alive", bands)} AS churn_risk_band
+FROM scored`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fallback rule: when the models cannot be fitted (too few repeat customers, or no convergence)
+
+export interface RecencyStep {
+  /** Applies when days since the last purchase ≤ this. */
+  maxDaysSinceLastPurchase: number;
+  pAlive: number;
+}
+
+export interface FallbackRule {
+  kind: "recency_thresholds";
+  /** Checked in order; the first step whose bound holds gives P(alive). */
+  steps: RecencyStep[];
+  /** P(alive) past the last step. */
+  otherwisePAlive: number;
+  /** Average order value used when a customer has no repeat purchase, in euros. */
+  defaultAovEur: number;
+}
+
+/** Documented in docs/scores.md: recency steps 30/90/180/365 days → 0.9/0.7/0.4/0.15, else 0.05. */
+export function defaultFallbackRule(defaultAovEur: number): FallbackRule {
+  return {
+    kind: "recency_thresholds",
+    steps: [
+      { maxDaysSinceLastPurchase: 30, pAlive: 0.9 },
+      { maxDaysSinceLastPurchase: 90, pAlive: 0.7 },
+      { maxDaysSinceLastPurchase: 180, pAlive: 0.4 },
+      { maxDaysSinceLastPurchase: 365, pAlive: 0.15 },
+    ],
+    otherwisePAlive: 0.05,
+    defaultAovEur,
+  };
+}
+
+/** P(alive) from days since the last purchase under a fallback rule. */
+export function fallbackPAlive(daysSinceLastPurchase: number, rule: FallbackRule): number {
+  for (const step of rule.steps) if (daysSinceLastPurchase <= step.maxDaysSinceLastPurchase) return step.pAlive;
+  return rule.otherwisePAlive;
+}
+
+export function fallbackPAliveSql(daysSinceLastPurchaseExpr: string, rule: FallbackRule): string {
+  const whens = rule.steps.map((s) => `WHEN ${daysSinceLastPurchaseExpr} <= ${num(s.maxDaysSinceLastPurchase)} THEN ${num(s.pAlive)}`).join(" ");
+  return `(CASE ${whens} ELSE ${num(rule.otherwisePAlive)} END)`;
+}
+
+/**
+ * Scores from the fallback rule, with the same output columns as customerScoresSql:
+ * P(alive) from recency steps; expected purchases in t days = P(alive) × (x / T) × t (the customer's own
+ * observed repeat rate, 0 when T = 0); expected AOV = the customer's m_x, else rule.defaultAovEur; CLV the same
+ * discounted monthly sum as the model's, with the constant rate.
+ */
+export function fallbackScoresSql(options: {
+  summaryRelation: string;
+  columns?: Partial<ScoreColumns & { customerId: string }>;
+  unit: TimeUnit;
+  rule: FallbackRule;
+  annualDiscountRate?: number;
+  churnBands?: ChurnBandThresholds;
+}): string {
+  const cols = { ...DEFAULT_SCORE_COLUMNS, ...(options.columns || {}) };
+  const perUnit = unitDays(options.unit);
+  const monthly = monthlyDiscountRate(options.annualDiscountRate === undefined ? DEFAULT_ANNUAL_DISCOUNT_RATE : options.annualDiscountRate);
+  let discountedMonths = 0;
+  for (let m = 1; m <= CLV_MONTHS; m++) discountedMonths += Math.pow(1 + monthly, -m);
+  const daysSinceLast = `((age - recency) * ${num(perUnit)})`;
+  const ratePerDay = `(CASE WHEN age > 0 THEN frequency / (age * ${num(perUnit)}) ELSE ${num(0)} END)`;
+  return `WITH summary AS (
+  SELECT
+    ${cols.customerId} AS customer_id,
+    ${cols.frequency} AS frequency,
+    ${cols.recency} AS recency,
+    ${cols.age} AS age,
+    ${cols.monetaryValue} AS monetary_value
+  FROM ${options.summaryRelation}
+),
+scored AS (
+  SELECT
+    customer_id,
+    ${fallbackPAliveSql(daysSinceLast, options.rule)} AS p_alive,
+    ${ratePerDay} AS purchases_per_day,
+    CASE WHEN frequency > 0 AND monetary_value IS NOT NULL THEN monetary_value ELSE ${num(options.rule.defaultAovEur)} END AS expected_aov_eur
+  FROM summary
+)
+SELECT
+  customer_id,
+  p_alive,
+  p_alive * purchases_per_day * ${num(90)} AS expected_purchases_90d,
+  p_alive * purchases_per_day * ${num(365)} AS expected_purchases_365d,
+  expected_aov_eur,
+  p_alive * purchases_per_day * ${num(DAYS_PER_MONTH * discountedMonths)} * expected_aov_eur AS clv_12m_eur,
+  ${churnRiskBandSql("p_alive", options.churnBands || DEFAULT_CHURN_BAND_THRESHOLDS)} AS churn_risk_band
+FROM scored`;
+}

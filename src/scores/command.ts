@@ -1,0 +1,100 @@
+/**
+ * `slice fit`: fit BG/NBD and Gamma-Gamma on the DuckDB warehouse and record the fits in scores.model_fits.
+ */
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { z } from "zod";
+import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { DEFAULT_MIN_REPEAT_CUSTOMERS, DEFAULT_ORDERS_RELATION, fitFromWarehouse, type FitFromWarehouseResult } from "./fit.ts";
+
+const isoDate = (option: string) =>
+  z
+    .string()
+    .refine(
+      (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)),
+      `${option} must be a date written YYYY-MM-DD, such as 2026-10-31`,
+    );
+
+export const fitCommandOptionsSchema = z
+  .object({
+    asOfDate: isoDate("--as-of-date"),
+    calibrationEnd: isoDate("--calibration-end").optional(),
+    unit: z.enum(["weeks", "days"], { message: "--unit must be weeks or days" }),
+    warehouse: z.string().min(1, "--warehouse needs a DuckDB file path"),
+    ordersRelation: z.string().min(1, "--orders-relation needs a table name or a parenthesised SELECT"),
+    minRepeatCustomers: z.coerce.number().int("--min-repeat-customers must be a whole number").min(1, "--min-repeat-customers must be at least 1"),
+    json: z.boolean().optional(),
+  })
+  .refine((o) => o.calibrationEnd === undefined || o.calibrationEnd < o.asOfDate, {
+    message: "--calibration-end must be before --as-of-date: the holdout period runs from the day after it to the as-of date",
+    path: ["calibrationEnd"],
+  });
+
+export type FitCommandOptions = z.infer<typeof fitCommandOptionsSchema>;
+
+export function registerScoresCommand(program: Command): void {
+  program
+    .command("fit")
+    .description("Fit BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value) on the warehouse orders; write scores.model_fits")
+    .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD (the holdout end when --calibration-end is given)")
+    .option("--calibration-end <date>", "fit on purchases up to this day and compare predictions with the days after it")
+    .option("--unit <unit>", "time unit of recency, age and the parameters: weeks or days", "weeks")
+    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+    .option("--orders-relation <sql>", "table or (SELECT …) with customer_id, ordered_at, total_eur", DEFAULT_ORDERS_RELATION)
+    .option("--min-repeat-customers <n>", "fewer repeat customers than this: do not fit, use the fallback rule", String(DEFAULT_MIN_REPEAT_CUSTOMERS))
+    .option("--json", "print the whole result as JSON")
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = fitCommandOptionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `  ${issue.message}`).join("\n");
+        throw new Error(`slice fit: invalid options:\n${problems}`);
+      }
+      await runFitCommand(parsed.data);
+    });
+}
+
+export async function runFitCommand(options: FitCommandOptions, print: (line: string) => void = console.log): Promise<FitFromWarehouseResult> {
+  if (options.warehouse !== ":memory:" && !existsSync(options.warehouse)) {
+    // Warehouse.open would create an empty file; fitting that only fails later with a missing-table error.
+    throw new Error(`slice fit: warehouse file ${options.warehouse} does not exist; build the warehouse first or pass --warehouse <path>.`);
+  }
+  const wh = await Warehouse.open(options.warehouse);
+  try {
+    const result = await fitFromWarehouse(wh, {
+      asOfDate: options.asOfDate,
+      calibrationEndDate: options.calibrationEnd,
+      unit: options.unit,
+      ordersRelation: options.ordersRelation,
+      minRepeatCustomers: options.minRepeatCustomers,
+      log: options.json ? undefined : print,
+    });
+    if (options.json) {
+      print(JSON.stringify(result, null, 2));
+    } else {
+      for (const line of describeResult(result)) print(line);
+    }
+    return result;
+  } finally {
+    await wh.close();
+  }
+}
+
+/** The human summary printed after the progress lines. */
+export function describeResult(result: FitFromWarehouseResult): string[] {
+  const lines: string[] = [];
+  if (result.holdout) {
+    const h = result.holdout;
+    lines.push(`holdout check (${h.length.toFixed(2)} ${result.unit}, ${h.customers} customers): actual ${h.actualPurchases}, predicted ${h.predictedPurchases.toFixed(1)}`);
+    lines.push("  calibration x   customers   actual mean   predicted mean");
+    for (const row of h.byFrequency) {
+      lines.push(`  ${row.frequency.padStart(13)}   ${String(row.customers).padStart(9)}   ${row.actualMeanPurchases.toFixed(3).padStart(11)}   ${row.predictedMeanPurchases.toFixed(3).padStart(14)}`);
+    }
+  }
+  if (result.status === "fitted") {
+    lines.push(`fitted: both models converged; score with customerScoresSql (macros/scores.ts) and the parameters in scores.model_fits.`);
+  } else {
+    lines.push("WARNING: no usable model fit. " + result.messages.join(" "));
+    lines.push(`fallback rule: ${JSON.stringify(result.fallback)}`);
+  }
+  return lines;
+}
