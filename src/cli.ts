@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { registerRunnerCommands } from "./runner/command.ts";
 import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
+import { registerSyncCommands } from "./activation/meta/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -12,6 +13,7 @@ export async function main(argv: string[]): Promise<void> {
   program.showHelpAfterError();
   registerRunnerCommands(program);
   registerScoresCommand(program);
+  registerSyncCommands(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,340 @@
+/**
+ * Syncs one warehouse audience to a Meta customer-file Custom Audience.
+ *
+ * incremental (default): removes first, then adds, each in keyset batches of at most 10,000 rows; every
+ *   acknowledged batch updates activation.synced_members and the ledger in one transaction, so a run that
+ *   stops (crash, outage, permanent error) leaves a state the next run continues from without resending
+ *   acknowledged rows or skipping unacknowledged ones.
+ * replace: one usersreplace session with every current valid member; Meta swaps the audience when the
+ *   batch flagged last arrives, and only then does synced_members become the replacing set. A replace that
+ *   stops part-way changes nothing and is simply run again (a new session supersedes the abandoned one).
+ */
+import { randomInt, randomUUID } from "node:crypto";
+import type { Warehouse } from "../../warehouse/duckdb.ts";
+import {
+  type ActivationWarehouse,
+  asActivationWarehouse,
+  closeInterruptedSyncs,
+  ensureLedgerTable,
+  finishLedger,
+  ledgerFinishStatement,
+  ledgerIncrementStatement,
+  requireAudienceMembers,
+  startLedger,
+  type SyncMode,
+} from "../ledger.ts";
+import { MetaGraphClient, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
+import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
+import { META_MAX_ROWS_PER_REQUEST, prepareBatch, type PreparedBatch } from "./payload.ts";
+import {
+  acknowledgeAddsStatement,
+  acknowledgeRemovesStatement,
+  assertOneRowPerMember,
+  type BatchRange,
+  type ChangeKind,
+  completeReplaceStatements,
+  countReplacedAway,
+  dropChangeSnapshot,
+  dropStaleChangeSnapshots,
+  ensureMetaStateTables,
+  findExternalAudience,
+  markInvalidStatements,
+  readChangePage,
+  rememberExternalAudience,
+  snapshotIncrementalChanges,
+  snapshotReplaceSet,
+} from "./state.ts";
+
+export interface SyncTotals {
+  batchesSent: number;
+  rowsAdded: number;
+  rowsRemoved: number;
+  rowsInvalid: number;
+  rowsAccepted: number;
+}
+
+export type MetaSyncEvent =
+  | { type: "started"; syncId: string; mode: SyncMode; externalAudienceId: string; audienceSource: AudienceSource; toAdd: number; toRemove: number; closedInterrupted: number }
+  | { type: "batch"; syncId: string; phase: ChangeKind; batchSeq: number; rowsSent: number; rowsInvalid: number; numReceived: number; seconds: number; totals: SyncTotals }
+  | { type: "retry"; syncId: string; retry: RetryEvent };
+
+export interface SyncMetaOptions {
+  audienceId: string;
+  destination?: string;
+  config: MetaConfig | MetaConfigInput;
+  mode?: SyncMode;
+  /** Rows per request, at most 10,000 (defaults to config.maxRowsPerRequest). */
+  batchSize?: number;
+  /** Called after each acknowledged batch has been committed to the warehouse. */
+  onProgress?: (event: MetaSyncEvent) => void | Promise<void>;
+  triggeredBy?: string;
+  audienceName?: string;
+  clientOptions?: MetaClientOptions;
+}
+
+export interface SyncMetaResult extends SyncTotals {
+  syncId: string;
+  destination: string;
+  audienceId: string;
+  externalAudienceId: string;
+  mode: SyncMode;
+  requests: number;
+  retries: number;
+  seconds: number;
+}
+
+export type AudienceSource = "warehouse" | "adopted" | "created";
+
+export function defaultAudienceName(audienceId: string): string {
+  return `Slice ${audienceId}`;
+}
+
+/**
+ * Returns the Meta audience id for this warehouse audience, creating the customer-file audience when
+ * needed. Before creating, it adopts an audience of the same name in the ad account, so a run that
+ * crashed between Meta's answer and the warehouse insert does not leave a duplicate behind. Names and
+ * descriptions stay neutral: Meta flags audiences whose wording suggests health or finances.
+ */
+export async function ensureAudience(
+  wh: Warehouse | ActivationWarehouse,
+  options: { audienceId: string; destination?: string; client: MetaGraphClient; name?: string; description?: string },
+): Promise<{ externalAudienceId: string; source: AudienceSource }> {
+  const aw = asActivationWarehouse(wh);
+  const destination = options.destination ?? "meta";
+  await ensureMetaStateTables(aw);
+  const known = await findExternalAudience(aw, destination, options.audienceId);
+  if (known) return { externalAudienceId: known, source: "warehouse" };
+  const name = options.name ?? defaultAudienceName(options.audienceId);
+  let source: AudienceSource = "adopted";
+  let externalAudienceId = await options.client.findCustomAudienceByName(name);
+  if (!externalAudienceId) {
+    const description = options.description ?? `Customer list managed by Slice (audience ${options.audienceId}); edits are overwritten by the next sync.`;
+    externalAudienceId = (await options.client.createCustomAudience({ name, description })).id;
+    source = "created";
+  }
+  await rememberExternalAudience(aw, destination, options.audienceId, externalAudienceId);
+  return { externalAudienceId, source };
+}
+
+/** Random and positive, below 2^53 so it survives JSON in every client while fitting Meta's int64. */
+export function randomSessionId(): number {
+  return randomInt(1, 2 ** 47) * 64 + randomInt(0, 64);
+}
+
+interface Batch {
+  range: BatchRange;
+  prepared: PreparedBatch;
+}
+
+/**
+ * Keyset pages of one change kind, validated. Pages whose rows all fail validation are folded into the
+ * next batch (or a final batch with nothing to send) so batch ranges stay contiguous.
+ */
+async function* batches(aw: ActivationWarehouse, syncId: string, change: ChangeKind, batchSize: number): AsyncGenerator<Batch> {
+  let cursor = "";
+  let rangeStart = "";
+  let pendingInvalid: PreparedBatch["invalid"] = [];
+  for (;;) {
+    const page = await readChangePage(aw, syncId, change, cursor, batchSize);
+    if (page.length === 0) {
+      if (pendingInvalid.length > 0) {
+        yield { range: { after: rangeStart, through: cursor }, prepared: { payload: prepareBatch([]).payload, memberIds: [], invalid: pendingInvalid } };
+      }
+      return;
+    }
+    cursor = page[page.length - 1].member_id;
+    const prepared = prepareBatch(page);
+    pendingInvalid = pendingInvalid.concat(prepared.invalid);
+    if (prepared.memberIds.length === 0) continue;
+    yield { range: { after: rangeStart, through: cursor }, prepared: { ...prepared, invalid: pendingInvalid } };
+    rangeStart = cursor;
+    pendingInvalid = [];
+  }
+}
+
+function resolveBatchSize(requested: number | undefined, config: MetaConfig): number {
+  const size = requested ?? config.maxRowsPerRequest;
+  if (!Number.isInteger(size) || size < 1 || size > META_MAX_ROWS_PER_REQUEST) {
+    throw new Error(`batchSize ${size} is out of range. Fix: use a whole number from 1 to ${META_MAX_ROWS_PER_REQUEST} (Meta's limit per request)`);
+  }
+  return size;
+}
+
+/** What one run shares between its phases. */
+interface RunContext {
+  aw: ActivationWarehouse;
+  client: MetaGraphClient;
+  syncId: string;
+  destination: string;
+  audienceId: string;
+  externalAudienceId: string;
+  batchSize: number;
+  totals: SyncTotals;
+  onProgress?: SyncMetaOptions["onProgress"];
+}
+
+/** Adds the batch's counts to the running totals and reports the batch. */
+async function recordBatch(
+  run: RunContext,
+  phase: ChangeKind,
+  batchSeq: number,
+  counts: { sent: number; invalid: number; accepted: number; batches: number; added: number; removed: number },
+  startedAt: number,
+): Promise<void> {
+  run.totals.batchesSent += counts.batches;
+  run.totals.rowsAdded += counts.added;
+  run.totals.rowsRemoved += counts.removed;
+  run.totals.rowsInvalid += counts.invalid;
+  run.totals.rowsAccepted += counts.accepted;
+  await run.onProgress?.({
+    type: "batch", syncId: run.syncId, phase, batchSeq, rowsSent: counts.sent, rowsInvalid: counts.invalid,
+    numReceived: counts.accepted, seconds: (performance.now() - startedAt) / 1000, totals: { ...run.totals },
+  });
+}
+
+/** Removes, then adds; each acknowledged batch is committed with its state change and ledger update. */
+async function runIncremental(run: RunContext): Promise<void> {
+  const { aw, syncId, destination, audienceId } = run;
+  for (const phase of ["remove", "add"] as const) {
+    let batchSeq = 0;
+    for await (const batch of batches(aw, syncId, phase, run.batchSize)) {
+      const startedAt = performance.now();
+      const sent = batch.prepared.memberIds.length;
+      let response: MetaUsersResponse | undefined;
+      if (sent > 0) {
+        batchSeq += 1;
+        response = phase === "add"
+          ? await run.client.addUsers(run.externalAudienceId, batch.prepared.payload)
+          : await run.client.removeUsers(run.externalAudienceId, batch.prepared.payload);
+      }
+      const counts = {
+        sent,
+        batches: sent > 0 ? 1 : 0,
+        added: phase === "add" ? sent : 0,
+        removed: phase === "remove" ? sent : 0,
+        invalid: batch.prepared.invalid.length + Number(response?.num_invalid_entries ?? 0),
+        accepted: Number(response?.num_received ?? 0),
+      };
+      await aw.transaction([
+        ...markInvalidStatements(syncId, phase, batch.prepared.invalid.map((row) => row.memberId)),
+        phase === "add"
+          ? acknowledgeAddsStatement(syncId, destination, audienceId, batch.range)
+          : acknowledgeRemovesStatement(syncId, destination, audienceId, batch.range),
+        ledgerIncrementStatement(syncId, counts),
+      ]);
+      await recordBatch(run, phase, batchSeq, counts, startedAt);
+    }
+  }
+  await finishLedger(aw, syncId, "succeeded");
+}
+
+/**
+ * One usersreplace session. Each batch is read before the previous one is sent, because the request
+ * must say whether it is the last; the synced state changes only once the last batch is acknowledged.
+ */
+async function runReplace(run: RunContext, estimatedTotal: number): Promise<void> {
+  const { aw, syncId, destination, audienceId } = run;
+  const sessionId = randomSessionId();
+  const iterator = batches(aw, syncId, "replace", run.batchSize);
+  let current = await iterator.next();
+  if (current.done || current.value.prepared.memberIds.length === 0) {
+    throw new Error(
+      `replace sync of audience ${audienceId} has no valid member to send, and Meta cannot replace an audience with nothing. ` +
+        "Fix: run the incremental sync (without --replace) to remove everyone, or check activation.audience_members",
+    );
+  }
+  let batchSeq = 0;
+  while (!current.done) {
+    const batch: Batch = current.value;
+    const following = await iterator.next();
+    const startedAt = performance.now();
+    const sent = batch.prepared.memberIds.length;
+    let response: MetaUsersResponse | undefined;
+    if (sent > 0) {
+      batchSeq += 1;
+      response = await run.client.replaceUsers(run.externalAudienceId, batch.prepared.payload, {
+        session_id: sessionId,
+        batch_seq: batchSeq,
+        last_batch_flag: following.done === true || following.value.prepared.memberIds.length === 0,
+        estimated_num_total: estimatedTotal,
+      });
+    }
+    const counts = {
+      sent,
+      batches: sent > 0 ? 1 : 0,
+      added: sent,
+      removed: 0,
+      invalid: batch.prepared.invalid.length + Number(response?.num_invalid_entries ?? 0),
+      accepted: Number(response?.num_received ?? 0),
+    };
+    await aw.transaction([
+      ...markInvalidStatements(syncId, "replace", batch.prepared.invalid.map((row) => row.memberId)),
+      ledgerIncrementStatement(syncId, counts),
+    ]);
+    if (following.done) {
+      // Meta has swapped the audience: the synced state becomes the set that was sent.
+      counts.removed = await countReplacedAway(aw, syncId, destination, audienceId);
+      await aw.transaction([
+        ...completeReplaceStatements(syncId, destination, audienceId),
+        ledgerIncrementStatement(syncId, { removed: counts.removed }),
+        ledgerFinishStatement(syncId, "succeeded"),
+      ]);
+    }
+    await recordBatch(run, "replace", batchSeq, counts, startedAt);
+    current = following;
+  }
+}
+
+export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: SyncMetaOptions): Promise<SyncMetaResult> {
+  const started = performance.now();
+  const aw = asActivationWarehouse(wh);
+  // Parsing is idempotent, so an already-parsed config passes through unchanged.
+  const config = parseMetaConfig(options.config as MetaConfigInput);
+  const destination = options.destination ?? "meta";
+  const mode: SyncMode = options.mode ?? "incremental";
+  const batchSize = resolveBatchSize(options.batchSize, config);
+  const audienceId = options.audienceId;
+
+  await requireAudienceMembers(aw);
+  await ensureLedgerTable(aw);
+  await ensureMetaStateTables(aw);
+
+  const syncId = randomUUID();
+  const client = new MetaGraphClient(config, {
+    ...options.clientOptions,
+    onRetry: (retry) => {
+      options.clientOptions?.onRetry?.(retry);
+      void options.onProgress?.({ type: "retry", syncId, retry });
+    },
+  });
+  const closedInterrupted = await closeInterruptedSyncs(aw, destination, audienceId, syncId);
+  await dropStaleChangeSnapshots(aw);
+  await startLedger(aw, { destination, audienceId, mode, triggeredBy: options.triggeredBy, syncId });
+
+  const totals: SyncTotals = { batchesSent: 0, rowsAdded: 0, rowsRemoved: 0, rowsInvalid: 0, rowsAccepted: 0 };
+  try {
+    await assertOneRowPerMember(aw, destination, audienceId);
+    const { externalAudienceId, source } = await ensureAudience(aw, { audienceId, destination, client, name: options.audienceName });
+    const run: RunContext = { aw, client, syncId, destination, audienceId, externalAudienceId, batchSize, totals, onProgress: options.onProgress };
+    const startedEvent = { type: "started" as const, syncId, mode, externalAudienceId, audienceSource: source, closedInterrupted };
+    if (mode === "incremental") {
+      const { adds, removes } = await snapshotIncrementalChanges(aw, syncId, destination, audienceId);
+      await options.onProgress?.({ ...startedEvent, toAdd: adds, toRemove: removes });
+      await runIncremental(run);
+    } else {
+      const total = await snapshotReplaceSet(aw, syncId, destination, audienceId);
+      await options.onProgress?.({ ...startedEvent, toAdd: total, toRemove: 0 });
+      await runReplace(run, total);
+    }
+    await dropChangeSnapshot(aw, syncId);
+    return {
+      syncId, destination, audienceId, externalAudienceId, mode, ...totals,
+      requests: client.stats.requests, retries: client.stats.retries, seconds: (performance.now() - started) / 1000,
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await finishLedger(aw, syncId, "failed", message).catch(() => undefined);
+    await dropChangeSnapshot(aw, syncId).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * Drops one audience snapshot into a partner's S3 bucket as gzip files plus a manifest written last.
+ *
+ * The parts are written locally first (so their SHA-256 and size are known before anything is uploaded),
+ * then each part is uploaded unless an object with the same SHA-256 (kept in x-amz-meta-sha256) and size is
+ * already there, then parts left over from an earlier, larger drop are deleted, and only then is
+ * manifest.json written. A partner that waits for the manifest never reads a half-written drop; a drop
+ * interrupted part-way is finished by running it again, re-uploading only what is missing or different;
+ * a drop whose manifest already describes the same files is left alone. When the content of an existing
+ * drop changed (a consent withdrawn since), its manifest is deleted before any part is replaced.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { Warehouse } from "../../warehouse/duckdb.ts";
+import {
+  type ActivationWarehouse,
+  asActivationWarehouse,
+  closeInterruptedSyncs,
+  ensureLedgerTable,
+  finishLedger,
+  ledgerFinishStatement,
+  ledgerIncrementStatement,
+  requireAudienceMembers,
+  startLedger,
+} from "../ledger.ts";
+import type { HashedIdentifierColumn, S3PartnerSettings } from "../partners.ts";
+import {
+  assertIsoDate,
+  csvHeader,
+  csvLine,
+  type DropManifest,
+  dropKeyPrefix,
+  type ExportRow,
+  isExportable,
+  MANIFEST_FILE,
+  type ManifestPart,
+  manifestSchema,
+  ndjsonLine,
+  PART_FILE_PATTERN,
+  partFileName,
+  sameDropContent,
+} from "./format.ts";
+
+/** Rows read from the warehouse per query while writing parts. */
+const PAGE_ROWS = 50_000;
+/** lib-storage switches to multipart above the part size; S3 needs at least 5 MiB per part. */
+const DEFAULT_MULTIPART_PART_BYTES = 8 * 1024 * 1024;
+const MIN_MULTIPART_PART_BYTES = 5 * 1024 * 1024;
+
+export type S3DropEvent =
+  | { type: "part_written"; file: string; rows: number; sizeBytes: number; seconds: number }
+  | { type: "part_uploaded"; file: string; key: string; rows: number; sizeBytes: number; seconds: number }
+  | { type: "part_skipped"; file: string; key: string; rows: number }
+  | { type: "stale_part_deleted"; key: string }
+  | { type: "manifest_deleted"; key: string }
+  | { type: "manifest_written"; key: string; rows: number; parts: number }
+  | { type: "unchanged"; key: string; rows: number; parts: number };
+
+export interface DropToS3Options {
+  audienceId: string;
+  partner: S3PartnerSettings;
+  /** The snapshot date to drop; defaults to the latest as_of_date of the audience for this partner. */
+  asOfDate?: string;
+  /** Overrides partner.rowsPerPart. */
+  rowsPerPart?: number;
+  /** Multipart part size in bytes (default 8 MiB, at least 5 MiB); files up to this size go in one PUT. */
+  multipartPartBytes?: number;
+  s3Client?: S3Client;
+  env?: NodeJS.ProcessEnv;
+  onProgress?: (event: S3DropEvent) => void | Promise<void>;
+  triggeredBy?: string;
+}
+
+export interface DropToS3Result {
+  syncId: string;
+  partnerId: string;
+  audienceId: string;
+  asOfDate: string;
+  bucket: string;
+  manifestKey: string;
+  status: "written" | "unchanged";
+  rows: number;
+  rowsInvalid: number;
+  parts: ManifestPart[];
+  partsUploaded: number;
+  partsSkipped: number;
+  seconds: number;
+}
+
+/** An S3 client for the partner, with credentials from the AWS default chain or the named variables. */
+export function createS3Client(partner: S3PartnerSettings, env: NodeJS.ProcessEnv = process.env): S3Client {
+  let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+  if (partner.credentials.source === "env") {
+    const read = (name: string, field: string) => {
+      const value = env[name];
+      if (!value) {
+        throw new Error(`${name} is not set (partner ${partner.id}, credentials.${field}). Fix: export ${name}, or use credentials: { source: aws_chain }`);
+      }
+      return value;
+    };
+    credentials = {
+      accessKeyId: read(partner.credentials.accessKeyIdEnv, "accessKeyIdEnv"),
+      secretAccessKey: read(partner.credentials.secretAccessKeyEnv, "secretAccessKeyEnv"),
+      ...(partner.credentials.sessionTokenEnv ? { sessionToken: read(partner.credentials.sessionTokenEnv, "sessionTokenEnv") } : {}),
+    };
+  }
+  return new S3Client({
+    region: partner.region,
+    endpoint: partner.endpoint,
+    forcePathStyle: partner.forcePathStyle,
+    credentials,
+    maxAttempts: 3,
+  });
+}
+
+function s3Failure(action: string, bucket: string, key: string, error: unknown): Error {
+  const name = (error as { name?: string }).name ?? "Error";
+  const message = (error as Error).message ?? String(error);
+  return new Error(
+    `S3 ${action} of s3://${bucket}/${key} failed: ${name}: ${message}. ` +
+      "Fix: check the partner's bucket, region, endpoint and credentials, then run the drop again (it resumes)",
+    { cause: error },
+  );
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+async function resolveAsOfDate(aw: ActivationWarehouse, audienceId: string, partnerId: string, requested?: string): Promise<string> {
+  if (requested) {
+    assertIsoDate(requested);
+    return requested;
+  }
+  const rows = await aw.runQuery<{ latest: string | null }>(
+    `select cast(max(as_of_date) as varchar) as latest from activation.audience_members
+     where audience_id = $audience_id and destination = $destination`,
+    { audience_id: audienceId, destination: partnerId },
+  );
+  const latest = rows[0]?.latest;
+  if (!latest) {
+    throw new Error(
+      `activation.audience_members has no rows for audience ${audienceId} and destination ${partnerId}. ` +
+        "Fix: check the audience id and that the partner id equals the destination column, or pass --date for an empty drop",
+    );
+  }
+  return latest;
+}
+
+/**
+ * One page of exportable members after `after`, in member_id order: the page's last member_id is found on
+ * the key column first, then the range is read with the identifiers as one JSON text per row (far cheaper
+ * than one JS value per column on large audiences).
+ */
+async function readExportPage(
+  aw: ActivationWarehouse,
+  page: { audienceId: string; destination: string; asOfDate: string; columns: readonly HashedIdentifierColumn[]; after: string; limit: number },
+): Promise<(ExportRow & { member_id: string })[]> {
+  const params = { audience_id: page.audienceId, destination: page.destination, as_of_date: page.asOfDate, after: page.after, limit: page.limit };
+  const members = `from activation.audience_members
+       where audience_id = $audience_id and destination = $destination and not coalesce(is_holdout, false)
+         and as_of_date = cast($as_of_date as date) and member_id > $after`;
+  const bound = await aw.runQuery<{ through: string | null }>(
+    `select max(member_id) as through from (select member_id ${members} order by member_id limit $limit) page`,
+    params,
+  );
+  const through = bound[0]?.through;
+  if (!through) return [];
+  const rows = await aw.runQuery<{ member_id: string; identifiers: string }>(
+    `select member_id, cast(json_object(${page.columns.map((column) => `'${column}', ${column}`).join(", ")}) as varchar) as identifiers
+     ${members} and member_id <= $through
+     order by member_id`,
+    { ...params, through },
+  );
+  return rows.map((row) => ({ member_id: row.member_id, ...(JSON.parse(row.identifiers) as ExportRow) }));
+}
+
+interface WrittenPart extends ManifestPart {
+  path: string;
+}
+
+/** Writes the drop's gzip parts into `dir`, reading the audience in member_id order. */
+async function writeParts(
+  aw: ActivationWarehouse,
+  options: { audienceId: string; partner: S3PartnerSettings; asOfDate: string; rowsPerPart: number; dir: string; keyPrefix: string },
+  onPart: (part: WrittenPart, seconds: number) => Promise<void>,
+): Promise<{ parts: WrittenPart[]; rows: number; invalid: number }> {
+  const { partner } = options;
+  const columns = partner.columns as HashedIdentifierColumn[];
+  const encode = partner.format === "csv_gzip" ? (row: ExportRow) => csvLine(columns, row) : (row: ExportRow) => ndjsonLine(columns, row);
+  const parts: WrittenPart[] = [];
+  let rows = 0;
+  let invalid = 0;
+
+  let current: { gzip: ReturnType<typeof createGzip>; done: Promise<void>; file: string; path: string; rows: number; started: number } | undefined;
+  const open = () => {
+    const file = partFileName(parts.length, partner.format);
+    const path = join(options.dir, file);
+    const gzip = createGzip({ level: 6 });
+    const done = pipeline(gzip, createWriteStream(path));
+    current = { gzip, done, file, path, rows: 0, started: performance.now() };
+    if (partner.format === "csv_gzip") gzip.write(csvHeader(columns));
+  };
+  const write = async (text: string) => {
+    if (!current!.gzip.write(text)) await once(current!.gzip, "drain");
+  };
+  const close = async () => {
+    const part = current!;
+    current = undefined;
+    part.gzip.end();
+    await part.done;
+    const written: WrittenPart = {
+      file: part.file,
+      key: `${options.keyPrefix}/${part.file}`,
+      rows: part.rows,
+      size_bytes: (await stat(part.path)).size,
+      sha256: await sha256OfFile(part.path),
+      path: part.path,
+    };
+    parts.push(written);
+    await onPart(written, (performance.now() - part.started) / 1000);
+  };
+
+  open();
+  let after = "";
+  for (;;) {
+    const page = await readExportPage(aw, { audienceId: options.audienceId, destination: partner.id, asOfDate: options.asOfDate, columns, after, limit: PAGE_ROWS });
+    if (page.length === 0) break;
+    after = page[page.length - 1].member_id;
+    let chunk = "";
+    for (const row of page) {
+      if (!isExportable(columns, row)) {
+        invalid += 1;
+        continue;
+      }
+      if (current!.rows === options.rowsPerPart) {
+        await write(chunk);
+        chunk = "";
+        await close();
+        open();
+      }
+      chunk += encode(row);
+      current!.rows += 1;
+      rows += 1;
+    }
+    await write(chunk);
+  }
+  await close();
+  return { parts, rows, invalid };
+}
+
+async function readManifest(s3: S3Client, bucket: string, key: string): Promise<DropManifest | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return JSON.parse(await response.Body!.transformToString("utf-8")) as DropManifest;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw s3Failure("read", bucket, key, error);
+  }
+}
+
+/** Whether the object at `key` already holds exactly this part. */
+async function partIsInPlace(s3: S3Client, bucket: string, part: ManifestPart): Promise<boolean> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: part.key }));
+    return head.Metadata?.sha256 === part.sha256 && Number(head.ContentLength) === part.size_bytes;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw s3Failure("check", bucket, part.key, error);
+  }
+}
+
+export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: DropToS3Options): Promise<DropToS3Result> {
+  const started = performance.now();
+  const aw = asActivationWarehouse(wh);
+  const { partner, audienceId } = options;
+  const bucket = partner.bucket;
+  const rowsPerPart = options.rowsPerPart ?? partner.rowsPerPart;
+  if (!Number.isInteger(rowsPerPart) || rowsPerPart < 1) throw new Error(`rowsPerPart ${rowsPerPart} is invalid. Fix: use a whole number of rows, e.g. 1000000`);
+  const partSize = options.multipartPartBytes ?? DEFAULT_MULTIPART_PART_BYTES;
+  if (!Number.isInteger(partSize) || partSize < MIN_MULTIPART_PART_BYTES) {
+    throw new Error(`multipartPartBytes ${partSize} is too small. Fix: use at least ${MIN_MULTIPART_PART_BYTES} (S3's minimum part size)`);
+  }
+
+  await requireAudienceMembers(aw);
+  await ensureLedgerTable(aw);
+  const syncId = randomUUID();
+  await closeInterruptedSyncs(aw, partner.id, audienceId, syncId);
+  // A file drop is a full snapshot that replaces the previous one, hence mode "replace".
+  await startLedger(aw, { destination: partner.id, audienceId, mode: "replace", triggeredBy: options.triggeredBy, syncId });
+
+  const dir = await mkdtemp(join(tmpdir(), "slice-drop-"));
+  const s3 = options.s3Client ?? createS3Client(partner, options.env);
+  const emit = async (event: S3DropEvent) => options.onProgress?.(event);
+  try {
+    const asOfDate = await resolveAsOfDate(aw, audienceId, partner.id, options.asOfDate);
+    const keyPrefix = dropKeyPrefix(partner.prefix, audienceId, asOfDate);
+    const manifestKey = `${keyPrefix}/${MANIFEST_FILE}`;
+
+    const written = await writeParts(aw, { audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix }, (part, seconds) =>
+      emit({ type: "part_written", file: part.file, rows: part.rows, sizeBytes: part.size_bytes, seconds }),
+    );
+    const parts: ManifestPart[] = written.parts.map(({ path: _path, ...part }) => part);
+    const manifest: DropManifest = {
+      manifest_version: 1,
+      audience_id: audienceId,
+      partner_id: partner.id,
+      as_of_date: asOfDate,
+      format: partner.format,
+      compression: "gzip",
+      encoding: "utf-8",
+      header_row: partner.format === "csv_gzip",
+      schema: manifestSchema(partner.columns as HashedIdentifierColumn[]),
+      rows: written.rows,
+      parts,
+      created_at: new Date().toISOString(),
+      sync_id: syncId,
+    };
+    const result = (status: DropToS3Result["status"], partsUploaded: number): DropToS3Result => ({
+      syncId, partnerId: partner.id, audienceId, asOfDate, bucket, manifestKey, status,
+      rows: written.rows, rowsInvalid: written.invalid, parts, partsUploaded,
+      partsSkipped: parts.length - partsUploaded, seconds: (performance.now() - started) / 1000,
+    });
+
+    const existing = await readManifest(s3, bucket, manifestKey);
+    if (existing && sameDropContent(existing, manifest)) {
+      const checks = await Promise.all(parts.map((part) => partIsInPlace(s3, bucket, part)));
+      if (checks.every(Boolean)) {
+        await emit({ type: "unchanged", key: manifestKey, rows: written.rows, parts: parts.length });
+        await aw.transaction([ledgerIncrementStatement(syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(syncId, "succeeded")]);
+        return result("unchanged", 0);
+      }
+    }
+    if (existing) {
+      // The drop is about to change under the partner: take the manifest away first so nobody reads a mix.
+      try {
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+      } catch (error) {
+        throw s3Failure("delete", bucket, manifestKey, error);
+      }
+      await emit({ type: "manifest_deleted", key: manifestKey });
+    }
+
+    let uploaded = 0;
+    for (const part of written.parts) {
+      if (await partIsInPlace(s3, bucket, part)) {
+        await emit({ type: "part_skipped", file: part.file, key: part.key, rows: part.rows });
+        continue;
+      }
+      const partStarted = performance.now();
+      try {
+        await new Upload({
+          client: s3,
+          params: {
+            Bucket: bucket,
+            Key: part.key,
+            Body: createReadStream(part.path),
+            ContentType: partner.format === "csv_gzip" ? "text/csv; charset=utf-8" : "application/x-ndjson; charset=utf-8",
+            ChecksumAlgorithm: "SHA256",
+            Metadata: { sha256: part.sha256, rows: String(part.rows) },
+          },
+          partSize,
+          queueSize: 4,
+          leavePartsOnError: false,
+        }).done();
+      } catch (error) {
+        throw s3Failure("upload", bucket, part.key, error);
+      }
+      uploaded += 1;
+      await aw.transaction([ledgerIncrementStatement(syncId, { batches: 1, accepted: part.rows })]);
+      await emit({ type: "part_uploaded", file: part.file, key: part.key, rows: part.rows, sizeBytes: part.size_bytes, seconds: (performance.now() - partStarted) / 1000 });
+    }
+
+    // Parts beyond the new count belong to an earlier, larger drop and must not sit beside the new manifest.
+    const keep = new Set(parts.map((part) => part.key));
+    let continuationToken: string | undefined;
+    do {
+      const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${keyPrefix}/`, ContinuationToken: continuationToken }));
+      for (const object of listing.Contents ?? []) {
+        if (!object.Key || keep.has(object.Key) || !PART_FILE_PATTERN.test(object.Key)) continue;
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+        await emit({ type: "stale_part_deleted", key: object.Key });
+      }
+      continuationToken = listing.IsTruncated ? listing.NextContinuationToken : undefined;
+    } while (continuationToken);
+
+    try {
+      await s3.send(new PutObjectCommand({
+        Bucket: bucket,
+        Key: manifestKey,
+        Body: `${JSON.stringify(manifest, null, 2)}\n`,
+        ContentType: "application/json",
+        ChecksumAlgorithm: "SHA256",
+      }));
+    } catch (error) {
+      throw s3Failure("upload", bucket, manifestKey, error);
+    }
+    await emit({ type: "manifest_written", key: manifestKey, rows: written.rows, parts: parts.length });
+    await aw.transaction([ledgerIncrementStatement(syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(syncId, "succeeded")]);
+    return result("written", uploaded);
+  } catch (error) {
+    await finishLedger(aw, syncId, "failed", error instanceof Error ? error.message : String(error)).catch(() => undefined);
+    throw error;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    if (!options.s3Client) s3.destroy();
+  }
+}

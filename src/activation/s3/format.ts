@@ -1,0 +1,128 @@
+/**
+ * The shape of a file drop: object keys, file lines and the manifest. Pure functions, so the layout a
+ * partner relies on is pinned by table-driven tests.
+ *
+ *   s3://<bucket>/<prefix>/audience=<audience_id>/date=<YYYY-MM-DD>/part-00000.csv.gz
+ *                                                                  /part-00001.csv.gz ...
+ *                                                                  /manifest.json   (written last)
+ */
+import { type HashedIdentifierColumn, isSha256Hex } from "../partners.ts";
+
+export type DropFormat = "csv_gzip" | "ndjson_gzip";
+
+export const MANIFEST_FILE = "manifest.json";
+
+const AUDIENCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export function assertAudienceIdForKey(audienceId: string): void {
+  if (!AUDIENCE_ID.test(audienceId)) {
+    throw new Error(`audience id "${audienceId}" cannot be part of an object key. Fix: use letters, digits, _ or - only`);
+  }
+}
+
+export function assertIsoDate(value: string, what = "as_of_date"): void {
+  const parsed = new Date(`${value}T00:00:00Z`);
+  if (!ISO_DATE.test(value) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== value) {
+    throw new Error(`${what} "${value}" is not a calendar date. Fix: use YYYY-MM-DD, e.g. 2026-11-20`);
+  }
+}
+
+/** The folder of one drop, without a trailing slash. */
+export function dropKeyPrefix(partnerPrefix: string, audienceId: string, asOfDate: string): string {
+  assertAudienceIdForKey(audienceId);
+  assertIsoDate(asOfDate);
+  const base = partnerPrefix.replace(/^\/+|\/+$/g, "");
+  return `${base ? `${base}/` : ""}audience=${audienceId}/date=${asOfDate}`;
+}
+
+export function partFileName(index: number, format: DropFormat): string {
+  return `part-${String(index).padStart(5, "0")}.${format === "csv_gzip" ? "csv" : "ndjson"}.gz`;
+}
+
+export const PART_FILE_PATTERN = /\/part-\d{5}\.(csv|ndjson)\.gz$/;
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function csvHeader(columns: readonly HashedIdentifierColumn[]): string {
+  return `${columns.map(csvField).join(",")}\n`;
+}
+
+export type ExportRow = Partial<Record<HashedIdentifierColumn, string | null>>;
+
+/** One CSV line; a missing identifier is an empty field. */
+export function csvLine(columns: readonly HashedIdentifierColumn[], row: ExportRow): string {
+  return `${columns.map((column) => csvField(row[column] ?? "")).join(",")}\n`;
+}
+
+/** One NDJSON line with the columns in the configured order; a missing identifier is null. */
+export function ndjsonLine(columns: readonly HashedIdentifierColumn[], row: ExportRow): string {
+  const record: Record<string, string | null> = {};
+  for (const column of columns) record[column] = row[column] ?? null;
+  return `${JSON.stringify(record)}\n`;
+}
+
+/** A row may be exported when each present value is a SHA-256 hex digest and at least one is present. */
+export function isExportable(columns: readonly HashedIdentifierColumn[], row: ExportRow): boolean {
+  let present = 0;
+  for (const column of columns) {
+    const value = row[column];
+    if (value === null || value === undefined || value === "") continue;
+    if (!isSha256Hex(value)) return false;
+    present += 1;
+  }
+  return present > 0;
+}
+
+export interface ManifestPart {
+  file: string;
+  key: string;
+  rows: number;
+  size_bytes: number;
+  /** SHA-256 hex of the object's bytes (the gzip file). */
+  sha256: string;
+}
+
+export interface DropManifest {
+  manifest_version: 1;
+  audience_id: string;
+  partner_id: string;
+  as_of_date: string;
+  format: DropFormat;
+  compression: "gzip";
+  encoding: "utf-8";
+  header_row: boolean;
+  schema: { name: HashedIdentifierColumn; type: "string"; description: string }[];
+  rows: number;
+  parts: ManifestPart[];
+  created_at: string;
+  sync_id: string;
+}
+
+const COLUMN_DESCRIPTIONS: Record<HashedIdentifierColumn, string> = {
+  extern_id_sha256: "SHA-256 of the pseudonymous external id",
+  email_sha256: "SHA-256 of the trimmed, lower-cased e-mail address",
+  phone_sha256: "SHA-256 of the phone number as digits with country code (e.g. 358401234567)",
+  fn_sha256: "SHA-256 of the lower-cased first name without punctuation",
+  ln_sha256: "SHA-256 of the lower-cased last name without punctuation",
+  fi_sha256: "SHA-256 of the lower-cased first initial",
+  ct_sha256: "SHA-256 of the lower-cased city without spaces or punctuation",
+  zip_sha256: "SHA-256 of the postal code without spaces",
+  country_sha256: "SHA-256 of the ISO 3166-1 alpha-2 country code, lower case (fi)",
+  doby_sha256: "SHA-256 of the birth year (YYYY)",
+  dobm_sha256: "SHA-256 of the birth month (MM)",
+  dobd_sha256: "SHA-256 of the birth day (DD)",
+  gen_sha256: "SHA-256 of the gender initial (m or f)",
+};
+
+export function manifestSchema(columns: readonly HashedIdentifierColumn[]): DropManifest["schema"] {
+  return columns.map((name) => ({ name, type: "string", description: COLUMN_DESCRIPTIONS[name] }));
+}
+
+/** Whether two manifests describe the same files (created_at and sync_id aside). */
+export function sameDropContent(a: DropManifest, b: DropManifest): boolean {
+  const strip = (m: DropManifest) => JSON.stringify({ ...m, created_at: undefined, sync_id: undefined });
+  return strip(a) === strip(b);
+}

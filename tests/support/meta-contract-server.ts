@@ -1,0 +1,504 @@
+/**
+ * A local stand-in for the part of Meta's Graph API that customer-file Custom Audiences use. It enforces
+ * the documented contract instead of accepting anything, keeps its own audience state, and can inject the
+ * faults a real sync meets (throttling, outages, permanent errors, dropped connections).
+ *
+ * Contract enforced (each breach answers with Meta's error shape, {"error": {message, type, code, ...}}):
+ * - access token (Authorization: Bearer/OAuth header, or access_token in the body or query) must match: 190
+ * - /{version}/act_{ad_account_id}/... must name the configured ad account: 100 subcode 33
+ * - POST /act_{id}/customaudiences needs name, subtype CUSTOM and a valid customer_file_source: 100
+ * - POST/DELETE /{audience_id}/users and POST /{audience_id}/usersreplace:
+ *   payload in the body only (a payload in the query string is refused: 100), schema made of allowed
+ *   multi-key names without repeats, data rows as long as the schema, at most 10,000 rows; values must be
+ *   64 lower-case hex or "" (a row breaking that, or all blank, is counted in num_invalid_entries with a
+ *   sample in invalid_entry_samples, and not applied);
+ *   usersreplace sessions: one session_id for all batches, batch_seq 1, 2, 3... without gaps, last_batch_flag
+ *   closes the session and only then does the audience become the session's rows; a new batch_seq 1
+ *   abandons an open session.
+ * Responses: {audience_id, session_id, num_received, num_invalid_entries, invalid_entry_samples}.
+ *
+ * Membership model: a person is identified by EXTERN_ID, else EMAIL, else PHONE, else the whole row; an add
+ * with a known identity updates it, a removal deletes the identity it names. (Meta matches people across
+ * keys; this server does not need to.)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export const ALLOWED_SCHEMA_KEYS = [
+  "EXTERN_ID", "EMAIL", "PHONE", "GEN", "DOBY", "DOBM", "DOBD", "LN", "FN", "FI", "CT", "ST", "ZIP", "MADID", "COUNTRY", "APPUID",
+] as const;
+const ALLOWED = new Set<string>(ALLOWED_SCHEMA_KEYS);
+const HEX64 = /^[0-9a-f]{64}$/;
+export const MAX_ROWS_PER_REQUEST = 10_000;
+const CUSTOMER_FILE_SOURCES = new Set(["USER_PROVIDED_ONLY", "PARTNER_PROVIDED_ONLY", "BOTH_USER_AND_PARTNER_PROVIDED"]);
+const THROTTLE_SUBCODES: Record<number, number | undefined> = { 17: 2446079, 613: 1487742 };
+
+export type MemberRecord = Record<string, string>;
+
+export type Fault =
+  | { kind: "http429"; retryAfterSeconds?: number }
+  | { kind: "http500" }
+  | { kind: "graph"; code: number; subcode?: number; message?: string; httpStatus?: number; headers?: Record<string, string> }
+  | { kind: "drop" };
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  status: number | "dropped";
+  rows?: number;
+  code?: number;
+  queryKeys: string[];
+}
+
+interface ReplaceSessionState {
+  id: string;
+  lastSeq: number;
+  rows: Map<string, MemberRecord>;
+}
+
+interface AudienceState {
+  id: string;
+  name: string;
+  description: string;
+  members: Map<string, MemberRecord>;
+  timesAdded: Map<string, number>;
+  rowsAdded: number;
+  rowsRemoved: number;
+  openSession?: ReplaceSessionState;
+  finishedSessions: Set<string>;
+  abandonedSessions: number;
+}
+
+class GraphError extends Error {
+  constructor(
+    readonly httpStatus: number,
+    readonly code: number,
+    message: string,
+    readonly subcode?: number,
+    readonly type = "OAuthException",
+  ) {
+    super(message);
+  }
+}
+
+export interface MetaContractServerOptions {
+  accessToken?: string;
+  adAccountId?: string;
+  maxRowsPerRequest?: number;
+  /** Largest page GET /act_{id}/customaudiences returns, whatever limit the client asks for (Meta caps it too). */
+  maxListPageSize?: number;
+}
+
+function identityOf(record: MemberRecord): string {
+  for (const key of ["EXTERN_ID", "EMAIL", "PHONE"]) if (record[key]) return `${key}:${record[key]}`;
+  return `ROW:${JSON.stringify(Object.entries(record).sort())}`;
+}
+
+function problemOf(schema: string[], row: unknown[]): string | undefined {
+  let present = 0;
+  for (let index = 0; index < schema.length; index++) {
+    const value = row[index];
+    if (value === "") continue;
+    if (typeof value !== "string" || !HEX64.test(value)) return `${schema[index]} is not a SHA-256 hex digest`;
+    present += 1;
+  }
+  return present === 0 ? "row has no identifier" : undefined;
+}
+
+export class MetaContractServer {
+  readonly accessToken: string;
+  readonly adAccountId: string;
+  readonly requests: RequestRecord[] = [];
+  private readonly audiences = new Map<string, AudienceState>();
+  private readonly faults: Fault[] = [];
+  private dropAfterBatches: number | undefined;
+  private acknowledgedBatches = 0;
+  private usageHeaders: Record<string, string> = {};
+  private nextId = 23_850_000_000_000_001n;
+  private readonly sockets = new Set<Socket>();
+  private server!: Server;
+  baseUrl = "";
+
+  constructor(private readonly options: MetaContractServerOptions = {}) {
+    this.accessToken = options.accessToken ?? "test-token";
+    this.adAccountId = (options.adAccountId ?? "1234567890").replace(/^act_/, "");
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error) => {
+        if (!res.headersSent) this.sendJson(res, 500, { error: { message: String(error), type: "ServerError", code: 1 } });
+      });
+    });
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- fault injection -------------------------------------------------------------------------------
+
+  /** The next `times` membership requests (/users, /usersreplace) get this fault instead of an answer. */
+  injectFault(fault: Fault, times = 1): void {
+    for (let index = 0; index < times; index++) this.faults.push(fault);
+  }
+
+  /** Graph "slow down" errors as Meta sends them: code 17, 613 (with their custom-audience subcodes), 4 or 80003. */
+  throttle(code: 4 | 17 | 613 | 80003, times = 1, headers?: Record<string, string>): void {
+    this.injectFault({ kind: "graph", code, subcode: THROTTLE_SUBCODES[code], message: "(#" + code + ") Rate limit reached", headers }, times);
+  }
+
+  /** After `batches` more acknowledged membership requests, drop every further one until clearFaults(). */
+  crashAfterBatches(batches: number): void {
+    this.dropAfterBatches = this.acknowledgedBatches + batches;
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+    this.dropAfterBatches = undefined;
+  }
+
+  /** Usage headers (x-app-usage, x-business-use-case-usage, ...) added to every membership answer. */
+  setUsageHeaders(headers: Record<string, unknown>): void {
+    this.usageHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, typeof value === "string" ? value : JSON.stringify(value)]));
+  }
+
+  // ---- state for assertions --------------------------------------------------------------------------
+
+  audienceIds(): string[] {
+    return [...this.audiences.keys()];
+  }
+
+  audience(audienceId: string): { id: string; name: string; description: string; size: number; rowsAdded: number; rowsRemoved: number; abandonedSessions: number } {
+    const audience = this.requireAudience(audienceId);
+    return {
+      id: audience.id,
+      name: audience.name,
+      description: audience.description,
+      size: audience.members.size,
+      rowsAdded: audience.rowsAdded,
+      rowsRemoved: audience.rowsRemoved,
+      abandonedSessions: audience.abandonedSessions,
+    };
+  }
+
+  members(audienceId: string): MemberRecord[] {
+    return [...this.requireAudience(audienceId).members.values()];
+  }
+
+  /** The EXTERN_ID of every member, sorted. */
+  externIds(audienceId: string): string[] {
+    return this.members(audienceId).map((member) => member.EXTERN_ID ?? "").sort();
+  }
+
+  /** How often each identity was sent in an add; the largest value tells whether anything was sent twice. */
+  maxTimesAdded(audienceId: string): number {
+    let max = 0;
+    for (const count of this.requireAudience(audienceId).timesAdded.values()) max = Math.max(max, count);
+    return max;
+  }
+
+  private requireAudience(audienceId: string): AudienceState {
+    const audience = this.audiences.get(audienceId);
+    if (!audience) throw new Error(`contract server has no audience ${audienceId}`);
+    return audience;
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------------------
+
+  private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json; charset=UTF-8", "content-length": Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    if (!text) return {};
+    const type = String(req.headers["content-type"] ?? "");
+    if (type.includes("application/x-www-form-urlencoded")) {
+      const form = Object.fromEntries(new URLSearchParams(text));
+      return form;
+    }
+    try {
+      const parsed = JSON.parse(text);
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+      return parsed as Record<string, unknown>;
+    } catch {
+      throw new GraphError(400, 100, "(#100) The request body is not valid JSON");
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    const record: RequestRecord = { method, path: url.pathname, status: 200, queryKeys: [...url.searchParams.keys()] };
+    this.requests.push(record);
+    const membership = /^\/v\d+\.\d+\/\d+\/(users|usersreplace)$/.test(url.pathname);
+
+    if (membership && this.dropAfterBatches !== undefined && this.acknowledgedBatches >= this.dropAfterBatches) {
+      record.status = "dropped";
+      req.socket.destroy();
+      return;
+    }
+
+    try {
+      const body = await this.readBody(req);
+      this.authenticate(req, url, body);
+      if (membership) {
+        const fault = this.faults.shift();
+        if (fault) {
+          this.applyFault(fault, res, record, req);
+          return;
+        }
+      }
+      const answer = this.route(method, url, body, record);
+      if (membership) this.acknowledgedBatches += 1;
+      this.sendJson(res, 200, answer, membership ? this.usageHeaders : {});
+    } catch (error) {
+      if (!(error instanceof GraphError)) throw error;
+      record.status = error.httpStatus;
+      record.code = error.code;
+      this.sendJson(res, error.httpStatus, {
+        error: { message: error.message, type: error.type, code: error.code, ...(error.subcode ? { error_subcode: error.subcode } : {}), fbtrace_id: "contract" },
+      });
+    }
+  }
+
+  private applyFault(fault: Fault, res: ServerResponse, record: RequestRecord, req: IncomingMessage): void {
+    switch (fault.kind) {
+      case "drop":
+        record.status = "dropped";
+        req.socket.destroy();
+        return;
+      case "http429":
+        record.status = 429;
+        this.sendJson(res, 429, { error: { message: "Too Many Requests", type: "RateLimit", code: undefined } }, { "retry-after": String(fault.retryAfterSeconds ?? 1) });
+        return;
+      case "http500":
+        record.status = 500;
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end("Internal Server Error");
+        return;
+      case "graph": {
+        const status = fault.httpStatus ?? 400;
+        record.status = status;
+        record.code = fault.code;
+        this.sendJson(
+          res,
+          status,
+          { error: { message: fault.message ?? `(#${fault.code}) injected error`, type: "OAuthException", code: fault.code, ...(fault.subcode ? { error_subcode: fault.subcode } : {}), fbtrace_id: "contract" } },
+          fault.headers ?? {},
+        );
+        return;
+      }
+    }
+  }
+
+  private authenticate(req: IncomingMessage, url: URL, body: Record<string, unknown>): void {
+    const header = String(req.headers.authorization ?? "");
+    const fromHeader = /^(Bearer|OAuth)\s+(.+)$/i.exec(header)?.[2];
+    const token = fromHeader ?? (typeof body.access_token === "string" ? body.access_token : undefined) ?? url.searchParams.get("access_token") ?? undefined;
+    if (!token) throw new GraphError(400, 190, "An active access token must be used to query information about the current user.");
+    if (token !== this.accessToken) throw new GraphError(400, 190, "Invalid OAuth access token - Cannot parse access token");
+  }
+
+  private route(method: string, url: URL, body: Record<string, unknown>, record: RequestRecord): unknown {
+    const match = /^\/(v\d+\.\d+)\/(.+)$/.exec(url.pathname);
+    if (!match) throw new GraphError(400, 2500, "Unknown path components: the path must start with a Graph API version such as /v23.0/");
+    const parts = match[2].split("/");
+    if (parts[0].startsWith("act_")) {
+      if (parts[0] !== `act_${this.adAccountId}`) {
+        throw new GraphError(400, 100, `Unsupported request. Object with ID '${parts[0]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 33);
+      }
+      if (parts[1] === "customaudiences" && parts.length === 2) {
+        if (method === "POST") return this.createAudience(body);
+        if (method === "GET") return this.listAudiences(url);
+      }
+      throw new GraphError(400, 100, `(#100) Unsupported ${method.toLowerCase()} request on ${url.pathname}`);
+    }
+    const audience = this.audiences.get(parts[0]);
+    if (!audience) {
+      throw new GraphError(400, 100, `Unsupported request. Object with ID '${parts[0]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 33);
+    }
+    if (parts.length === 1 && method === "GET") return { id: audience.id, name: audience.name, description: audience.description, subtype: "CUSTOM" };
+    if (parts[1] === "users" && parts.length === 2 && (method === "POST" || method === "DELETE")) {
+      const batch = this.readPayload(url, body, record);
+      return this.applyUsers(audience, method === "POST" ? "add" : "remove", batch, body);
+    }
+    if (parts[1] === "usersreplace" && parts.length === 2 && method === "POST") {
+      const batch = this.readPayload(url, body, record);
+      return this.applyReplace(audience, batch, body);
+    }
+    throw new GraphError(400, 100, `(#100) Unsupported ${method.toLowerCase()} request on ${url.pathname}`);
+  }
+
+  private createAudience(body: Record<string, unknown>): { id: string } {
+    if (typeof body.name !== "string" || body.name.trim() === "") throw new GraphError(400, 100, "(#100) The parameter name is required");
+    if (body.subtype !== "CUSTOM") throw new GraphError(400, 100, "(#100) subtype must be CUSTOM for a customer-file audience");
+    if (typeof body.customer_file_source !== "string" || !CUSTOMER_FILE_SOURCES.has(body.customer_file_source)) {
+      throw new GraphError(400, 100, "(#100) customer_file_source must be one of USER_PROVIDED_ONLY, PARTNER_PROVIDED_ONLY, BOTH_USER_AND_PARTNER_PROVIDED");
+    }
+    const id = String(this.nextId++);
+    this.audiences.set(id, {
+      id,
+      name: body.name,
+      description: typeof body.description === "string" ? body.description : "",
+      members: new Map(),
+      timesAdded: new Map(),
+      rowsAdded: 0,
+      rowsRemoved: 0,
+      finishedSessions: new Set(),
+      abandonedSessions: 0,
+    });
+    return { id };
+  }
+
+  private listAudiences(url: URL): unknown {
+    const all = [...this.audiences.values()];
+    const limit = Math.max(1, Math.min(Number(url.searchParams.get("limit") ?? 25), this.options.maxListPageSize ?? 500));
+    const start = Number(url.searchParams.get("after") ?? 0);
+    const page = all.slice(start, start + limit).map((audience) => ({ id: audience.id, name: audience.name }));
+    const paging: Record<string, unknown> = { cursors: { before: String(start), after: String(start + page.length) } };
+    if (start + limit < all.length) {
+      const next = new URL(url.toString().replace("http://127.0.0.1", this.baseUrl));
+      next.searchParams.set("after", String(start + limit));
+      next.searchParams.set("limit", String(limit));
+      // Meta puts the token into paging.next; a client should not send it back in a URL.
+      next.searchParams.set("access_token", this.accessToken);
+      paging.next = next.toString();
+    }
+    return { data: page, paging };
+  }
+
+  private readPayload(url: URL, body: Record<string, unknown>, record: RequestRecord): { schema: string[]; data: unknown[][] } {
+    if (url.searchParams.has("payload")) {
+      throw new GraphError(400, 100, "(#100) payload must be sent in the request body, not in the query string");
+    }
+    let payload = body.payload;
+    if (typeof payload === "string") {
+      try {
+        payload = JSON.parse(payload);
+      } catch {
+        throw new GraphError(400, 100, "(#100) payload is not valid JSON");
+      }
+    }
+    if (!payload || typeof payload !== "object") throw new GraphError(400, 100, "(#100) The parameter payload is required");
+    const { schema: rawSchema, data } = payload as { schema?: unknown; data?: unknown };
+    const schema = typeof rawSchema === "string" ? [rawSchema] : rawSchema;
+    if (!Array.isArray(schema) || schema.length === 0 || !schema.every((key) => typeof key === "string")) {
+      throw new GraphError(400, 100, "(#100) payload.schema must be a non-empty list of schema keys");
+    }
+    const unknown = schema.filter((key) => !ALLOWED.has(key));
+    if (unknown.length > 0) throw new GraphError(400, 100, `(#100) payload.schema has keys Meta does not know: ${unknown.join(", ")}`);
+    if (new Set(schema).size !== schema.length) throw new GraphError(400, 100, "(#100) payload.schema lists a key twice");
+    if (!Array.isArray(data) || data.length === 0) throw new GraphError(400, 100, "(#100) payload.data must be a non-empty list of rows");
+    const maxRows = this.options.maxRowsPerRequest ?? MAX_ROWS_PER_REQUEST;
+    if (data.length > maxRows) throw new GraphError(400, 100, `(#100) payload.data has ${data.length} rows; at most ${maxRows} are accepted per request`);
+    data.forEach((row, index) => {
+      if (!Array.isArray(row) || row.length !== schema.length) {
+        throw new GraphError(400, 100, `(#100) payload.data[${index}] has ${Array.isArray(row) ? row.length : "no"} values; the schema has ${schema.length}`);
+      }
+    });
+    record.rows = data.length;
+    return { schema: schema as string[], data: data as unknown[][] };
+  }
+
+  /** Splits rows into valid member records and Meta-style invalid counts. */
+  private validateRows(batch: { schema: string[]; data: unknown[][] }): { valid: MemberRecord[]; invalid: number; samples: Record<string, string> } {
+    const valid: MemberRecord[] = [];
+    const samples: Record<string, string> = {};
+    let invalid = 0;
+    for (const row of batch.data) {
+      const problem = problemOf(batch.schema, row);
+      if (problem) {
+        invalid += 1;
+        if (Object.keys(samples).length < 10) samples[String(row.find((value) => value !== "" && !(typeof value === "string" && HEX64.test(value))) ?? "")] = problem;
+        continue;
+      }
+      const member: MemberRecord = {};
+      batch.schema.forEach((key, index) => {
+        if (row[index] !== "") member[key] = row[index] as string;
+      });
+      valid.push(member);
+    }
+    return { valid, invalid, samples };
+  }
+
+  private applyUsers(audience: AudienceState, change: "add" | "remove", batch: { schema: string[]; data: unknown[][] }, body: Record<string, unknown>): unknown {
+    const { valid, invalid, samples } = this.validateRows(batch);
+    for (const member of valid) {
+      const identity = identityOf(member);
+      if (change === "add") {
+        audience.members.set(identity, member);
+        audience.timesAdded.set(identity, (audience.timesAdded.get(identity) ?? 0) + 1);
+        audience.rowsAdded += 1;
+      } else {
+        audience.members.delete(identity);
+        audience.rowsRemoved += 1;
+      }
+    }
+    const session = body.session as { session_id?: unknown } | undefined;
+    return {
+      audience_id: audience.id,
+      session_id: String(session?.session_id ?? Math.floor(Math.random() * 2 ** 48)),
+      num_received: batch.data.length,
+      num_invalid_entries: invalid,
+      invalid_entry_samples: samples,
+    };
+  }
+
+  private applyReplace(audience: AudienceState, batch: { schema: string[]; data: unknown[][] }, body: Record<string, unknown>): unknown {
+    let session = body.session as Record<string, unknown> | string | undefined;
+    if (typeof session === "string") session = JSON.parse(session) as Record<string, unknown>;
+    if (!session || typeof session !== "object") throw new GraphError(400, 100, "(#100) usersreplace needs a session object");
+    const sessionId = session.session_id;
+    const batchSeq = session.batch_seq;
+    const last = session.last_batch_flag ?? false;
+    const estimated = session.estimated_num_total;
+    if (!(typeof sessionId === "number" && Number.isSafeInteger(sessionId) && sessionId > 0) && !(typeof sessionId === "string" && /^[1-9]\d*$/.test(sessionId))) {
+      throw new GraphError(400, 100, "(#100) session.session_id must be a positive integer");
+    }
+    if (typeof batchSeq !== "number" || !Number.isInteger(batchSeq) || batchSeq < 1) throw new GraphError(400, 100, "(#100) session.batch_seq must be an integer from 1");
+    if (typeof last !== "boolean") throw new GraphError(400, 100, "(#100) session.last_batch_flag must be true or false");
+    if (estimated !== undefined && (typeof estimated !== "number" || !Number.isInteger(estimated) || estimated < 0)) {
+      throw new GraphError(400, 100, "(#100) session.estimated_num_total must be a whole number");
+    }
+    const id = String(sessionId);
+    if (audience.finishedSessions.has(id)) throw new GraphError(400, 100, `(#100) replace session ${id} has already finished`);
+    if (batchSeq === 1) {
+      if (audience.openSession) audience.abandonedSessions += 1;
+      audience.openSession = { id, lastSeq: 0, rows: new Map() };
+    }
+    const open = audience.openSession;
+    if (!open || open.id !== id) throw new GraphError(400, 100, `(#100) replace session ${id} was not started with batch_seq 1`);
+    if (batchSeq !== open.lastSeq + 1) throw new GraphError(400, 100, `(#100) batch_seq ${batchSeq} does not follow ${open.lastSeq} in replace session ${id}`);
+    const { valid, invalid, samples } = this.validateRows(batch);
+    for (const member of valid) open.rows.set(identityOf(member), member);
+    open.lastSeq = batchSeq;
+    if (last) {
+      audience.rowsRemoved += [...audience.members.keys()].filter((identity) => !open.rows.has(identity)).length;
+      audience.rowsAdded += open.rows.size;
+      audience.members = open.rows;
+      for (const identity of open.rows.keys()) audience.timesAdded.set(identity, (audience.timesAdded.get(identity) ?? 0) + 1);
+      audience.finishedSessions.add(id);
+      audience.openSession = undefined;
+    }
+    return { audience_id: audience.id, session_id: id, num_received: batch.data.length, num_invalid_entries: invalid, invalid_entry_samples: samples };
+  }
+}
+
+export async function startMetaContractServer(options: MetaContractServerOptions = {}): Promise<MetaContractServer> {
+  return new MetaContractServer(options).start();
+}
