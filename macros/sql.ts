@@ -210,10 +210,11 @@ const bigquery: Dialect = {
     return names[type];
   },
   cast(expr, type) {
-    return `CAST(${expr} AS ${this.typeName(type)})`;
+    // Money rounds to cents as DuckDB's DECIMAL(18, 2) does; plain NUMERIC would keep 9 decimals.
+    return `CAST(${expr} AS ${type === "money" ? "NUMERIC(18, 2)" : this.typeName(type)})`;
   },
   safeCast(expr, type) {
-    return `SAFE_CAST(${expr} AS ${this.typeName(type)})`;
+    return `SAFE_CAST(${expr} AS ${type === "money" ? "NUMERIC(18, 2)" : this.typeName(type)})`;
   },
   dateDiff(part, end, start) {
     checkPart(part, DATE_PARTS, "dateDiff");
@@ -297,10 +298,11 @@ const bigquery: Dialect = {
     return `COUNTIF(${condition})`;
   },
   regexpReplace(expr, pattern, replacement) {
-    return `REGEXP_REPLACE(${expr}, r${quoteString(pattern)}, ${quoteString(replacement)})`;
+    // A plain (not raw) literal: quoteString already escapes the pattern's backslashes.
+    return `REGEXP_REPLACE(${expr}, ${quoteString(pattern)}, ${quoteString(replacement)})`;
   },
   regexpContains(expr, pattern) {
-    return `REGEXP_CONTAINS(${expr}, r${quoteString(pattern)})`;
+    return `REGEXP_CONTAINS(${expr}, ${quoteString(pattern)})`;
   },
   asOfDate() {
     return `DATE '${asOfFromVars()}'`;
@@ -431,7 +433,8 @@ const duckdb: Dialect = {
     return `bool_and(${expr})`;
   },
   countIf(condition) {
-    return `count_if(${condition})`;
+    // count_if gives NULL over no rows or only NULL conditions; BigQuery's COUNTIF gives 0.
+    return `coalesce(count_if(${condition}), 0)`;
   },
   regexpReplace(expr, pattern, replacement) {
     return `regexp_replace(${expr}, ${quoteDuckString(pattern)}, ${quoteDuckString(replacement)}, 'g')`;

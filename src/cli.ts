@@ -6,6 +6,7 @@ import { registerRunnerCommands } from "./runner/command.ts";
 import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
+import { registerValidateCommand } from "./validate/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<void> {
   registerRunnerCommands(program);
   registerScoresCommand(program);
   registerSyncCommands(program);
+  registerValidateCommand(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);

@@ -210,15 +210,15 @@ export async function compileProject(options: CompileOptions = {}): Promise<Comp
     const message = `${stderr}\n${stdout}`.replace(ANSI, "").trim() || "no output";
     throw new CompilationError([{ message }], `Dataform compile of ${projectDir} failed: ${message}`);
   }
-  const parsed = compiledGraphSchema.safeParse(JSON.parse(json));
+  const raw = JSON.parse(json) as { graphErrors?: { compilationErrors?: unknown } };
+  // Compilation errors first: a half-compiled action would otherwise fail the schema with a vaguer message.
+  const errors = z.array(compilationError).safeParse(raw.graphErrors?.compilationErrors ?? []);
+  if (errors.success && errors.data.length > 0) throw new CompilationError(errors.data);
+  const parsed = compiledGraphSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(`Unexpected JSON from dataform compile: ${parsed.error.message}`);
   }
-  const graph = parsed.data;
-  if (graph.graphErrors.compilationErrors.length > 0) {
-    throw new CompilationError(graph.graphErrors.compilationErrors);
-  }
-  return graph;
+  return parsed.data;
 }
 
 /** `database.schema.name`, the name Dataform shows for an action. */

@@ -53,7 +53,12 @@ export function buildGraph(graph: CompiledGraph): ActionGraph {
     }
     actions.set(action.key, action);
   };
-  const deps = (targets: Target[] | undefined) => (targets ?? []).map(actionKey);
+  // With includeTestsInCompiledGraph, Dataform lists each unit test among the dependencyTargets of the
+  // table it tests; a test produces no data, so those edges are not dependencies.
+  const unitTests = new Set(
+    graph.tests.map((test) => (test as { target?: Target }).target).filter((t): t is Target => Boolean(t)).map(actionKey),
+  );
+  const deps = (targets: Target[] | undefined) => (targets ?? []).map(actionKey).filter((key) => !unitTests.has(key));
 
   for (const declaration of graph.declarations) {
     add({ key: actionKey(declaration.target), kind: "declaration", target: declaration.target, fileName: declaration.fileName, tags: [], dependencies: [], declaration });
