@@ -7,6 +7,7 @@ import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
+import { registerApiCommands } from "./api/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   registerScoresCommand(program);
   registerSyncCommands(program);
   registerValidateCommand(program);
+  registerApiCommands(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);

@@ -20,7 +20,7 @@ export class Warehouse {
   ) {}
 
   /** Opens (creating when missing) a warehouse file; ":memory:" gives a throw-away one for tests. */
-  static async open(path: string = DEFAULT_WAREHOUSE_PATH, options: { threads?: number; memoryLimit?: string } = {}): Promise<Warehouse> {
+  static async open(path: string = DEFAULT_WAREHOUSE_PATH, options: { threads?: number; memoryLimit?: string; readOnly?: boolean } = {}): Promise<Warehouse> {
     const file = path === ":memory:" ? path : resolve(path);
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     // No TimeZone setting: it needs the ICU extension, which cannot be downloaded offline. The project
@@ -28,6 +28,8 @@ export class Warehouse {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    // Read-only opens let several readers (the partner API, the explorer) share a file no build is writing.
+    if (options.readOnly) config.access_mode = "READ_ONLY";
     const instance = await DuckDBInstance.create(file, config);
     const main = await instance.connect();
     return new Warehouse(file, instance, main);

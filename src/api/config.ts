@@ -1,0 +1,71 @@
+/**
+ * The partner API's settings when it runs as a Cloud Function: environment variables, validated with zod.
+ * Errors name the variable and the fix, since nobody reads a stack trace in Cloud Logging.
+ */
+import { z } from "zod";
+import { assertCursorSecret, MIN_CURSOR_SECRET_LENGTH } from "./cursor.ts";
+import { type ApiKeyRegistry, loadApiKeyRegistry, parseApiKeyRegistryText, type RateLimitSettings } from "./keys.ts";
+import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+
+const envSchema = z.object({
+  SLICE_API_KEYS: z.string().min(1).optional(),
+  SLICE_API_KEYS_FILE: z.string().min(1).optional(),
+  SLICE_CURSOR_SECRET: z.string({ error: "is not set" }).min(MIN_CURSOR_SECRET_LENGTH, `needs at least ${MIN_CURSOR_SECRET_LENGTH} characters`),
+  SLICE_BIGQUERY_PROJECT: z.string().min(1).optional(),
+  GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
+  SLICE_BIGQUERY_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "use letters, digits and _").default("activation"),
+  SLICE_BIGQUERY_LOCATION: z.string().min(1).optional(),
+  SLICE_API_RATE_BURST: z.coerce.number().int().min(1).optional(),
+  SLICE_API_RATE_PER_SECOND: z.coerce.number().positive().optional(),
+});
+
+const ENV_FIXES: Record<string, string> = {
+  SLICE_CURSOR_SECRET: "set it to a long random value shared by every instance (e.g. from Secret Manager; `openssl rand -base64 48`)",
+  SLICE_BIGQUERY_DATASET: "name the dataset holding the activation tables, or leave it unset for activation",
+  SLICE_API_RATE_BURST: "set a whole number of requests, e.g. 60",
+  SLICE_API_RATE_PER_SECOND: "set a positive number of requests per second, e.g. 5",
+};
+
+export interface CloudFunctionSettings {
+  keys: ApiKeyRegistry;
+  cursorSecret: string;
+  bigQuery: { projectId?: string; dataset: string; location?: string };
+  rateLimit: RateLimitSettings;
+}
+
+export function partnerApiSettingsFromEnv(env: Record<string, string | undefined>): CloudFunctionSettings {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "environment");
+      const fix = ENV_FIXES[name];
+      return `${name}: ${issue.message}${fix ? `. Fix: ${fix}` : ""}`;
+    });
+    throw new Error(`Invalid partner API environment:\n${lines.join("\n")}`);
+  }
+  const vars = parsed.data;
+  if (Boolean(vars.SLICE_API_KEYS) === Boolean(vars.SLICE_API_KEYS_FILE)) {
+    throw new Error(
+      "Invalid partner API environment:\nSLICE_API_KEYS / SLICE_API_KEYS_FILE: set exactly one. Fix: put the registry YAML/JSON in SLICE_API_KEYS " +
+        "(e.g. a Secret Manager secret exposed as that variable) or its path in SLICE_API_KEYS_FILE (a mounted secret)",
+    );
+  }
+  assertCursorSecret(vars.SLICE_CURSOR_SECRET, "SLICE_CURSOR_SECRET");
+  const keys = vars.SLICE_API_KEYS ? parseApiKeyRegistryText(vars.SLICE_API_KEYS, "SLICE_API_KEYS") : loadApiKeyRegistry(vars.SLICE_API_KEYS_FILE);
+  return {
+    keys,
+    cursorSecret: vars.SLICE_CURSOR_SECRET,
+    bigQuery: { projectId: vars.SLICE_BIGQUERY_PROJECT ?? vars.GOOGLE_CLOUD_PROJECT, dataset: vars.SLICE_BIGQUERY_DATASET, location: vars.SLICE_BIGQUERY_LOCATION },
+    rateLimit: {
+      burst: vars.SLICE_API_RATE_BURST ?? DEFAULT_RATE_LIMIT.burst,
+      per_second: vars.SLICE_API_RATE_PER_SECOND ?? DEFAULT_RATE_LIMIT.per_second,
+    },
+  };
+}
+
+export function requireBigQueryProject(settings: CloudFunctionSettings): string {
+  if (!settings.bigQuery.projectId) {
+    throw new Error("Invalid partner API environment:\nSLICE_BIGQUERY_PROJECT: is not set. Fix: set it to the project that holds the activation dataset, e.g. slice-prod");
+  }
+  return settings.bigQuery.projectId;
+}

@@ -1,0 +1,81 @@
+/**
+ * Per-partner token buckets.
+ *
+ * Each partner has a bucket of `burst` tokens that refills at `per_second`; a request takes one token or is
+ * refused with the seconds until one is back. The buckets live in the process: behind several Cloud
+ * Functions instances each instance limits on its own (see docs/api.md).
+ *
+ * Headers follow the IETF RateLimit header fields draft (draft-ietf-httpapi-ratelimit-headers, the
+ * RateLimit-Limit / -Remaining / -Reset form most clients read) plus Retry-After on 429.
+ */
+import type { RateLimitSettings } from "./keys.ts";
+import { ProblemError } from "./problem.ts";
+
+export const DEFAULT_RATE_LIMIT: RateLimitSettings = { burst: 60, per_second: 5 };
+
+interface Bucket {
+  tokens: number;
+  updatedAtMs: number;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the bucket is full again. */
+  resetSeconds: number;
+  /** Seconds until the next token, when refused. */
+  retryAfterSeconds: number;
+  policy: string;
+  perSecond: number;
+}
+
+export class TokenBucketLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly settingsFor: (partner: string) => RateLimitSettings,
+    private readonly nowMs: () => number = () => Date.now(),
+  ) {}
+
+  take(partner: string): RateDecision {
+    const { burst, per_second } = this.settingsFor(partner);
+    const now = this.nowMs();
+    const bucket = this.buckets.get(partner) ?? { tokens: burst, updatedAtMs: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.updatedAtMs) / 1000) * per_second);
+    bucket.updatedAtMs = now;
+    const allowed = bucket.tokens >= 1;
+    if (allowed) bucket.tokens -= 1;
+    this.buckets.set(partner, bucket);
+    return {
+      allowed,
+      limit: burst,
+      remaining: Math.floor(bucket.tokens),
+      resetSeconds: Math.ceil((burst - bucket.tokens) / per_second),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((1 - bucket.tokens) / per_second)),
+      policy: `${burst};w=${Math.max(1, Math.ceil(burst / per_second))}`,
+      perSecond: per_second,
+    };
+  }
+}
+
+export function rateLimitHeaders(decision: RateDecision): Record<string, string> {
+  return {
+    "RateLimit-Policy": decision.policy,
+    "RateLimit-Limit": String(decision.limit),
+    "RateLimit-Remaining": String(decision.remaining),
+    "RateLimit-Reset": String(decision.resetSeconds),
+  };
+}
+
+/** Takes a token for the partner: the headers to add when allowed, a 429 problem when not. */
+export function enforceRateLimit(limiter: TokenBucketLimiter, partner: string): Record<string, string> {
+  const decision = limiter.take(partner);
+  const headers = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    throw new ProblemError("rate-limited", `Rate limit reached. Retry after ${decision.retryAfterSeconds} s; this key allows bursts of ${decision.limit} requests, refilled at ${decision.perSecond} per second.`, {
+      headers: { ...headers, "Retry-After": String(decision.retryAfterSeconds) },
+    });
+  }
+  return headers;
+}
