@@ -8,6 +8,8 @@ import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
 import { registerApiCommands } from "./api/command.ts";
+import { registerExplorerCommands } from "./explorer/command.ts";
+import { registerLookmlCommand } from "./lookml/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -18,6 +20,8 @@ export async function main(argv: string[]): Promise<void> {
   registerSyncCommands(program);
   registerValidateCommand(program);
   registerApiCommands(program);
+  registerExplorerCommands(program);
+  registerLookmlCommand(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);
