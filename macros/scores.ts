@@ -458,7 +458,8 @@ export function fallbackScoresSql(options: {
   const monthly = monthlyDiscountRate(options.annualDiscountRate === undefined ? DEFAULT_ANNUAL_DISCOUNT_RATE : options.annualDiscountRate);
   let discountedMonths = 0;
   for (let m = 1; m <= CLV_MONTHS; m++) discountedMonths += Math.pow(1 + monthly, -m);
-  const daysSinceLast = `((age - recency) * ${num(perUnit)})`;
+  // Rounded: recency and age are fractions of the unit, and 6/7 week must count as 6 days, not 6.000000000000001.
+  const daysSinceLast = `ROUND((age - recency) * ${num(perUnit)})`;
   const ratePerDay = `(CASE WHEN age > 0 THEN frequency / (age * ${num(perUnit)}) ELSE ${num(0)} END)`;
   return `WITH summary AS (
   SELECT

@@ -10,18 +10,30 @@ import { registerValidateCommand } from "./validate/command.ts";
 import { registerApiCommands } from "./api/command.ts";
 import { registerExplorerCommands } from "./explorer/command.ts";
 import { registerLookmlCommand } from "./lookml/command.ts";
+import { registerGenerateCommand } from "./generate/command.ts";
+import { registerLoadCommand } from "./load/command.ts";
+import { registerTestCommand } from "./unit-tests/command.ts";
+import { registerDemoCommand } from "./demo.ts";
+import { registerBenchCommand } from "./bench/bench.ts";
+import { registerBenchStepCommand } from "./bench/steps.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
   program.name("slice").description("Slice: warehouse-native customer data platform (Dataform on DuckDB or BigQuery)");
   program.showHelpAfterError();
+  registerDemoCommand(program);
+  registerGenerateCommand(program);
+  registerLoadCommand(program);
   registerRunnerCommands(program);
+  registerTestCommand(program);
   registerScoresCommand(program);
   registerSyncCommands(program);
   registerValidateCommand(program);
   registerApiCommands(program);
   registerExplorerCommands(program);
   registerLookmlCommand(program);
+  registerBenchCommand(program);
+  registerBenchStepCommand(program);
   registerMaintenanceCommands(program);
   try {
     await program.parseAsync(argv);

@@ -90,8 +90,9 @@ const test = z
   .object({
     name: z.string(),
     fileName: z.string().optional(),
-    testQuery: z.string(),
-    expectedOutputQuery: z.string(),
+    // Missing when the test failed to compile; the compilation error then says why.
+    testQuery: z.string().optional(),
+    expectedOutputQuery: z.string().optional(),
   })
   .passthrough();
 export type CompiledTest = z.infer<typeof test>;

@@ -341,8 +341,9 @@ export async function validateGraph(compiled: CompiledGraph, server: ZetaSql, op
   for (const test of compiled.tests) {
     const key = `test:${test.name}`;
     const run = new ActionRun(key, test.fileName, allowList);
-    const actual = await analyzeQuery(run, analyzer, "testQuery", test.testQuery);
-    const expected = await analyzeQuery(run, analyzer, "expectedOutputQuery", test.expectedOutputQuery);
+    // compileProject stops on compilation errors, so both queries are there; an empty one fails analysis.
+    const actual = await analyzeQuery(run, analyzer, "testQuery", test.testQuery ?? "");
+    const expected = await analyzeQuery(run, analyzer, "expectedOutputQuery", test.expectedOutputQuery ?? "");
     if (actual && expected) for (const problem of unitTestProblems(actual, expected)) run.issue("expectedOutputQuery", problem);
     results.set(key, { key, kind: "test", fileName: test.fileName, status: run.failed ? "invalid" : "valid", statements: run.statements, issues: run.issues });
   }

@@ -1,0 +1,121 @@
+/**
+ * `npm run bench`: measures the build end to end and writes a table and JSON (bench/results/).
+ * Every step runs in a child process so each reports its own peak RSS; short steps are repeated and the
+ * median is kept.
+ */
+import { execFile } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
+
+const BIN = resolve(import.meta.dirname, "../../bin/slice.mjs");
+
+function runStep(step: string, args: string[]): Promise<StepResult & { peak_rss_mb: number }> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(process.execPath, [BIN, "bench-step", step, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const line = stdout.split("\n").find((l) => l.startsWith(BENCH_RESULT_PREFIX));
+      if (error || !line) {
+        reject(new Error(`bench step ${step} failed: ${stderr || error?.message}`));
+        return;
+      }
+      resolvePromise(JSON.parse(line.slice(BENCH_RESULT_PREFIX.length)));
+    });
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function copyWarehouse(from: string, to: string): void {
+  rmSync(to, { force: true });
+  rmSync(`${to}.wal`, { force: true });
+  copyFileSync(from, to);
+}
+
+export interface BenchOptions {
+  customers: number;
+  repeat: number;
+  seed: number;
+}
+
+export async function runBench(options: BenchOptions): Promise<Record<string, unknown>> {
+  const work = resolve("bench/work");
+  mkdirSync(work, { recursive: true });
+  const raw = join(work, "raw.duckdb");
+  const runnerDb = join(work, "runner.duckdb");
+  const floorDb = join(work, "floor.duckdb");
+  const common = ["--customers", String(options.customers), "--seed", String(options.seed)];
+  const log = (text: string) => console.log(text);
+  const rows: { step: string; seconds: number; peak_rss_mb: number; note: string }[] = [];
+
+  log(`Benchmark: ${options.customers.toLocaleString("en-US")} customers, ${options.repeat} run(s) of short steps, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+  rmSync(raw, { force: true });
+  const generated = await runStep("generate", ["--warehouse", raw, ...common]);
+  const generatedRows = generated.rows as Record<string, number>;
+  rows.push({ step: "generate", seconds: generated.seconds, peak_rss_mb: generated.peak_rss_mb, note: `${(generatedRows.orders ?? 0).toLocaleString("en-US")} orders, ${(generatedRows.order_lines ?? 0).toLocaleString("en-US")} lines` });
+  log(`  generate        ${generated.seconds.toFixed(1)}s  peak ${generated.peak_rss_mb} MB`);
+
+  const builds: (StepResult & { peak_rss_mb: number })[] = [];
+  const floors: (StepResult & { peak_rss_mb: number })[] = [];
+  for (let i = 0; i < options.repeat; i++) {
+    copyWarehouse(raw, runnerDb);
+    builds.push(await runStep("build", ["--warehouse", runnerDb, ...common]));
+    log(`  full build #${i + 1}   ${builds[i].seconds.toFixed(1)}s  peak ${builds[i].peak_rss_mb} MB  ok=${builds[i].ok}`);
+    copyWarehouse(raw, floorDb);
+    floors.push(await runStep("floor", ["--warehouse", floorDb, ...common]));
+    log(`  floor #${i + 1}        ${floors[i].seconds.toFixed(1)}s  peak ${floors[i].peak_rss_mb} MB`);
+  }
+  const buildSeconds = median(builds.map((b) => b.seconds));
+  const floorSeconds = median(floors.map((f) => f.seconds));
+  rows.push({ step: "full build (runner)", seconds: buildSeconds, peak_rss_mb: Math.max(...builds.map((b) => b.peak_rss_mb)), note: `all assertions ${builds.every((b) => b.ok) ? "passed" : "FAILED"}` });
+  rows.push({ step: "full build (floor: same SQL, no runner)", seconds: floorSeconds, peak_rss_mb: Math.max(...floors.map((f) => f.peak_rss_mb)), note: `runner/floor = ${(buildSeconds / floorSeconds).toFixed(2)} (target <= 1.10)` });
+  rows.push({ step: "assertions (within the build)", seconds: median(builds.map((b) => Number(b.assertions_seconds))), peak_rss_mb: 0, note: "sum of assertion actions" });
+
+  const nextDay = await runStep("next-day", ["--warehouse", runnerDb, ...common, "--date", "2026-11-01"]);
+  rows.push({ step: "incremental daily build (one new day)", seconds: nextDay.seconds, peak_rss_mb: nextDay.peak_rss_mb, note: `${((nextDay.seconds / buildSeconds) * 100).toFixed(0)} % of the full build (target < 10 %)` });
+  log(`  next day        ${nextDay.seconds.toFixed(1)}s`);
+
+  const perAction = (builds[builds.length - 1].actions as { action: string; kind: string; seconds: number; rows?: number }[])
+    .filter((a) => a.kind !== "assertion")
+    .sort((a, b) => b.seconds - a.seconds);
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version },
+    customers: options.customers,
+    repeat: options.repeat,
+    steps: rows,
+    per_action: perAction,
+    next_day: nextDay,
+  };
+  mkdirSync("bench/results", { recursive: true });
+  const file = join("bench/results", `${new Date().toISOString().slice(0, 10)}-${options.customers}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+
+  log("\n| step | seconds | peak RSS (MB) | note |\n| --- | ---: | ---: | --- |");
+  for (const r of rows) log(`| ${r.step} | ${r.seconds.toFixed(2)} | ${r.peak_rss_mb || ""} | ${r.note} |`);
+  log("\nSlowest actions (runner):");
+  for (const a of perAction.slice(0, 10)) log(`  ${a.action.padEnd(48)} ${a.seconds.toFixed(2).padStart(7)}s ${a.rows !== undefined ? `${a.rows.toLocaleString("en-US")} rows` : ""}`);
+  log(`\nJSON: ${file}`);
+  if (existsSync(work) && !process.env.SLICE_BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+  return result;
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command("bench")
+    .description("Benchmark generation and builds (full, floor, incremental day) and write bench/results/*.json.")
+    .option("--customers <n>", "customers to generate", (v) => Number.parseInt(v, 10), 1_000_000)
+    .option("--quick", "50,000 customers (CI smoke)")
+    .option("--repeat <n>", "runs of the build steps (median kept)", (v) => Number.parseInt(v, 10))
+    .option("--seed <n>", "generator seed", (v) => Number.parseInt(v, 10), 42)
+    .action(async (opts) => {
+      const customers = opts.quick ? 50_000 : opts.customers;
+      await runBench({ customers, repeat: opts.repeat ?? (customers <= 100_000 ? 3 : 1), seed: opts.seed });
+    });
+}

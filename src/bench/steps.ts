@@ -1,0 +1,81 @@
+/**
+ * Benchmark steps. Each runs in its own child process (`slice bench-step NAME …`) so its peak RSS is its
+ * own; it prints one `BENCH_RESULT {json}` line that the orchestrator (bench.ts) collects.
+ */
+import type { Command } from "commander";
+import { generate, generateNextDay } from "../generate/generate.ts";
+import { build, compileForDuckDb } from "../runner/command.ts";
+import { Warehouse } from "../warehouse/duckdb.ts";
+import { executeFloor } from "./floor.ts";
+
+export const BENCH_RESULT_PREFIX = "BENCH_RESULT ";
+
+export type StepResult = Record<string, unknown> & { seconds: number };
+
+function emit(result: StepResult): void {
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${BENCH_RESULT_PREFIX}${JSON.stringify({ ...result, peak_rss_mb: Math.round(peakRssMb) })}\n`);
+}
+
+type StepOptions = { warehouse: string; customers: number; seed: number; date?: string };
+
+const STEPS: Record<string, (o: StepOptions) => Promise<StepResult>> = {
+  async generate(o) {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const result = await generate(wh, { customers: o.customers, seed: o.seed, dirtyRate: 0.01, startDate: "2022-01-01", endDate: "2026-10-31" });
+      return { seconds: result.seconds, rows: result.rows };
+    } finally {
+      await wh.close();
+    }
+  },
+  async build(o) {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const run = await build({ concurrency: 2, quiet: true }, wh);
+      const actions = run.results.map((r) => ({ action: r.key, kind: r.kind, status: r.status, mode: r.mode, rows: r.rows, seconds: r.seconds }));
+      const assertions = run.results.filter((r) => r.kind === "assertion").reduce((sum, r) => sum + r.seconds, 0);
+      return { seconds: run.seconds, ok: run.ok, assertions_seconds: assertions, actions };
+    } finally {
+      await wh.close();
+    }
+  },
+  async floor(o) {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const compiled = await compileForDuckDb(".");
+      return await executeFloor(wh, compiled);
+    } finally {
+      await wh.close();
+    }
+  },
+  async "next-day"(o) {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const day = o.date ?? "2026-11-01";
+      const t0 = performance.now();
+      await generateNextDay(wh, { date: day, seed: o.seed });
+      const generateSeconds = (performance.now() - t0) / 1000;
+      const run = await build({ concurrency: 2, quiet: true, vars: { as_of_date: day } }, wh);
+      const incremental = run.results.filter((r) => r.mode === "incremental").map((r) => r.key);
+      return { seconds: run.seconds, generate_seconds: generateSeconds, ok: run.ok, incremental_actions: incremental };
+    } finally {
+      await wh.close();
+    }
+  },
+};
+
+export function registerBenchStepCommand(program: Command): void {
+  program
+    .command("bench-step", { hidden: true })
+    .argument("<step>", Object.keys(STEPS).join(" | "))
+    .requiredOption("--warehouse <path>", "DuckDB file")
+    .option("--customers <n>", "customers", (v) => Number.parseInt(v, 10), 50_000)
+    .option("--seed <n>", "seed", (v) => Number.parseInt(v, 10), 42)
+    .option("--date <date>", "day for next-day")
+    .action(async (step: string, opts) => {
+      const run = STEPS[step];
+      if (!run) throw new Error(`Unknown bench step "${step}"; use one of ${Object.keys(STEPS).join(", ")}.`);
+      emit(await run(opts));
+    });
+}

@@ -1,0 +1,31 @@
+/**
+ * `slice test`: run the project's Dataform unit tests (and model-run tests of incremental models) on an
+ * in-memory DuckDB. docs/testing.md explains how to write them.
+ */
+import type { Command } from "commander";
+import { parseVars } from "../runner/command.ts";
+import { formatReport, formatResult, runUnitTests, UNIT_TEST_AS_OF_DATE } from "./project.ts";
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerTestCommand(program: Command): void {
+  program
+    .command("test")
+    .description("Run the Dataform unit tests (definitions/tests) locally on an in-memory DuckDB; exits non-zero on any failure.")
+    .option("--project <dir>", "Dataform project directory", ".")
+    .option("-s, --select <model>", "only the tests of this model (repeatable, or comma-separated)", collect, [])
+    .option("--vars <k=v>", `override workflow_settings.yaml vars (repeatable); as_of_date defaults to ${UNIT_TEST_AS_OF_DATE}`, collect, [])
+    .action(async (opts) => {
+      const select = (opts.select as string[]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
+      const report = await runUnitTests({
+        projectDir: opts.project,
+        vars: parseVars(opts.vars),
+        select,
+        onResult: (result) => console.log(formatResult(result)),
+      });
+      console.log(formatReport(report));
+      if (!report.ok) process.exitCode = 1;
+    });
+}

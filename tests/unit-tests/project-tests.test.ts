@@ -1,0 +1,32 @@
+/**
+ * Every unit test of the project (definitions/tests) runs through `slice test`'s library and passes; every
+ * incremental model has a test of its incremental run.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { formatReport, formatResult, runUnitTests, type UnitTestReport } from "../../src/unit-tests/project.ts";
+import { REPO_ROOT } from "../support/dataform-project.ts";
+
+describe("the project's unit tests", () => {
+  let report: UnitTestReport;
+
+  beforeAll(async () => {
+    report = await runUnitTests({ projectDir: REPO_ROOT });
+  });
+
+  it("all compile and pass on DuckDB", () => {
+    const failures = report.results.filter((r) => r.status !== "passed").map(formatResult);
+    expect(report.problems.map((p) => p.message), formatReport(report)).toEqual([]);
+    expect(failures.join("\n\n"), formatReport(report)).toBe("");
+    expect(report.results.length).toBeGreaterThanOrEqual(25);
+    expect(report.ok).toBe(true);
+  });
+
+  it("cover the incremental pass of every incremental model", () => {
+    const incremental = report.graph.tables.filter((t) => t.type === "incremental" && !t.disabled).map((t) => t.target.name).sort();
+    const tested = new Set(
+      report.results.flatMap((r) => (r.testCase.form === "model-run" && r.testCase.mode === "incremental" ? [r.testCase.model] : [])),
+    );
+    expect(incremental.length).toBeGreaterThan(0);
+    expect(incremental.filter((name) => !tested.has(name))).toEqual([]);
+  });
+});
