@@ -4,6 +4,8 @@
  */
 import type { Command } from "commander";
 import { generate } from "./generate/generate.ts";
+import { fitFromWarehouse } from "./scores/fit.ts";
+import { fittedScoreVars } from "./scores/vars.ts";
 import { build } from "./runner/command.ts";
 import { summarizeRun } from "./runner/progress.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "./warehouse/duckdb.ts";
@@ -72,8 +74,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<boolean> {
       });
     }
     console.log("Building every model on DuckDB:");
-    const result = await build({ concurrency: 2 }, wh);
+    let result = await build({ concurrency: 2 }, wh);
     console.log(summarizeRun(result));
+    if (result.ok && Object.keys(await fittedScoreVars(wh)).length === 0) {
+      // First run: customer_scores used the fallback rule; fit BG/NBD + Gamma-Gamma and rescore.
+      const asOfDate = String((await wh.query("select cast(as_of_date as varchar) as d from marts.kpi_snapshot"))[0].d);
+      console.log(`\nFitting BG/NBD and Gamma-Gamma as of ${asOfDate}:`);
+      const fit = await fitFromWarehouse(wh, { asOfDate, unit: "weeks" });
+      console.log(`  ${fit.status}: ${fit.customers.toLocaleString("en-US")} customers, ${fit.summaryGroups.toLocaleString("en-US")} summary groups${fit.messages.length ? `; ${fit.messages.join("; ")}` : ""}`);
+      if (Object.keys(await fittedScoreVars(wh)).length > 0) {
+        console.log("Rescoring with the fit (customer_scores and everything downstream):");
+        result = await build({ concurrency: 2, selectors: ["customer_scores+"] }, wh);
+        console.log(summarizeRun(result));
+      }
+    }
     if (result.results.some((r) => r.key === "marts.kpi_snapshot" && r.status === "succeeded")) await printKpiSummary(wh);
     console.log(`\nWarehouse: ${wh.path}. Next: \`npx slice run-info\`, \`npx slice serve\`, or open the file with DuckDB.`);
     return result.ok;
