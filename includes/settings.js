@@ -35,8 +35,8 @@ exports.DEFAULTS = {
     /** Share (0-100) of customers, chosen by hash, whose histories build the item-to-item similarity matrix. */
     recommendation_similarity_sample_percent: "25",
     /** Similar items kept per product, and history items per customer, when scoring. */
-    recommendation_neighbours_per_product: "15",
-    recommendation_history_items_per_customer: "8",
+    recommendation_neighbours_per_product: "10",
+    recommendation_history_items_per_customer: "6",
     /** "true" hides each customer's latest order from the history: the offline evaluation mode of `npm run bench`. */
     recommendation_hide_last_order: "false",
     /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */

@@ -11,6 +11,21 @@ import type { Command } from "commander";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slice.mjs");
+const TSX = resolve(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs");
+
+/** Runs a measurement script under tsx and returns its stdout (the scripts print their own numbers). */
+function runScript(script: string, args: string[]): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(process.execPath, [TSX, script, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${script} failed: ${stderr || error.message}`));
+      else resolvePromise(stdout);
+    });
+  });
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split("\n").slice(-count).join(" | ");
+}
 
 function runStep(step: string, args: string[]): Promise<StepResult & { peak_rss_mb: number }> {
   return new Promise((resolvePromise, reject) => {
@@ -46,7 +61,7 @@ export interface BenchOptions {
 export async function runBench(options: BenchOptions): Promise<Record<string, unknown>> {
   const work = resolve("bench/work");
   mkdirSync(work, { recursive: true });
-  const raw = join(work, "raw.duckdb");
+  const raw = join(work, "generated.duckdb");
   const runnerDb = join(work, "runner.duckdb");
   const floorDb = join(work, "floor.duckdb");
   const common = ["--customers", String(options.customers), "--seed", String(options.seed)];
@@ -80,6 +95,39 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   rows.push({ step: "incremental daily build (one new day)", seconds: nextDay.seconds, peak_rss_mb: nextDay.peak_rss_mb, note: `${((nextDay.seconds / buildSeconds) * 100).toFixed(0)} % of the full build (target < 10 %)` });
   log(`  next day        ${nextDay.seconds.toFixed(1)}s`);
 
+  const fit = await runStep("fit", ["--warehouse", runnerDb, ...common]);
+  rows.push({ step: "BG/NBD + Gamma-Gamma fit (TypeScript)", seconds: fit.seconds, peak_rss_mb: fit.peak_rss_mb, note: `${fit.status}: ${Number(fit.customers).toLocaleString("en-US")} customers in ${Number(fit.summary_groups).toLocaleString("en-US")} groups; scoring in SQL ${Number(fit.scoring_seconds).toFixed(1)} s` });
+  log(`  fit             ${fit.seconds.toFixed(1)}s`);
+
+  const validate = await runStep("validate", ["--warehouse", runnerDb, ...common]);
+  rows.push({ step: "slice validate (ZetaSQL)", seconds: validate.seconds, peak_rss_mb: validate.peak_rss_mb, note: `${validate.actions} actions, ${validate.statements} statements, ${validate.errors} errors` });
+  log(`  validate        ${validate.seconds.toFixed(1)}s`);
+
+  const recs = await runStep("recommendations", ["--warehouse", runnerDb, ...common]);
+  const model = recs.model as { hit_rate_at_10: number; map_at_10: number };
+  const baseline = recs.popularity_baseline as { hit_rate_at_10: number; map_at_10: number };
+  rows.push({
+    step: "recommendations, last order hidden",
+    seconds: recs.seconds,
+    peak_rss_mb: recs.peak_rss_mb,
+    note: `${Number(recs.customers).toLocaleString("en-US")} customers: hit@10 ${model.hit_rate_at_10.toFixed(3)} vs popularity ${baseline.hit_rate_at_10.toFixed(3)}; MAP@10 ${model.map_at_10.toFixed(3)} vs ${baseline.map_at_10.toFixed(3)}`,
+  });
+  log(`  recommendations ${recs.seconds.toFixed(1)}s`);
+
+  const members = String(options.customers);
+  const t0 = performance.now();
+  const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
+  rows.push({ step: `partner API NDJSON stream, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 2) });
+  log(`  api stream      ${lastLines(api, 2)}`);
+  const t1 = performance.now();
+  const meta = await runScript("tests/activation/meta/bench-sync-1m.ts", [members]);
+  rows.push({ step: `Meta sync, ${options.customers.toLocaleString("en-US")} members (local contract server)`, seconds: (performance.now() - t1) / 1000, peak_rss_mb: 0, note: lastLines(meta, 4) });
+  log(`  meta sync       ${lastLines(meta, 4)}`);
+  const s3Out = await runScript("bench/s3-drop.ts", [members]);
+  const s3 = JSON.parse(s3Out.split("\n").find((l) => l.startsWith(BENCH_RESULT_PREFIX))!.slice(BENCH_RESULT_PREFIX.length));
+  rows.push({ step: `S3 drop, ${options.customers.toLocaleString("en-US")} members (s3rver)`, seconds: s3.seconds, peak_rss_mb: s3.peak_rss_mb, note: `${s3.parts} gzip parts, ${(s3.bytes / 2 ** 20).toFixed(0)} MiB` });
+  log(`  s3 drop         ${s3.seconds.toFixed(1)}s`);
+
   const perAction = (builds[builds.length - 1].actions as { action: string; kind: string; seconds: number; rows?: number }[])
     .filter((a) => a.kind !== "assertion")
     .sort((a, b) => b.seconds - a.seconds);
@@ -92,6 +140,9 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     steps: rows,
     per_action: perAction,
     next_day: nextDay,
+    fit,
+    validate,
+    recommendations: recs,
   };
   mkdirSync("bench/results", { recursive: true });
   const file = join("bench/results", `${new Date().toISOString().slice(0, 10)}-${options.customers}.json`);

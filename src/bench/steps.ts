@@ -6,7 +6,9 @@ import type { Command } from "commander";
 import { generate, generateNextDay } from "../generate/generate.ts";
 import { build, compileForDuckDb } from "../runner/command.ts";
 import { Warehouse } from "../warehouse/duckdb.ts";
+import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
+import { evaluateRecommendations } from "./recommendations.ts";
 
 export const BENCH_RESULT_PREFIX = "BENCH_RESULT ";
 
@@ -64,6 +66,44 @@ const STEPS: Record<string, (o: StepOptions) => Promise<StepResult>> = {
     }
   },
 };
+
+Object.assign(STEPS, {
+  async fit(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const t0 = performance.now();
+      const fit = await fitFromWarehouse(wh, { asOfDate: "2026-10-31", unit: "weeks" });
+      const fitSeconds = (performance.now() - t0) / 1000;
+      // Scoring in SQL with the new fit: customer_scores and what reads it.
+      const run = await build({ concurrency: 2, quiet: true, selectors: ["customer_scores"] }, wh);
+      return { seconds: fitSeconds, status: fit.status, customers: fit.customers, summary_groups: fit.summaryGroups, scoring_seconds: run.seconds, scoring_ok: run.ok };
+    } finally {
+      await wh.close();
+    }
+  },
+  async validate(): Promise<StepResult> {
+    // Loaded here: ZetaSQL is a dev dependency, and the CLI must start without it.
+    const { validateProject } = await import("../validate/validate.ts");
+    const t0 = performance.now();
+    const report = await validateProject({ projectDir: "." });
+    return { seconds: (performance.now() - t0) / 1000, ok: report.ok, errors: report.errors.length, actions: report.analyzed, statements: report.statements };
+  },
+  async recommendations(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const run = await build({
+        concurrency: 2,
+        quiet: true,
+        vars: { as_of_date: "2026-10-31", recommendation_hide_last_order: "true" },
+        selectors: ["int_customer_product_history", "int_product_similarity", "customer_recommendations"],
+      }, wh);
+      const evaluation = await evaluateRecommendations(wh);
+      return { seconds: run.seconds, ok: run.ok, ...evaluation };
+    } finally {
+      await wh.close();
+    }
+  },
+});
 
 export function registerBenchStepCommand(program: Command): void {
   program

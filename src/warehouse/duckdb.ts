@@ -5,12 +5,15 @@
  * the dataset becomes a DuckDB schema, so `slice-demo.marts.customer_profile` is `marts.customer_profile`.
  */
 import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
 export const DEFAULT_WAREHOUSE_PATH = "warehouse/slice.duckdb";
 
 export type Row = Record<string, unknown>;
+
+/** Schemas the project writes; a warehouse file may not share their names. */
+const DATASET_SCHEMAS = ["raw", "staging", "intermediate", "marts", "activation", "scores", "slice_runs", "slice_assertions"];
 
 export class Warehouse {
   private constructor(
@@ -22,6 +25,11 @@ export class Warehouse {
   /** Opens (creating when missing) a warehouse file; ":memory:" gives a throw-away one for tests. */
   static async open(path: string = DEFAULT_WAREHOUSE_PATH, options: { threads?: number; memoryLimit?: string; readOnly?: boolean } = {}): Promise<Warehouse> {
     const file = path === ":memory:" ? path : resolve(path);
+    // DuckDB names the catalog after the file; a file called raw.duckdb would shadow the raw schema.
+    const catalog = basename(file).replace(/\.[^.]*$/, "");
+    if (DATASET_SCHEMAS.includes(catalog)) {
+      throw new Error(`Warehouse file ${path}: DuckDB names its catalog "${catalog}", which hides the ${catalog} schema; choose another file name.`);
+    }
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     // No TimeZone setting: it needs the ICU extension, which cannot be downloaded offline. The project
     // stores naive UTC TIMESTAMPs, which no session time zone changes.
