@@ -190,7 +190,11 @@ export function extractJson(stdout: string): string | undefined {
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*m/g;
 
-export async function compileProject(options: CompileOptions = {}): Promise<CompiledGraph> {
+/**
+ * Runs `dataform compile --json` and returns the JSON it printed, unvalidated (compilation errors included);
+ * throws only when the CLI printed no graph at all. compileProject and `slice test` both start here.
+ */
+export async function runDataformCompile(options: CompileOptions = {}): Promise<unknown> {
   const projectDir = resolve(options.projectDir ?? ".");
   const args = [dataformCliPath(), "compile", projectDir, "--json"];
   if (options.vars && Object.keys(options.vars).length > 0) args.push(`--vars=${formatVars(options.vars)}`);
@@ -211,7 +215,11 @@ export async function compileProject(options: CompileOptions = {}): Promise<Comp
     const message = `${stderr}\n${stdout}`.replace(ANSI, "").trim() || "no output";
     throw new CompilationError([{ message }], `Dataform compile of ${projectDir} failed: ${message}`);
   }
-  const raw = JSON.parse(json) as { graphErrors?: { compilationErrors?: unknown } };
+  return JSON.parse(json);
+}
+
+export async function compileProject(options: CompileOptions = {}): Promise<CompiledGraph> {
+  const raw = (await runDataformCompile(options)) as { graphErrors?: { compilationErrors?: unknown } };
   // Compilation errors first: a half-compiled action would otherwise fail the schema with a vaguer message.
   const errors = z.array(compilationError).safeParse(raw.graphErrors?.compilationErrors ?? []);
   if (errors.success && errors.data.length > 0) throw new CompilationError(errors.data);

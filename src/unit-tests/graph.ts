@@ -1,16 +1,13 @@
 /**
  * The compiled graph as `slice test` needs it, compilation errors included.
  *
- * src/dataform/compile.ts throws on any compilation error and its zod schema requires `testQuery` on every
- * test, which Dataform leaves out when a test does not compile. A broken test must become a readable
- * error naming its file, so this module runs the same official CLI and validates only the fields the test
- * runner reads, keeping the graph even when compilation failed.
+ * compileProject (src/dataform/compile.ts) throws on any compilation error. A broken test must become a
+ * readable error naming its file, so this module takes the CLI's raw graph (runDataformCompile) and
+ * validates only the fields the test runner reads, keeping the graph even when compilation failed.
  */
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { z } from "zod";
-import { extractJson, formatVars } from "../dataform/compile.ts";
+import { runDataformCompile } from "../dataform/compile.ts";
 
 const target = z.object({
   database: z.string().optional(),
@@ -87,33 +84,13 @@ export const testGraphSchema = z
   .passthrough();
 export type TestGraph = z.infer<typeof testGraphSchema>;
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-function dataformCli(): string {
-  const require = createRequire(import.meta.url);
-  return join(dirname(require.resolve("@dataform/cli/package.json")), "bundle.js");
-}
-
 /**
  * Compiles the project with the official Dataform CLI (engine=duckdb unless vars say otherwise) and returns
  * the graph with its compilation errors; throws only when the CLI printed no graph at all.
  */
 export async function compileTestGraph(projectDir: string, vars: Record<string, string>): Promise<TestGraph> {
   const dir = resolve(projectDir);
-  const args = [dataformCli(), "compile", dir, "--json"];
-  if (Object.keys(vars).length > 0) args.push(`--vars=${formatVars(vars)}`);
-  const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done) => {
-    execFile(process.execPath, args, { cwd: dir, maxBuffer: 512 * 1024 * 1024, timeout: 120_000 }, (_error, out, err) =>
-      done({ stdout: String(out), stderr: String(err) }),
-    );
-  });
-  const json = extractJson(stdout);
-  if (!json) {
-    const message = `${stderr}\n${stdout}`.replace(ANSI, "").trim() || "no output";
-    throw new Error(`Dataform compile of ${dir} failed: ${message}`);
-  }
-  const parsed = testGraphSchema.safeParse(JSON.parse(json));
+  const parsed = testGraphSchema.safeParse(await runDataformCompile({ projectDir: dir, vars }));
   if (!parsed.success) throw new Error(`Unexpected JSON from dataform compile of ${dir}: ${parsed.error.message}`);
   return parsed.data;
 }
