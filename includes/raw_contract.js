@@ -9,7 +9,7 @@
  * Compiled into includes/raw_contract.js (global `raw_contract` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.RAW_TABLES = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
+exports.RAW_TABLES = exports.IDENTITY_SOURCE_SYSTEMS = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
 exports.rawTable = rawTable;
 exports.RAW_SCHEMA = "raw";
 exports.CHANNELS = ["app", "web", "store", "delivery_partner"];
@@ -24,6 +24,8 @@ exports.CONSENT_PURPOSES = [
     "partner_media",
 ];
 exports.LOYALTY_EVENT_KINDS = ["slice_earned", "card_completed", "reward_redeemed"];
+/** Systems that know a person under their own id; loyalty and webshop ids are customer ids in `customers`. */
+exports.IDENTITY_SOURCE_SYSTEMS = ["loyalty", "webshop", "app", "delivery_partner", "pos"];
 function col(name, type, nullable, description, values) {
     return values ? { name, type, nullable, description, values } : { name, type, nullable, description };
 }
@@ -64,6 +66,8 @@ exports.RAW_TABLES = [
             col("coupon_code", "string", true, "Coupon code redeemed with the order, if any."),
             col("status", "string", true, "Order status.", exports.ORDER_STATUSES),
             col("updated_at", "timestamp", false, "When this version of the order was written at the source (UTC)."),
+            col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise."),
+            col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise."),
         ],
     },
     {
@@ -119,6 +123,20 @@ exports.RAW_TABLES = [
             col("occurred_at", "timestamp", false, "When the event happened (UTC)."),
             col("kind", "string", false, "Event kind.", exports.LOYALTY_EVENT_KINDS),
             col("slices", "int64", false, "Slices added (positive) or used (negative) by the event."),
+        ],
+    },
+    {
+        name: "identities",
+        description: "Every record under which a source system knows a person: loyalty and webshop accounts, app installs, delivery-partner customers, loyalty cards shown at the till. Identity resolution stitches them (with customers and guest orders) into persons. A record may be re-sent with a later last_seen_at; the latest wins.",
+        columns: [
+            col("source_system", "string", false, "System that holds the record.", exports.IDENTITY_SOURCE_SYSTEMS),
+            col("source_id", "string", false, "Id of the record in its system; for loyalty and webshop it is the customer_id in customers."),
+            col("email", "string", true, "E-mail known to that system, as typed."),
+            col("phone", "string", true, "Phone known to that system, as typed."),
+            col("loyalty_card_id", "string", true, "Loyalty card number linked to the record."),
+            col("device_id", "string", true, "App installation or browser id."),
+            col("first_seen_at", "timestamp", false, "When the system first saw the record (UTC)."),
+            col("last_seen_at", "timestamp", false, "When the system last saw the record (UTC)."),
         ],
     },
 ];

@@ -41,6 +41,8 @@ export const CONSENT_PURPOSES = [
   "partner_media",
 ] as const;
 export const LOYALTY_EVENT_KINDS = ["slice_earned", "card_completed", "reward_redeemed"] as const;
+/** Systems that know a person under their own id; loyalty and webshop ids are customer ids in `customers`. */
+export const IDENTITY_SOURCE_SYSTEMS = ["loyalty", "webshop", "app", "delivery_partner", "pos"] as const;
 
 function col(name: string, type: RawType, nullable: boolean, description: string, values?: readonly string[]): RawColumn {
   return values ? { name, type, nullable, description, values } : { name, type, nullable, description };
@@ -83,6 +85,8 @@ export const RAW_TABLES: readonly RawTable[] = [
       col("coupon_code", "string", true, "Coupon code redeemed with the order, if any."),
       col("status", "string", true, "Order status.", ORDER_STATUSES),
       col("updated_at", "timestamp", false, "When this version of the order was written at the source (UTC)."),
+      col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise."),
+      col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise."),
     ],
   },
   {
@@ -138,6 +142,20 @@ export const RAW_TABLES: readonly RawTable[] = [
       col("occurred_at", "timestamp", false, "When the event happened (UTC)."),
       col("kind", "string", false, "Event kind.", LOYALTY_EVENT_KINDS),
       col("slices", "int64", false, "Slices added (positive) or used (negative) by the event."),
+    ],
+  },
+  {
+    name: "identities",
+    description: "Every record under which a source system knows a person: loyalty and webshop accounts, app installs, delivery-partner customers, loyalty cards shown at the till. Identity resolution stitches them (with customers and guest orders) into persons. A record may be re-sent with a later last_seen_at; the latest wins.",
+    columns: [
+      col("source_system", "string", false, "System that holds the record.", IDENTITY_SOURCE_SYSTEMS),
+      col("source_id", "string", false, "Id of the record in its system; for loyalty and webshop it is the customer_id in customers."),
+      col("email", "string", true, "E-mail known to that system, as typed."),
+      col("phone", "string", true, "Phone known to that system, as typed."),
+      col("loyalty_card_id", "string", true, "Loyalty card number linked to the record."),
+      col("device_id", "string", true, "App installation or browser id."),
+      col("first_seen_at", "timestamp", false, "When the system first saw the record (UTC)."),
+      col("last_seen_at", "timestamp", false, "When the system last saw the record (UTC)."),
     ],
   },
 ];

@@ -57,6 +57,15 @@ export const DEFAULTS = {
   kpi_history_start_date: "2015-01-01",
   /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */
   kpi_late_arrival_days: "3",
+  /**
+   * Identity resolution: an identifier shared by more records than this (accounts and source records; guest
+   * orders not counted) is quarantined instead of merging them.
+   */
+  identity_max_records_per_identifier: "8",
+  /** "true": an e-mail or phone used by accounts with different first names (a family e-mail, a recycled number) links nobody. */
+  identity_split_on_different_first_names: "true",
+  /** Label-propagation passes; the convergence assertion fails if a component needs more. */
+  identity_label_propagation_passes: "10",
 } as const;
 
 export type SettingName = keyof typeof DEFAULTS;

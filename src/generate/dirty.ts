@@ -138,7 +138,8 @@ export async function injectDirtyRows(
      select order_id, customer_id, store_id, channel, fulfilment, ordered_at, total_eur, discount_eur, coupon_code,
        CASE WHEN status = 'completed' THEN 'refunded' ELSE status END,
        greatest(updated_at + INTERVAL 1 SECOND,
-                least(${endTs}, updated_at + to_seconds(CAST(3600 + floor(${r.uniform("resend_delay", "order_id")} * 30 * 86400) AS BIGINT))))
+                least(${endTs}, updated_at + to_seconds(CAST(3600 + floor(${r.uniform("resend_delay", "order_id")} * 30 * 86400) AS BIGINT)))),
+       guest_email, guest_phone
      from ${t("orders")}
      where ${r.uniform("resend", "order_id")} < ${opts.rate}
      qualify row_number() over (partition by order_id order by updated_at desc) = 1`,

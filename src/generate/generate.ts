@@ -24,6 +24,7 @@ import {
 import { random } from "./random.ts";
 import { writeGenerationStamp } from "./stamp.ts";
 import { countRows, runStep } from "./steps.ts";
+import { guestContactsSql, identitiesSql, identityTrapsSql } from "./identities.ts";
 import { PRODUCTS, STORES, isPizzaCategory } from "./reference-data.ts";
 
 export { generateNextDay, type NextDayOptions, type NextDayResult } from "./next-day.ts";
@@ -218,6 +219,16 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
       report,
     );
 
+    await runStep(wh, "identity traps", identityTrapsSql(r), undefined, report);
+    await runStep(wh, "guest contacts", guestContactsSql(r), undefined, report);
+    rows.identities = await runStep(
+      wh,
+      "identities",
+      `insert into ${RAW_SCHEMA}.identities ${identitiesSql(r, endTs)}`,
+      undefined,
+      report,
+    );
+
     rows.consent_events = await runStep(
       wh,
       "consent_events",
@@ -251,7 +262,7 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
       startDate: opts.startDate,
       endDate: opts.endDate,
     });
-    for (const table of ["customers", "orders", "order_lines", "consent_events", "loyalty_events"]) {
+    for (const table of ["customers", "orders", "order_lines", "consent_events", "loyalty_events", "identities"]) {
       rows[table] = await countRows(wh, `${RAW_SCHEMA}.${table}`);
     }
     return { rows, injected, seconds: (performance.now() - started) / 1000 };

@@ -20,7 +20,7 @@ export const HABITS = ["any", "sunday_regular", "family_friday", "weekday_lunch"
 function codes<T extends string>(values: readonly T[]): Record<T, string> {
   return Object.fromEntries(values.map((v, i) => [v, String(i)])) as Record<T, string>;
 }
-const CHANNEL = codes(CHANNELS);
+export const CHANNEL = codes(CHANNELS);
 const FULFILMENT = codes(FULFILMENTS);
 const STATUS = codes(ORDER_STATUSES);
 /** The code of a completed order in the work tables. */
@@ -409,7 +409,10 @@ select order_id,
   ordered_at,
   CAST(subtotal_eur - discount_eur AS DECIMAL(18, 2)) AS total_eur, discount_eur, coupon_code,
   ${decode(ORDER_STATUSES, firstStatus)} AS status,
-  ${secondVersions ? "second_updated_at" : "first_updated_at"} AS updated_at
+  ${secondVersions ? "second_updated_at" : "first_updated_at"} AS updated_at,
+  -- guest contact details are filled in by the identities step (src/generate/identities.ts)
+  CAST(NULL AS VARCHAR) AS guest_email,
+  CAST(NULL AS VARCHAR) AS guest_phone
 from ${layered(`(select p.*, t.subtotal_eur from ${plan} p join ${subtotals} t using (order_seq)${secondVersions ? " where p.resend_kind > 0" : ""})`, [
     [`CAST(month(ordered_at) AS INTEGER) AS order_month`],
     [

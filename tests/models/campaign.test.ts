@@ -24,7 +24,7 @@ beforeAll(async () => {
     insert into raw.stores values ('0001', 'Slice Kamppi', 'Helsinki', 'Uusimaa', '2015-01-01 00:00:00');
     insert into raw.products values ('P1', 'Margherita', 'pizzas', true, 10.00);
     insert into raw.customers values ${ids.map((id) => `('${id}', null, null, null, null, null, null, null, null, 'FI', false, null, null, '2025-01-01 00:00:00', '2025-01-01 00:00:00')`).join(", ")};
-    insert into raw.orders values
+    insert into raw.orders (order_id, customer_id, store_id, channel, fulfilment, ordered_at, total_eur, discount_eur, coupon_code, status, updated_at) values
       ('o1', 'T1', '0001', 'app', 'delivery', '2026-10-05 17:00:00', 20.00, 0, null, 'completed', '2026-10-05 17:00:00'),
       ('o2', 'T2', '0001', 'app', 'delivery', '2026-10-06 17:00:00', 10.00, 0, null, 'completed', '2026-10-06 17:00:00'),
       ('o3', 'H1', '0001', 'app', 'delivery', '2026-10-07 17:00:00', 15.00, 0, null, 'completed', '2026-10-07 17:00:00'),

@@ -39,7 +39,7 @@ export async function loadFixture(wh: Warehouse): Promise<void> {
       ('C2', '  BAD-EMAIL ', '+358 50 765 4321', 'Matti', 'Korhonen', 'm', null, '33720', 'Tampere', 'fi', false, null, null, '2024-03-01 08:00:00', '2024-03-01 08:00:00'),
       ('C3', 'c3@example.fi', null, 'Liisa', 'Nieminen', null, '1950-01-31', null, 'Oulu', 'FI', false, null, null, '2024-12-15 08:00:00', '2024-12-15 08:00:00');
 
-    insert into raw.orders values
+    insert into raw.orders (order_id, customer_id, store_id, channel, fulfilment, ordered_at, total_eur, discount_eur, coupon_code, status, updated_at) values
       -- C1, Friday 2023-12-01 19:00 Helsinki (winter, UTC+2): outside the 365-day window
       ('O1', 'C1', '0001', 'app', 'delivery', '2023-12-01 17:00:00', 30.00, 0, null, 'completed', '2023-12-01 18:00:00'),
       -- C1, Sunday 2024-06-09 13:00 Helsinki (summer, UTC+3); re-sent with a corrected total: the later version wins

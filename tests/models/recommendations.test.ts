@@ -24,7 +24,7 @@ beforeAll(async () => {
       ('B', 'b@example.fi', null, 'B', 'B', null, null, null, null, 'FI', false, null, null, '2024-01-01 00:00:00', '2024-01-01 00:00:00'),
       ('C', 'c@example.fi', null, 'C', 'C', null, null, null, null, 'FI', false, null, null, '2024-01-01 00:00:00', '2024-01-01 00:00:00'),
       ('N', 'n@example.fi', null, 'N', 'N', null, null, null, null, 'FI', false, null, null, '2024-01-01 00:00:00', '2024-01-01 00:00:00');
-    insert into raw.orders values
+    insert into raw.orders (order_id, customer_id, store_id, channel, fulfilment, ordered_at, total_eur, discount_eur, coupon_code, status, updated_at) values
       ('A1', 'A', '0001', 'app', 'delivery', '2024-06-01 17:00:00', 14.00, 0, null, 'completed', '2024-06-01 17:00:00'),
       ('B1', 'B', '0001', 'app', 'delivery', '2024-06-02 17:00:00', 17.00, 0, null, 'completed', '2024-06-02 17:00:00'),
       ('C1', 'C', '0001', 'app', 'delivery', '2024-06-03 17:00:00', 12.00, 0, null, 'completed', '2024-06-03 17:00:00'),

@@ -13,6 +13,8 @@ const validOrder = {
   coupon_code: null,
   status: "completed",
   updated_at: "2026-10-01 17:02:00",
+  guest_email: null,
+  guest_phone: null,
 };
 
 describe("rawRowSchema", () => {
