@@ -40,7 +40,7 @@ export function identityTrapsSql(r: Random): string[] {
      set email = CASE WHEN ${u("placeholder_kind")} < 0.5 THEN 'noemail@example.com' ELSE 'ei@ole.fi' END
      from generate_life l where ${target} and ${u("placeholder_email")} < 0.003`,
     `update ${RAW_SCHEMA}.customers c
-     set phone = CASE WHEN ${u("junk_phone_kind")} < 0.5 THEN '0000000' ELSE '040 1234567' END
+     set phone = CASE WHEN ${u("junk_phone_kind")} < 0.5 THEN '040 0000000' ELSE '040 1234567' END
      from generate_life l where ${target} and ${u("junk_phone")} < 0.002`,
   ];
 }
