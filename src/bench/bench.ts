@@ -90,6 +90,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   rows.push({ step: "full build (runner)", seconds: buildSeconds, peak_rss_mb: Math.max(...builds.map((b) => b.peak_rss_mb)), note: `all assertions ${builds.every((b) => b.ok) ? "passed" : "FAILED"}` });
   rows.push({ step: "full build (floor: same SQL, no runner)", seconds: floorSeconds, peak_rss_mb: Math.max(...floors.map((f) => f.peak_rss_mb)), note: `runner/floor = ${(buildSeconds / floorSeconds).toFixed(2)} (target <= 1.10)` });
   rows.push({ step: "assertions (within the build)", seconds: median(builds.map((b) => Number(b.assertions_seconds))), peak_rss_mb: 0, note: "sum of assertion actions" });
+  rows.push(identityRow(builds[builds.length - 1].actions as BuildAction[]));
 
   const nextDay = await runStep("next-day", ["--warehouse", runnerDb, ...common, "--date", "2026-11-01"]);
   rows.push({ step: "incremental daily build (one new day)", seconds: nextDay.seconds, peak_rss_mb: nextDay.peak_rss_mb, note: `${((nextDay.seconds / buildSeconds) * 100).toFixed(0)} % of the full build (target < 10 %)` });
@@ -155,6 +156,29 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   log(`\nJSON: ${file}`);
   if (existsSync(work) && !process.env.SLICE_BENCH_KEEP) rmSync(work, { recursive: true, force: true });
   return result;
+}
+
+interface BuildAction {
+  action: string;
+  kind: string;
+  seconds: number;
+  rows?: number;
+}
+
+/** Identity stitching's share of the build: every identity action, and the graph's size. */
+export function identityRow(actions: BuildAction[]): { step: string; seconds: number; peak_rss_mb: number; note: string } {
+  const isIdentity = (name: string): boolean => /identity|int_persons|int_customer_accounts/.test(name);
+  const stitching = actions.filter((a) => isIdentity(a.action));
+  const rowsOf = (suffix: string): number => actions.find((a) => a.action.endsWith(suffix))?.rows ?? 0;
+  const persons = rowsOf("intermediate.int_persons");
+  const records = rowsOf("staging.stg_identity__records");
+  const nodes = rowsOf("intermediate.int_identity_nodes");
+  return {
+    step: "identity stitching (within the build)",
+    seconds: stitching.reduce((sum, a) => sum + a.seconds, 0),
+    peak_rss_mb: 0,
+    note: `${stitching.length} actions; ${nodes.toLocaleString("en-US")} nodes, ${rowsOf("intermediate.int_identity_edges").toLocaleString("en-US")} edges -> ${persons.toLocaleString("en-US")} persons with an account; ${persons ? (records / persons).toFixed(2) : "0"} source records per person`,
+  };
 }
 
 export function registerBenchCommand(program: Command): void {
