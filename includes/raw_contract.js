@@ -66,8 +66,8 @@ exports.RAW_TABLES = [
             col("coupon_code", "string", true, "Coupon code redeemed with the order, if any."),
             col("status", "string", true, "Order status.", exports.ORDER_STATUSES),
             col("updated_at", "timestamp", false, "When this version of the order was written at the source (UTC)."),
-            col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise."),
-            col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise."),
+            { ...col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise. Optional in files."), optional: true },
+            { ...col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise. Optional in files."), optional: true },
         ],
     },
     {

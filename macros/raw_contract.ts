@@ -19,6 +19,11 @@ export interface RawColumn {
   description: string;
   /** Allowed values, when the column is an enumeration. Checked by the loader. */
   values?: readonly string[];
+  /**
+   * Added to the contract after files were already being delivered: a file may leave the column out (it
+   * loads as null), so existing exports keep loading. Always nullable.
+   */
+  optional?: boolean;
 }
 
 export interface RawTable {
@@ -85,8 +90,8 @@ export const RAW_TABLES: readonly RawTable[] = [
       col("coupon_code", "string", true, "Coupon code redeemed with the order, if any."),
       col("status", "string", true, "Order status.", ORDER_STATUSES),
       col("updated_at", "timestamp", false, "When this version of the order was written at the source (UTC)."),
-      col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise."),
-      col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise."),
+      { ...col("guest_email", "string", true, "E-mail given at a guest checkout (web or app without an account); null otherwise. Optional in files."), optional: true },
+      { ...col("guest_phone", "string", true, "Phone given for a guest or delivery-partner order (the courier's contact); null otherwise. Optional in files."), optional: true },
     ],
   },
   {

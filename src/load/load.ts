@@ -106,7 +106,7 @@ function contractColumnExpressions(
   const direct = (column: RawColumn): string | undefined => {
     const source = mapping?.columns[column.name] ?? column.name;
     if (!sourceColumns.has(source)) {
-      if (mapping?.columns[column.name] !== undefined || (!mapping && !keysMayBeMissing)) missing.push(source);
+      if (mapping?.columns[column.name] !== undefined || (!mapping && !keysMayBeMissing && !column.optional)) missing.push(source);
       return undefined;
     }
     const text = `CAST(${quoteIdent(source)} AS VARCHAR)`;

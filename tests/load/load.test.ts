@@ -42,6 +42,27 @@ describe("load", () => {
     expect(ledger).toEqual([{ source_file: fixture("orders_clean.csv"), table_name: "orders", rows_loaded: "4", rows_rejected: "0" }]);
   });
 
+  it("loads identity records and guest contacts; an unknown source system is rejected with the reason", async () => {
+    const identities = join(scratch, "identities.csv");
+    writeFileSync(
+      identities,
+      [
+        "source_system,source_id,email,phone,loyalty_card_id,device_id,first_seen_at,last_seen_at",
+        "app,A1,anna@mail.fi,,,dev-1,2026-01-01 10:00:00,2026-10-01 10:00:00",
+        "delivery_partner,W1,,+358401112233,,,2026-02-01T12:00:00+02:00,2026-10-01 10:00:00",
+        "fax,F1,,,,,2026-01-01 10:00:00,2026-10-01 10:00:00",
+      ].join("\n"),
+    );
+    const [report] = await load(wh, { table: "identities", files: [identities] });
+    expect(report).toMatchObject({ rowsRead: 3, rowsLoaded: 2, rowsRejected: 1 });
+    expect(await wh.query("select source_system, source_id, phone, first_seen_at from raw.identities order by 1")).toEqual([
+      { source_system: "app", source_id: "A1", phone: null, first_seen_at: "2026-01-01 10:00:00" },
+      { source_system: "delivery_partner", source_id: "W1", phone: "+358401112233", first_seen_at: "2026-02-01 10:00:00" },
+    ]);
+    const [reject] = await wh.query<{ reason: string }>("select reason from raw.raw_rejects where table_name = 'identities'");
+    expect(reject.reason).toMatch(/source_system: "fax" is not one of loyalty, webshop, app, delivery_partner, pos/);
+  });
+
   it("adds nothing when the same file is loaded again, even under another name, and says so", async () => {
     await load(wh, { table: "orders", files: [fixture("orders_clean.csv")] });
     const before = await counts(wh);
@@ -165,6 +186,8 @@ describe("load", () => {
         coupon_code: null,
         status: "completed",
         updated_at: "1997-01-12 00:00:00",
+        guest_email: null,
+        guest_phone: null,
       },
     ]);
     expect(await wh.query("select * from raw.order_lines where order_id = 'cdnow-3'")).toEqual([
