@@ -6,7 +6,6 @@ exports.phone = phone;
 exports.code = code;
 exports.junkReason = junkReason;
 exports.rankKey = rankKey;
-exports.anchorOf = anchorOf;
 exports.personId = personId;
 /**
  * Identity resolution rules in one readable place: how identifiers are normalized for matching, which
@@ -84,16 +83,12 @@ function junkReason(kindExpr, valueExpr, target) {
 }
 /**
  * Sort key whose minimum over a component is its anchor: CRM accounts before other records, then the
- * earliest first seen, then the node key. Fixed-width prefix so the node key can be read back (anchorOf).
+ * earliest first seen (fixed-width seconds, so text order is time order), then the node key.
  */
 function rankKey(isAccountExpr, firstSeenAtExpr, nodeKeyExpr, target) {
     const x = use(target);
     const seconds = x.timestampDiff("second", firstSeenAtExpr, x.timestampLiteral("1970-01-01 00:00:00"));
     return `(CASE WHEN ${isAccountExpr} THEN '0' ELSE '1' END || LPAD(${x.cast(`${seconds} + 100000000000`, "string")}, 12, '0') || ${nodeKeyExpr})`;
-}
-/** The node key inside a rank key. */
-function anchorOf(rankKeyExpr) {
-    return `SUBSTR(${rankKeyExpr}, 14)`;
 }
 /**
  * person_id: 'p_' and 16 hex digits of SHA-256 of the anchor's node key. The same data always gives the same

@@ -84,17 +84,12 @@ export function junkReason(kindExpr: string, valueExpr: string, target?: Dialect
 
 /**
  * Sort key whose minimum over a component is its anchor: CRM accounts before other records, then the
- * earliest first seen, then the node key. Fixed-width prefix so the node key can be read back (anchorOf).
+ * earliest first seen (fixed-width seconds, so text order is time order), then the node key.
  */
 export function rankKey(isAccountExpr: string, firstSeenAtExpr: string, nodeKeyExpr: string, target?: Dialect): string {
   const x = use(target);
   const seconds = x.timestampDiff("second", firstSeenAtExpr, x.timestampLiteral("1970-01-01 00:00:00"));
   return `(CASE WHEN ${isAccountExpr} THEN '0' ELSE '1' END || LPAD(${x.cast(`${seconds} + 100000000000`, "string")}, 12, '0') || ${nodeKeyExpr})`;
-}
-
-/** The node key inside a rank key. */
-export function anchorOf(rankKeyExpr: string): string {
-  return `SUBSTR(${rankKeyExpr}, 14)`;
 }
 
 /**
