@@ -118,8 +118,13 @@ export interface CustomerView {
 
 export async function loadCustomer(db: ExplorerDb, customerId: string): Promise<CustomerView | undefined> {
   const profileColumns = await db.require(PROFILE_TABLE);
-  const [profile] = await db.query(`select * from ${relationSql(PROFILE_TABLE)} where customer_id = $id`, { id: customerId });
+  let [profile] = await db.query(`select * from ${relationSql(PROFILE_TABLE)} where customer_id = $id`, { id: customerId });
+  if (!profile && profileColumns.includes("account_ids")) {
+    // an account merged into a person (identity resolution) opens that person's card
+    [profile] = await db.query(`select * from ${relationSql(PROFILE_TABLE)} where list_contains(account_ids, $id)`, { id: customerId });
+  }
   if (!profile) return undefined;
+  customerId = String(profile.customer_id);
 
   const segments = (await db.exists(SEGMENTS_TABLE))
     ? (await db.query(`select * from ${relationSql(SEGMENTS_TABLE)} where customer_id = $id`, { id: customerId }))[0]

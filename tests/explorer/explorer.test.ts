@@ -116,6 +116,10 @@ describe("profile card", () => {
     expect(innerHtml(html, 'class="pips"')!.match(/class="pip on"/g)).toHaveLength(1);
     expect(innerHtml(html, 'class="pips"')!.match(/class="pip/g)).toHaveLength(10);
     expect(testId(html, "coupon-code")).toBe("VIP10");
+    // identity: the fixture's C1 is one account without other records
+    expect(testId(html, "person-id")).toMatch(/^p_[0-9a-f]{16}$/);
+    expect(testId(html, "account-ids")).toBe("C1");
+    expect(testId(html, "source-ids")).toBe("–");
     expect(testId(html, "household-type")).toBe("family");
     expect(testId(html, "frequency-class")).toBe("light");
     expect(testId(html, "lifecycle-stage")).toBe("reactivated");

@@ -276,6 +276,23 @@ function Audiences({ view }: { view: CustomerView }) {
   );
 }
 
+/** The records identity resolution stitched into this person (docs/identity.md). */
+function Identity({ view }: { view: CustomerView }) {
+  const p = view.profile;
+  const list = (value: unknown): string => (Array.isArray(value) && value.length > 0 ? value.map(String).join(", ") : MISSING);
+  return (
+    <Panel title="Identity" id="identity">
+      <Facts
+        items={[
+          { label: "Person id", value: p.person_id ? String(p.person_id) : MISSING, testid: "person-id" },
+          { label: "Accounts", value: list(p.account_ids), testid: "account-ids" },
+          { label: "Source records", value: list(p.source_ids), testid: "source-ids" },
+        ]}
+      />
+    </Panel>
+  );
+}
+
 export function ProfilePage({ view }: { view: CustomerView }) {
   const p = view.profile;
   const name = fullName(p);
@@ -305,6 +322,7 @@ export function ProfilePage({ view }: { view: CustomerView }) {
           <Panel title="Custom fields" id="custom-fields">
             <Facts items={[{ label: "Coupon code", value: p.coupon_code ? String(p.coupon_code) : MISSING, testid: "coupon-code" }]} />
           </Panel>
+          <Identity view={view} />
           <Scores view={view} />
           <Consents view={view} />
           <TopCategories view={view} />
