@@ -19,8 +19,8 @@ const identifiers_1 = require("./identifiers");
 function use(target) {
     return target || (0, sql_1.dialect)((0, sql_1.engine)());
 }
-/** Identifier kinds that link records. `customer_id` links a loyalty/webshop record to its account. */
-exports.IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device", "customer_id"];
+/** Identifier kinds that link records. */
+exports.IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"];
 /** Placeholders people type when a form insists on an e-mail ("ei" is Finnish for "no"). */
 exports.PLACEHOLDER_EMAIL_LOCAL_PARTS = [
     "no", "noemail", "no-email", "no.email", "nomail", "none", "noreply", "no-reply", "null", "na", "n/a",

@@ -12,8 +12,8 @@ function use(target?: Dialect): Dialect {
   return target || dialect(engine());
 }
 
-/** Identifier kinds that link records. `customer_id` links a loyalty/webshop record to its account. */
-export const IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device", "customer_id"] as const;
+/** Identifier kinds that link records. */
+export const IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"] as const;
 
 /** Placeholders people type when a form insists on an e-mail ("ei" is Finnish for "no"). */
 export const PLACEHOLDER_EMAIL_LOCAL_PARTS = [

@@ -53,6 +53,9 @@ async function loadIdentityFixture(wh: Warehouse): Promise<void> {
       ${account("M1", "m1@mail.fi", null, "Maija", "2024-01-01 10:00:00")},
       ${account("M2", null, "040 777 6655", "Maija", "2024-02-01 10:00:00")};
     insert into raw.identities values
+      -- A1's own loyalty record is folded into the account; its card links the till record POS-3
+      ('loyalty', 'A1', 'anna@mail.fi', null, 'LC-1', null, '2024-01-01 10:00:00', '2026-10-01 10:00:00'),
+      ('pos', 'POS-3', null, null, 'lc-1', null, '2024-05-01 10:00:00', '2026-10-01 10:00:00'),
       ('app', 'X1', 'anna@mail.fi', null, null, 'dev-1', '2024-02-01 10:00:00', '2026-10-01 10:00:00'),
       ('app', 'X2', null, null, null, 'DEV-1 ', '2024-03-01 10:00:00', '2026-10-01 10:00:00'),
       ('pos', 'POS-1', null, null, '0000000000', null, '2024-03-01 10:00:00', '2026-10-01 10:00:00'),
@@ -116,6 +119,7 @@ describe("identity resolution on the first build", () => {
       { node_key: "order:G2", person_customer_id: null }, // nobody known: stays anonymous
       { node_key: "pos:POS-1", person_customer_id: null }, // dummy card links nobody
       { node_key: "pos:POS-2", person_customer_id: null },
+      { node_key: "pos:POS-3", person_customer_id: "A1" }, // the card of A1's folded loyalty record
     ]);
   });
 
@@ -138,7 +142,8 @@ describe("identity resolution on the first build", () => {
     );
     for (const row of rows) expect(row.person_id).toMatch(/^p_[0-9a-f]{16}$/);
     expect(new Set(rows.map((r) => r.anchor_node_key)).size).toBe(rows.length);
-    expect(rows.find((r) => r.anchor_node_key === "account:A1")?.nodes).toBe(6); // A1-A3, X1, X2, G1
+    expect(rows.find((r) => r.anchor_node_key === "account:A1")?.nodes).toBe(7); // A1-A3, X1, X2, G1, POS-3
+    expect(Number(await wh.scalar("select count(*) from intermediate.int_identity_nodes where node_key = 'loyalty:A1'"))).toBe(0);
   });
 
   it("builds the profile, order history and KPIs at person grain", async () => {
@@ -147,7 +152,7 @@ describe("identity resolution on the first build", () => {
        from marts.customer_profile where customer_id in ('A1', 'A2', 'A3') order by customer_id`,
     );
     expect(profile).toEqual([
-      { customer_id: "A1", account_ids: ["A1", "A2", "A3"], source_ids: ["app:X1", "app:X2"], lifetime_orders: 3, since: "2024-01-01" },
+      { customer_id: "A1", account_ids: ["A1", "A2", "A3"], source_ids: ["app:X1", "app:X2", "pos:POS-3"], lifetime_orders: 3, since: "2024-01-01" },
     ]);
     const orders = await wh.query(
       "select order_id, customer_id, account_customer_id, cast(order_sequence as integer) as seq from intermediate.int_customer_orders where customer_id = 'A1' order by seq",
