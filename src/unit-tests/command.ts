@@ -1,10 +1,11 @@
 /**
  * `slice test`: run the project's Dataform unit tests (and model-run tests of incremental models) on an
- * in-memory DuckDB. docs/testing.md explains how to write them.
+ * in-memory DuckDB and on ZetaSQL's reference evaluator (BigQuery semantics). docs/testing.md explains how
+ * to write them.
  */
 import type { Command } from "commander";
 import { parseVars } from "../runner/command.ts";
-import { formatReport, formatResult, runUnitTests, UNIT_TEST_AS_OF_DATE } from "./project.ts";
+import { formatReport, formatResult, runUnitTests, TEST_ENGINES, type TestEngineName, UNIT_TEST_AS_OF_DATE } from "./project.ts";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -13,19 +14,29 @@ function collect(value: string, previous: string[] = []): string[] {
 export function registerTestCommand(program: Command): void {
   program
     .command("test")
-    .description("Run the Dataform unit tests (definitions/tests) locally on an in-memory DuckDB; exits non-zero on any failure.")
+    .description("Run the Dataform unit tests (definitions/tests) locally on DuckDB and on ZetaSQL (BigQuery semantics); exits non-zero on any failure.")
     .option("--project <dir>", "Dataform project directory", ".")
     .option("-s, --select <model>", "only the tests of this model (repeatable, or comma-separated)", collect, [])
+    .option("--engine <name>", "duckdb, zetasql or both", "both")
     .option("--vars <k=v>", `override workflow_settings.yaml vars (repeatable); as_of_date defaults to ${UNIT_TEST_AS_OF_DATE}`, collect, [])
     .action(async (opts) => {
       const select = (opts.select as string[]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-      const report = await runUnitTests({
-        projectDir: opts.project,
-        vars: parseVars(opts.vars),
-        select,
-        onResult: (result) => console.log(formatResult(result)),
-      });
-      console.log(formatReport(report));
-      if (!report.ok) process.exitCode = 1;
+      const engineOption = String(opts.engine);
+      if (engineOption !== "both" && !TEST_ENGINES.includes(engineOption as TestEngineName)) {
+        throw new Error(`--engine ${engineOption}: use duckdb, zetasql or both.`);
+      }
+      const engines = engineOption === "both" ? TEST_ENGINES : [engineOption as TestEngineName];
+      for (const engine of engines) {
+        if (engines.length > 1) console.log(`\n== ${engine} ==`);
+        const report = await runUnitTests({
+          projectDir: opts.project,
+          engine,
+          vars: parseVars(opts.vars),
+          select,
+          onResult: (result) => console.log(formatResult(result)),
+        });
+        console.log(formatReport(report));
+        if (!report.ok) process.exitCode = 1;
+      }
     });
 }

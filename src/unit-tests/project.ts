@@ -6,6 +6,8 @@ import { formatComparison } from "./compare.ts";
 import { DuckDbTestEngine } from "./duckdb-engine.ts";
 import { compileTestGraph, type TestGraph } from "./graph.ts";
 import { runTestCase, type TestCaseResult, type TestEngine } from "./run.ts";
+import { ZetaSqlTestEngine } from "./zetasql-engine.ts";
+import { ZetaSql } from "../validate/zetasql.ts";
 import { loadTestSuite, type TestProblem, type UnitTestCase } from "./spec.ts";
 
 /**
@@ -14,8 +16,14 @@ import { loadTestSuite, type TestProblem, type UnitTestCase } from "./spec.ts";
  */
 export const UNIT_TEST_AS_OF_DATE = "2026-10-31";
 
+/** duckdb: the SQL compiled for DuckDB on in-memory DuckDB; zetasql: the SQL compiled for BigQuery on ZetaSQL's reference evaluator. */
+export type TestEngineName = "duckdb" | "zetasql";
+export const TEST_ENGINES: readonly TestEngineName[] = ["duckdb", "zetasql"];
+
 export interface UnitTestOptions {
   projectDir?: string;
+  /** Which engine runs the tests; duckdb by default. */
+  engine?: TestEngineName;
   vars?: Record<string, string>;
   /** Model names: only tests of these models run (and only their problems are reported). */
   select?: string[];
@@ -25,6 +33,7 @@ export interface UnitTestOptions {
 }
 
 export interface UnitTestReport {
+  engine: TestEngineName;
   results: TestCaseResult[];
   problems: TestProblem[];
   ok: boolean;
@@ -47,27 +56,40 @@ export function selectTests<T extends { model?: string }>(items: T[], select: st
 export async function runUnitTests(options: UnitTestOptions = {}): Promise<UnitTestReport> {
   const started = Date.now();
   const projectDir = options.projectDir ?? ".";
-  const graph = await compileTestGraph(projectDir, { as_of_date: UNIT_TEST_AS_OF_DATE, ...options.vars, engine: "duckdb" });
+  const engineName = options.engine ?? "duckdb";
+  const graph = await compileTestGraph(projectDir, {
+    as_of_date: UNIT_TEST_AS_OF_DATE,
+    ...options.vars,
+    engine: engineName === "zetasql" ? "bigquery" : "duckdb",
+  });
   const compileSeconds = (Date.now() - started) / 1000;
   const suite = loadTestSuite(graph, projectDir);
   const known = [...suite.cases.map((c) => c.model), ...suite.problems.flatMap((p) => (p.model ? [p.model] : []))];
   const cases: UnitTestCase[] = selectTests(suite.cases, options.select, known);
   const problems = selectTests(suite.problems, options.select, known);
 
-  const openEngine = options.openEngine ?? (() => DuckDbTestEngine.open());
+  // One ZetaSQL server for the whole run (it starts in about half a second); a fresh table set per test.
+  const server = !options.openEngine && engineName === "zetasql" && cases.length > 0 ? await ZetaSql.start() : undefined;
+  const openEngine =
+    options.openEngine ?? (server ? async () => new ZetaSqlTestEngine(server) : () => DuckDbTestEngine.open());
   const results: TestCaseResult[] = [];
-  for (const testCase of [...cases].sort((a, b) => a.fileName.localeCompare(b.fileName))) {
-    const engine = await openEngine();
-    try {
-      const result = await runTestCase(testCase, engine);
-      results.push(result);
-      options.onResult?.(result);
-    } finally {
-      await engine.close();
+  try {
+    for (const testCase of [...cases].sort((a, b) => a.fileName.localeCompare(b.fileName))) {
+      const engine = await openEngine();
+      try {
+        const result = await runTestCase(testCase, engine);
+        results.push(result);
+        options.onResult?.(result);
+      } finally {
+        await engine.close();
+      }
     }
+  } finally {
+    await server?.stop();
   }
-  const ok = problems.length === 0 && results.every((r) => r.status === "passed");
-  return { results, problems, ok, seconds: (Date.now() - started) / 1000, compileSeconds, graph };
+  // Not evaluable on an engine is listed and counted, not a failure: the other engine still ran the test.
+  const ok = problems.length === 0 && results.every((r) => r.status === "passed" || r.status === "not_evaluable");
+  return { engine: engineName, results, problems, ok, seconds: (Date.now() - started) / 1000, compileSeconds, graph };
 }
 
 function label(result: TestCaseResult): string {
@@ -81,6 +103,7 @@ export function formatResult(result: TestCaseResult): string {
   const rows = result.comparison ? `${result.comparison.actualRows} row(s), ` : "";
   if (result.status === "passed") return `PASS   ${label(result)}  (${rows}${result.seconds.toFixed(2)} s)`;
   if (result.status === "error") return `ERROR  ${label(result)}\n    ${result.error}`;
+  if (result.status === "not_evaluable") return `N/E    ${label(result)}\n    ${result.error}`;
   return `FAIL   ${label(result)}\n${formatComparison(result.comparison!)}`;
 }
 
@@ -92,7 +115,8 @@ export function formatReport(report: UnitTestReport): string {
   }
   const count = (status: TestCaseResult["status"]) => report.results.filter((r) => r.status === status).length;
   lines.push(
-    `${report.ok ? "OK" : "FAILED"}: ${count("passed")} passed, ${count("failed")} failed, ${count("error")} error(s), ` +
+    `${report.ok ? "OK" : "FAILED"} on ${report.engine}: ${count("passed")} passed, ${count("failed")} failed, ${count("error")} error(s), ` +
+      (count("not_evaluable") > 0 ? `${count("not_evaluable")} not evaluable, ` : "") +
       `${report.problems.length} problem(s) in ${report.seconds.toFixed(1)} s (compile ${report.compileSeconds.toFixed(1)} s).`,
   );
   return lines.join("\n");

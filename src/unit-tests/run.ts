@@ -18,9 +18,17 @@ export interface TestEngine {
   createTable(target: GraphTarget, sql: string): Promise<void>;
 }
 
+/**
+ * Thrown by an engine that cannot run what a test needs although the SQL is valid (ZetaSQL's reference
+ * evaluator lacks a few BigQuery functions and all DML): the test is reported as not evaluable there,
+ * never silently skipped.
+ */
+export class EngineLimitation extends Error {}
+
 export interface TestCaseResult {
   testCase: UnitTestCase;
-  status: "passed" | "failed" | "error";
+  /** not_evaluable: the engine cannot run it (EngineLimitation); counted and listed, not a failure. */
+  status: "passed" | "failed" | "error" | "not_evaluable";
   comparison?: Comparison;
   /** Why the test could not run (SQL error), naming the statement that failed. */
   error?: string;
@@ -36,7 +44,14 @@ function quotedColumn(name: string): string {
   return `\`${name}\``;
 }
 
-class StepError extends Error {}
+class StepError extends Error {
+  constructor(
+    message: string,
+    readonly limitation = false,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * The table as it was before the run: created empty from the model's full query, so its columns have the
@@ -70,7 +85,8 @@ async function step<T>(what: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw new StepError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof StepError) throw error;
+    throw new StepError(`${what}: ${error instanceof Error ? error.message : String(error)}`, error instanceof EngineLimitation);
   }
 }
 
@@ -130,7 +146,7 @@ export async function runTestCase(testCase: UnitTestCase, engine: TestEngine, to
     return { testCase, status: comparison.passed ? "passed" : "failed", comparison, seconds: seconds() };
   } catch (error) {
     if (!(error instanceof StepError)) throw error;
-    return { testCase, status: "error", error: error.message, seconds: seconds() };
+    return { testCase, status: error.limitation ? "not_evaluable" : "error", error: error.message, seconds: seconds() };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * Every unit test of the project (definitions/tests) runs through `slice test`'s library and passes; every
- * incremental model has a test of its incremental run.
+ * Every unit test of the project (definitions/tests) runs through `slice test`'s library and passes, on DuckDB
+ * and, compiled for BigQuery, on ZetaSQL's reference evaluator; every incremental model has a test of its
+ * incremental run.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatReport, formatResult, runUnitTests, type UnitTestReport } from "../../src/unit-tests/project.ts";
@@ -28,5 +29,26 @@ describe("the project's unit tests", () => {
     );
     expect(incremental.length).toBeGreaterThan(0);
     expect(incremental.filter((name) => !tested.has(name))).toEqual([]);
+  });
+
+  describe("on ZetaSQL (BigQuery semantics)", () => {
+    let onZetaSql: UnitTestReport;
+
+    beforeAll(async () => {
+      onZetaSql = await runUnitTests({ projectDir: REPO_ROOT, engine: "zetasql" });
+    });
+
+    it("run every test DuckDB runs, and all pass", () => {
+      const failures = onZetaSql.results.filter((r) => r.status === "failed" || r.status === "error").map(formatResult);
+      expect(failures.join("\n\n"), formatReport(onZetaSql)).toBe("");
+      expect(onZetaSql.results.map((r) => r.testCase.fileName).sort()).toEqual(report.results.map((r) => r.testCase.fileName).sort());
+      expect(onZetaSql.ok).toBe(true);
+    });
+
+    // A test the evaluator cannot run must be named here, so the list cannot grow unnoticed.
+    it("leave no test unevaluated", () => {
+      const notEvaluable = onZetaSql.results.filter((r) => r.status === "not_evaluable").map((r) => `${r.testCase.fileName}: ${r.error}`);
+      expect(notEvaluable).toEqual([]);
+    });
   });
 });

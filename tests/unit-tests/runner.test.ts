@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerTestCommand } from "../../src/unit-tests/command.ts";
-import { formatReport, formatResult, runUnitTests, type UnitTestReport } from "../../src/unit-tests/project.ts";
+import { formatReport, formatResult, runUnitTests, type TestEngineName, type UnitTestReport } from "../../src/unit-tests/project.ts";
 import { tempProject, type TempProject } from "../support/dataform-project.ts";
 
 const MODELS: Record<string, string> = {
@@ -65,10 +65,10 @@ describe("slice test on a fixture project", () => {
   });
   afterAll(() => project.cleanup());
 
-  const run = async (tests: Record<string, string>, select?: string[]): Promise<UnitTestReport> => {
+  const run = async (tests: Record<string, string>, select?: string[], engine: TestEngineName = "duckdb"): Promise<UnitTestReport> => {
     for (const [path, content] of Object.entries(tests)) project.write(path, content);
     try {
-      return await runUnitTests({ projectDir: project.dir, select });
+      return await runUnitTests({ projectDir: project.dir, select, engine });
     } finally {
       for (const path of Object.keys(tests)) project.remove(path);
     }
@@ -98,7 +98,15 @@ describe("slice test on a fixture project", () => {
     expect(text).toMatch(/ {2}kind\s+'drink'\s+'drink'/);
     expect(text).toContain("missing row (expected, not produced):");
     expect(text).toMatch(/kind\s+'salad'\s+—/);
-    expect(formatReport(report)).toContain("FAILED: 2 passed, 1 failed, 0 error(s), 0 problem(s)");
+    expect(formatReport(report)).toContain("FAILED on duckdb: 2 passed, 1 failed, 0 error(s), 0 problem(s)");
+
+    // The same tests compiled for BigQuery on ZetaSQL's reference evaluator: same verdicts, same diff.
+    const onZetaSql = await run(tests, undefined, "zetasql");
+    expect(onZetaSql.results.map((r) => [r.testCase.fileName, r.status])).toEqual(report.results.map((r) => [r.testCase.fileName, r.status]));
+    const zetaFailed = formatResult(onZetaSql.results.find((r) => r.status === "failed")!);
+    expect(zetaFailed).toMatch(/≠ total_eur\s+3\.5\s+3\b/);
+    expect(zetaFailed).toMatch(/kind\s+'salad'\s+—/);
+    expect(formatReport(onZetaSql)).toContain("FAILED on zetasql: 2 passed, 1 failed, 0 error(s), 0 problem(s)");
 
     const selected = await run(tests, ["daily_totals"]);
     expect(selected.results.map((r) => r.testCase.fileName)).toEqual(["definitions/tests/daily_totals_incremental.sqlx"]);
@@ -215,12 +223,17 @@ union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
       const passing = await cli("--select", "daily_totals", "--vars", "as_of_date=2026-10-31");
       expect(passing.exitCode).toBeUndefined();
       expect(passing.output).toMatch(/^PASS {3}daily_totals \(incremental run\) {2}definitions\/tests\/daily_totals_incremental\.sqlx {2}\(3 row\(s\), /m);
-      expect(passing.output).toMatch(/^OK: 1 passed, 0 failed, 0 error\(s\), 0 problem\(s\)/m);
+      expect(passing.output).toMatch(/^OK on duckdb: 1 passed, 0 failed, 0 error\(s\), 0 problem\(s\)/m);
+      expect(passing.output).toMatch(/^OK on zetasql: 1 passed, 0 failed, 0 error\(s\), 0 problem\(s\)/m);
 
       const failing = await cli("-s", "kind_totals,daily_totals");
       expect(failing.exitCode).toBe(1);
       expect(failing.output).toContain("FAIL   kind_totals  definitions/tests/kind_totals__wrong.sqlx");
-      expect(failing.output).toMatch(/^FAILED: 2 passed, 1 failed/m);
+      expect(failing.output).toMatch(/^FAILED on duckdb: 2 passed, 1 failed/m);
+      expect(failing.output).toMatch(/^FAILED on zetasql: 2 passed, 1 failed/m);
+
+      const unknownEngine = cli("--engine", "postgres");
+      await expect(unknownEngine).rejects.toThrow(/--engine postgres: use duckdb, zetasql or both/);
     } finally {
       for (const path of Object.keys(tests)) project.remove(path);
     }
