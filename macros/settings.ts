@@ -34,6 +34,8 @@ export const DEFAULTS = {
   /** Similar items kept per product, and history items per customer, when scoring. */
   recommendation_neighbours_per_product: "10",
   recommendation_history_items_per_customer: "6",
+  /** Weight of a product's share of the customer's own purchases, added to its similarity score (0 = similarity only). */
+  recommendation_repeat_weight: "5",
   /** "true" hides each customer's latest order from the history: the offline evaluation mode of `npm run bench`. */
   recommendation_hide_last_order: "false",
   /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */
