@@ -118,8 +118,8 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   const members = String(options.customers);
   const t0 = performance.now();
   const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
-  rows.push({ step: `partner API NDJSON stream, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 2) });
-  log(`  api stream      ${lastLines(api, 2)}`);
+  rows.push({ step: `partner API: NDJSON stream and JSON pages, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 3) });
+  log(`  api stream      ${lastLines(api, 3)}`);
   const t1 = performance.now();
   const meta = await runScript("tests/activation/meta/bench-sync-1m.ts", [members]);
   rows.push({ step: `Meta sync, ${options.customers.toLocaleString("en-US")} members (local contract server)`, seconds: (performance.now() - t1) / 1000, peak_rss_mb: 0, note: lastLines(meta, 4) });

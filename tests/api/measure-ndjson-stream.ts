@@ -6,7 +6,9 @@
  * Builds a temp DuckDB with one audience of N members (all 13 identifier columns filled), serves the app
  * on 127.0.0.1, reads /members?format=ndjson over HTTP from a separate node process (so the server's RSS
  * is measured alone), and samples the server's RSS every 20 ms. Prints rows/s, MiB/s and RSS before and
- * at peak during the stream.
+ * at peak during the stream. Then pages through the same audience as JSON (/members?limit=10000 following
+ * next_cursor) and prints pages/s. The rate limit is lifted for the measurement: it measures the server,
+ * not the partner's quota.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -53,7 +55,13 @@ const warehouse = await Warehouse.open(join(dir, "warehouse.duckdb"), { memoryLi
 
 const reader = await DuckDbAudienceReader.open(warehouse);
 const { registry, keys } = testKeyRegistry();
-const app = createPartnerApiApp({ reader, keys: registry, cursorSecret: CURSOR_SECRET, streamPageRows: pageRows });
+const app = createPartnerApiApp({
+  reader,
+  keys: registry,
+  cursorSecret: CURSOR_SECRET,
+  streamPageRows: pageRows,
+  rateLimit: { burst: 1_000_000, per_second: 1_000_000 },
+});
 const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
   const running = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(running));
 });
@@ -94,6 +102,29 @@ console.log(
     `(client in a child process; ${pageRows}-row batches; DuckDB memory_limit ${memoryLimit})`,
 );
 if (lines !== members) console.log(`MISMATCH: expected ${members} lines`);
+
+// JSON pages with keyset cursors, as a partner's batch job reads them.
+started = performance.now();
+let pages = 0;
+let paged = 0;
+let cursor: string | null = null;
+do {
+  const query: string = `limit=${pageRows}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+  const response = await fetch(`http://127.0.0.1:${port}/v1/audiences/big_audience/members?${query}`, {
+    headers: { Authorization: `Bearer ${keys.media_x}` },
+  });
+  if (response.status !== 200) throw new Error(`page ${pages + 1}: status ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { data: unknown[]; next_cursor: string | null };
+  pages++;
+  paged += body.data.length;
+  cursor = body.next_cursor;
+} while (cursor);
+const pageSeconds = (performance.now() - started) / 1000;
+console.log(
+  `paged ${paged.toLocaleString("en-US")} members in ${pages} JSON pages of ${pageRows.toLocaleString("en-US")} in ${pageSeconds.toFixed(1)}s: ` +
+    `${(pages / pageSeconds).toFixed(1)} pages/s, ${Math.round(paged / pageSeconds).toLocaleString("en-US")} rows/s`,
+);
+if (paged !== members) console.log(`MISMATCH: expected ${members} paged members`);
 
 server.close();
 await reader.close();
