@@ -44,6 +44,9 @@ async function loadIdentityFixture(wh: Warehouse): Promise<void> {
       -- a placeholder e-mail
       ${account("P1", "noemail@example.com", null, "Sari", "2024-01-01 10:00:00")},
       ${account("P2", "noemail@example.com", null, "Sari", "2024-02-01 10:00:00")},
+      -- a staff test account, opened twice
+      ${account("Q1", "test1@slice.fi", null, "Testi", "2024-01-01 10:00:00")},
+      ${account("Q2", "test1@slice.fi", null, "Testi", "2024-01-02 10:00:00")},
       -- nine accounts on one phone (more than identity_max_records_per_identifier = 8)
       ${tooMany.join(",\n      ")},
       -- S2 typed S1's phone by mistake: merged until the source corrects it
@@ -102,6 +105,7 @@ describe("identity resolution on the first build", () => {
       F1: "F1", F2: "F2", // family e-mail with two first names
       J1: "J1", J2: "J2", // junk phone
       P1: "P1", P2: "P2", // placeholder e-mail
+      Q1: "Q1", Q2: "Q2", // test account
       S1: "S1", S2: "S1", // the mistyped phone links them (for now)
       M1: "M1", M2: "M2",
     });
@@ -129,6 +133,7 @@ describe("identity resolution on the first build", () => {
     );
     expect(rejects).toEqual([
       { identifier_kind: "email", identifier_value: "noemail@example.com", reject_reason: "placeholder_email", records: 2 },
+      { identifier_kind: "email", identifier_value: "test1@slice.fi", reject_reason: "test_account", records: 2 },
       { identifier_kind: "email", identifier_value: "virtanen.family@mail.fi", reject_reason: "shared_by_different_people", records: 2 },
       { identifier_kind: "loyalty_card", identifier_value: "0000000000", reject_reason: "junk_card", records: 2 },
       { identifier_kind: "phone", identifier_value: "358400000000", reject_reason: "junk_phone", records: 2 },
@@ -168,11 +173,11 @@ describe("identity resolution on the first build", () => {
        from marts.kpi_monthly where kpi_month in ('2024-07-01', '2025-01-01', '2025-02-01') order by kpi_month`,
     );
     const profiles = Number(await wh.scalar("select count(*) from marts.customer_profile"));
-    expect(profiles).toBe(22 - 3); // 22 accounts; A2, A3 and S2 belong to other persons
+    expect(profiles).toBe(24 - 3); // 24 accounts; A2, A3 and S2 belong to other persons
     expect(months).toEqual([
-      { month: "2024-07-01", known: 19, new: 1 },
-      { month: "2025-01-01", known: 19, new: 0 },
-      { month: "2025-02-01", known: 19, new: 0 },
+      { month: "2024-07-01", known: 21, new: 1 },
+      { month: "2025-01-01", known: 21, new: 0 },
+      { month: "2025-02-01", known: 21, new: 0 },
     ]);
   });
 });
