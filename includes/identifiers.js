@@ -22,9 +22,7 @@ exports.hash = hash;
  * Compiled into includes/identifiers.js (global `identifiers` inside Dataform).
  */
 const sql_1 = require("./sql");
-function use(target) {
-    return target || (0, sql_1.dialect)((0, sql_1.engine)());
-}
+const use = sql_1.dialectOr;
 function nullIfEmpty(expr) {
     return `NULLIF(${expr}, '')`;
 }

@@ -16,9 +16,7 @@ exports.personId = personId;
  */
 const sql_1 = require("./sql");
 const identifiers_1 = require("./identifiers");
-function use(target) {
-    return target || (0, sql_1.dialect)((0, sql_1.engine)());
-}
+const use = sql_1.dialectOr;
 /** Identifier kinds that link records. */
 exports.IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"];
 /** Placeholders people type when a form insists on an e-mail ("ei" is Finnish for "no"). */

@@ -13,6 +13,7 @@ Object.defineProperty(exports, "__esModule", { value: true });
 exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
+exports.dialectOr = dialectOr;
 exports.ENGINES = ["bigquery", "duckdb"];
 /** The engine the project is being compiled for. Defaults to BigQuery, the production target. */
 function engine() {
@@ -358,6 +359,10 @@ const duckdb = {
 /** The dialect of one engine; tests use this directly, models use the engine-dispatched exports below. */
 function dialect(target) {
     return target === "duckdb" ? duckdb : bigquery;
+}
+/** The given dialect, else the one of the engine being compiled (macros take an optional target for tests). */
+function dialectOr(target) {
+    return target || dialect(engine());
 }
 function current() {
     return dialect(engine());

@@ -8,11 +8,9 @@
  *
  * Compiled into includes/identifiers.js (global `identifiers` inside Dataform).
  */
-import { dialect, engine, type Dialect } from "./sql";
+import { dialectOr, type Dialect } from "./sql";
 
-function use(target?: Dialect): Dialect {
-  return target || dialect(engine());
-}
+const use = dialectOr;
 
 function nullIfEmpty(expr: string): string {
   return `NULLIF(${expr}, '')`;

@@ -5,12 +5,10 @@
  *
  * Compiled into includes/identity.js (global `identity` inside Dataform).
  */
-import { dialect, engine, type Dialect } from "./sql";
+import { dialectOr, type Dialect } from "./sql";
 import { phoneDigits } from "./identifiers";
 
-function use(target?: Dialect): Dialect {
-  return target || dialect(engine());
-}
+const use = dialectOr;
 
 /** Identifier kinds that link records. */
 export const IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"] as const;

@@ -467,6 +467,11 @@ export function dialect(target: Engine): Dialect {
   return target === "duckdb" ? duckdb : bigquery;
 }
 
+/** The given dialect, else the one of the engine being compiled (macros take an optional target for tests). */
+export function dialectOr(target?: Dialect): Dialect {
+  return target || dialect(engine());
+}
+
 function current(): Dialect {
   return dialect(engine());
 }
