@@ -27,7 +27,8 @@ export function registerTestCommand(program: Command): void {
       }
       const engines = engineOption === "both" ? TEST_ENGINES : [engineOption as TestEngineName];
       for (const engine of engines) {
-        if (engines.length > 1) console.log(`\n== ${engine} ==`);
+        // Each line names its engine; a blank line sets the second engine's run apart.
+        if (engine !== engines[0]) console.log("");
         const report = await runUnitTests({
           projectDir: opts.project,
           engine,

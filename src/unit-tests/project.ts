@@ -1,6 +1,7 @@
 /**
- * `slice test` as a library: compile the project for DuckDB, run every unit test (or the selected models'
- * tests) on its own in-memory database, and report.
+ * `slice test` as a library: compile the project for one engine (DuckDB, or BigQuery for ZetaSQL's
+ * reference evaluator), run every unit test (or the selected models' tests) on its own throw-away tables,
+ * and report.
  */
 import { formatComparison } from "./compare.ts";
 import { DuckDbTestEngine } from "./duckdb-engine.ts";
@@ -20,6 +21,11 @@ export const UNIT_TEST_AS_OF_DATE = "2026-10-31";
 export type TestEngineName = "duckdb" | "zetasql";
 export const TEST_ENGINES: readonly TestEngineName[] = ["duckdb", "zetasql"];
 
+/** A test's result on the engine that ran it; every printed line names the engine. */
+export interface EngineTestResult extends TestCaseResult {
+  engine: TestEngineName;
+}
+
 export interface UnitTestOptions {
   projectDir?: string;
   /** Which engine runs the tests; duckdb by default. */
@@ -29,12 +35,12 @@ export interface UnitTestOptions {
   select?: string[];
   /** A fresh engine per test; defaults to in-memory DuckDB. */
   openEngine?: () => Promise<TestEngine & { close(): Promise<void> }>;
-  onResult?: (result: TestCaseResult) => void;
+  onResult?: (result: EngineTestResult) => void;
 }
 
 export interface UnitTestReport {
   engine: TestEngineName;
-  results: TestCaseResult[];
+  results: EngineTestResult[];
   problems: TestProblem[];
   ok: boolean;
   seconds: number;
@@ -72,12 +78,12 @@ export async function runUnitTests(options: UnitTestOptions = {}): Promise<UnitT
   const server = !options.openEngine && engineName === "zetasql" && cases.length > 0 ? await ZetaSql.start() : undefined;
   const openEngine =
     options.openEngine ?? (server ? async () => new ZetaSqlTestEngine(server) : () => DuckDbTestEngine.open());
-  const results: TestCaseResult[] = [];
+  const results: EngineTestResult[] = [];
   try {
     for (const testCase of [...cases].sort((a, b) => a.fileName.localeCompare(b.fileName))) {
       const engine = await openEngine();
       try {
-        const result = await runTestCase(testCase, engine);
+        const result: EngineTestResult = { ...(await runTestCase(testCase, engine)), engine: engineName };
         results.push(result);
         options.onResult?.(result);
       } finally {
@@ -98,13 +104,14 @@ function label(result: TestCaseResult): string {
   return `${testCase.model}${form}  ${testCase.fileName}`;
 }
 
-/** One line per test, then details of failures. */
-export function formatResult(result: TestCaseResult): string {
+/** One line per test (status, engine, model, file), then details of anything but a pass. */
+export function formatResult(result: EngineTestResult): string {
+  const head = (status: string) => `${status.padEnd(7)}${result.engine.padEnd(9)}${label(result)}`;
   const rows = result.comparison ? `${result.comparison.actualRows} row(s), ` : "";
-  if (result.status === "passed") return `PASS   ${label(result)}  (${rows}${result.seconds.toFixed(2)} s)`;
-  if (result.status === "error") return `ERROR  ${label(result)}\n    ${result.error}`;
-  if (result.status === "not_evaluable") return `N/E    ${label(result)}\n    ${result.error}`;
-  return `FAIL   ${label(result)}\n${formatComparison(result.comparison!)}`;
+  if (result.status === "passed") return `${head("PASS")}  (${rows}${result.seconds.toFixed(2)} s)`;
+  if (result.status === "error") return `${head("ERROR")}\n    ${result.error}`;
+  if (result.status === "not_evaluable") return `${head("N/E")}\n    ${result.error}`;
+  return `${head("FAIL")}\n${formatComparison(result.comparison!)}`;
 }
 
 export function formatReport(report: UnitTestReport): string {

@@ -21,16 +21,26 @@ export interface TestEngine {
 /**
  * Thrown by an engine that cannot run what a test needs although the SQL is valid (ZetaSQL's reference
  * evaluator lacks a few BigQuery functions and all DML): the test is reported as not evaluable there,
- * never silently skipped.
+ * never silently skipped. The message always reads "not evaluable on <engine>: <reason>".
  */
-export class EngineLimitation extends Error {}
+export class EngineLimitation extends Error {
+  constructor(
+    readonly engine: string,
+    readonly reason: string,
+  ) {
+    super(`not evaluable on ${engine}: ${reason}`);
+  }
+}
 
 export interface TestCaseResult {
   testCase: UnitTestCase;
   /** not_evaluable: the engine cannot run it (EngineLimitation); counted and listed, not a failure. */
   status: "passed" | "failed" | "error" | "not_evaluable";
   comparison?: Comparison;
-  /** Why the test could not run (SQL error), naming the statement that failed. */
+  /**
+   * Why the test could not run, naming the statement that failed: the SQL error, or for not_evaluable
+   * "not evaluable on <engine>: <reason> (step: <statement>)".
+   */
   error?: string;
   seconds: number;
 }
@@ -86,7 +96,9 @@ async function step<T>(what: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     if (error instanceof StepError) throw error;
-    throw new StepError(`${what}: ${error instanceof Error ? error.message : String(error)}`, error instanceof EngineLimitation);
+    // A limitation leads with the engine's "not evaluable on …" so the reason is what a reader sees first.
+    if (error instanceof EngineLimitation) throw new StepError(`${error.message} (step: ${what})`, true);
+    throw new StepError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

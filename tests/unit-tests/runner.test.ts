@@ -1,11 +1,12 @@
 /**
  * `slice test` on a small fixture Dataform project: passing and failing tests, readable diffs, broken tests
- * turned into clear errors, --select, and the model-run form's incremental merge.
+ * turned into clear errors, --select, and the model-run form's incremental merge, on DuckDB and on ZetaSQL's
+ * reference evaluator; what the evaluator cannot run is reported as not evaluable.
  */
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerTestCommand } from "../../src/unit-tests/command.ts";
-import { formatReport, formatResult, runUnitTests, type TestEngineName, type UnitTestReport } from "../../src/unit-tests/project.ts";
+import { formatReport, formatResult, runUnitTests, TEST_ENGINES, type TestEngineName, type UnitTestReport } from "../../src/unit-tests/project.ts";
 import { tempProject, type TempProject } from "../support/dataform-project.ts";
 
 const MODELS: Record<string, string> = {
@@ -20,6 +21,13 @@ select occurred_on as day, sum(amount) as total_eur, count(*) as events, avg(amo
 from \${ref("stg_events")}
 \${when(incremental(), \`where occurred_on >= (select max(day) from \${self()})\`)}
 group by occurred_on`,
+  // APPROX_COUNT_DISTINCT means the same on both engines, but ZetaSQL's reference evaluator does not implement it.
+  "definitions/marts/kind_reach.sqlx": `config { type: "table", schema: "marts" }
+select kind, approx_count_distinct(id) as ids from \${ref("stg_events")} group by kind`,
+  // An UPDATE post-operation: DuckDB runs it; the evaluator runs queries only.
+  "definitions/marts/kind_flags.sqlx": `config { type: "table", schema: "marts" }
+post_operations { update \${self()} set flagged = true where kind = 'pizza' }
+select kind, false as flagged from \${ref("stg_events")} group by kind`,
 };
 
 const PASSING_TEST = `config { type: "test", dataset: { schema: "marts", name: "kind_totals" } }
@@ -57,6 +65,36 @@ union all select CAST('2026-10-02' AS DATE), 12.5, 2, 6.25
 union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
 `;
 
+// Valid tests of valid models, each needing something ZetaSQL's reference evaluator does not do.
+const NOT_EVALUABLE_ON_ZETASQL: Record<string, string> = {
+  "definitions/tests/kind_reach__ids.sqlx": `config { type: "test", dataset: { schema: "marts", name: "kind_reach" } }
+
+input "stg_events" {
+  select 1 as id, 'pizza' as kind
+  union all select 2, 'pizza'
+  union all select 3, 'drink'
+}
+
+select 'pizza' as kind, 2 as ids
+union all select 'drink', 1
+`,
+  "definitions/tests/kind_flags__post_operation.sqlx": `config {
+  type: "operations",
+  disabled: true,
+  tags: ["incremental_test"],
+  dependencies: ["kind_flags"]
+}
+
+-- input "stg_events"
+select 'pizza' as kind
+union all select 'drink'
+---
+-- expect
+select 'pizza' as kind, true as flagged
+union all select 'drink', false
+`,
+};
+
 describe("slice test on a fixture project", () => {
   let project: TempProject;
 
@@ -91,7 +129,7 @@ describe("slice test on a fixture project", () => {
     expect(failed.status).toBe("failed");
 
     const text = formatResult(failed);
-    expect(text).toContain("FAIL   kind_totals  definitions/tests/kind_totals__wrong.sqlx");
+    expect(text).toContain("FAIL   duckdb   kind_totals  definitions/tests/kind_totals__wrong.sqlx");
     expect(text).toContain("3 row(s) expected, 2 produced");
     // The drink row differs in one cell: shown as expected next to actual, the differing cell marked.
     expect(text).toMatch(/≠ total_eur\s+3\.5\s+3\b/);
@@ -104,7 +142,10 @@ describe("slice test on a fixture project", () => {
     const onZetaSql = await run(tests, undefined, "zetasql");
     expect(onZetaSql.results.map((r) => [r.testCase.fileName, r.status])).toEqual(report.results.map((r) => [r.testCase.fileName, r.status]));
     const zetaFailed = formatResult(onZetaSql.results.find((r) => r.status === "failed")!);
+    expect(zetaFailed).toContain("FAIL   zetasql  kind_totals  definitions/tests/kind_totals__wrong.sqlx");
+    expect(zetaFailed).toContain("3 row(s) expected, 2 produced");
     expect(zetaFailed).toMatch(/≠ total_eur\s+3\.5\s+3\b/);
+    expect(zetaFailed).toMatch(/ {2}kind\s+'drink'\s+'drink'/);
     expect(zetaFailed).toMatch(/kind\s+'salad'\s+—/);
     expect(formatReport(onZetaSql)).toContain("FAILED on zetasql: 2 passed, 1 failed, 0 error(s), 0 problem(s)");
 
@@ -115,8 +156,8 @@ describe("slice test on a fixture project", () => {
   });
 
   // The table before the run takes the model's column types, so the DECIMAL(3,1) literal 5.0 of the test
-  // does not round the merged average 6.25 to 6.3.
-  it("merges the incremental pass on uniqueKey: replaced keys kept rows and new rows; an append-only expectation fails", async () => {
+  // does not round the merged average 6.25 to 6.3 (on BigQuery the FLOAT64 literals become the model's NUMERIC).
+  it.each(TEST_ENGINES)("merges the incremental pass on uniqueKey on %s: replaced keys kept rows and new rows; an append-only expectation fails", async (engine) => {
     const asAppend = INCREMENTAL_TEST.replace(
       "union all select CAST('2026-10-02' AS DATE), 12.5, 2, 6.25",
       "union all select CAST('2026-10-02' AS DATE), 5.0, 1, 5.0\nunion all select CAST('2026-10-02' AS DATE), 12.5, 2, 6.25",
@@ -129,11 +170,15 @@ describe("slice test on a fixture project", () => {
 select CAST('2026-10-02' AS DATE) as day, 12.5 as total_eur, 2 as events, 6.25 as average_eur
 union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
 `;
-    const report = await run({
-      "definitions/tests/daily_totals_incremental.sqlx": INCREMENTAL_TEST,
-      "definitions/tests/daily_totals_as_append.sqlx": asAppend,
-      "definitions/tests/daily_totals_full.sqlx": fullBuild,
-    });
+    const report = await run(
+      {
+        "definitions/tests/daily_totals_incremental.sqlx": INCREMENTAL_TEST,
+        "definitions/tests/daily_totals_as_append.sqlx": asAppend,
+        "definitions/tests/daily_totals_full.sqlx": fullBuild,
+      },
+      undefined,
+      engine,
+    );
     expect(report.problems).toEqual([]);
     const status = Object.fromEntries(report.results.map((r) => [r.testCase.name, `${r.testCase.form === "model-run" ? r.testCase.mode : ""} ${r.status}`]));
     expect(status).toEqual({
@@ -143,7 +188,38 @@ union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
     });
     const append = report.results.find((r) => r.testCase.name === "daily_totals_as_append")!;
     expect(formatResult(append)).toContain("missing row (expected, not produced):");
-    expect(formatResult(append)).toContain("(incremental run)");
+    expect(formatResult(append)).toContain(`FAIL   ${engine.padEnd(9)}daily_totals (incremental run)`);
+    // The kept 2026-10-01 row and the two merged ones, not the replaced 2026-10-02 row.
+    expect(formatResult(append)).toMatch(/day\s+'2026-10-02'\s+—/);
+  });
+
+  it("reports a test ZetaSQL's evaluator cannot run as not evaluable there with the reason, counted and not failing; DuckDB runs it", async () => {
+    const onDuckDb = await run(NOT_EVALUABLE_ON_ZETASQL);
+    expect(onDuckDb.problems).toEqual([]);
+    expect(onDuckDb.results.map((r) => `${r.testCase.name} ${r.status}`)).toEqual(["kind_flags__post_operation passed", "kind_reach__ids passed"]);
+
+    const onZetaSql = await run(NOT_EVALUABLE_ON_ZETASQL, undefined, "zetasql");
+    expect(onZetaSql.results.map((r) => [r.testCase.name, r.status, r.error])).toEqual([
+      [
+        "kind_flags__post_operation",
+        "not_evaluable",
+        "not evaluable on zetasql: the reference evaluator runs queries only, and of the other statements slice test applies " +
+          "INSERT … SELECT and DELETE … WHERE; this is neither: update `fixture-project.marts.kind_flags` set flagged = true where kind = 'pizza' " +
+          "(step: post_operations 1)",
+      ],
+      [
+        "kind_reach__ids",
+        "not_evaluable",
+        "not evaluable on zetasql: Unsupported built-in function: approx_count_distinct (step: test query (the model on the inputs))",
+      ],
+    ]);
+    expect(formatResult(onZetaSql.results[1])).toBe(
+      "N/E    zetasql  kind_reach  definitions/tests/kind_reach__ids.sqlx\n" +
+        "    not evaluable on zetasql: Unsupported built-in function: approx_count_distinct (step: test query (the model on the inputs))",
+    );
+    // Counted in the summary; not a failure, since DuckDB still proves the test.
+    expect(formatReport(onZetaSql)).toContain("OK on zetasql: 0 passed, 0 failed, 0 error(s), 2 not evaluable, 0 problem(s)");
+    expect(onZetaSql.ok).toBe(true);
   });
 
   it("turns inputs naming no model, misplaced datasets and untestable models into errors naming the file", async () => {
@@ -182,18 +258,22 @@ union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
     expect(report.ok).toBe(false);
   });
 
-  it("reports a SQL error in a test, or a column the model does not have in its own input, as an error of that test", async () => {
-    const report = await run({
-      "definitions/tests/kind_totals__bad_sql.sqlx": PASSING_TEST.replace("select 'pizza' as kind, 22.5", "select 'pizza' as kind, no_such_column"),
-      "definitions/tests/daily_totals__unknown_column.sqlx": INCREMENTAL_TEST.replace("10.0 as average_eur", "10.0 as average_eur, 1 as refunds").replace("5.00, 1, 5.0", "5.00, 1, 5.0, 0"),
-    });
+  it.each(TEST_ENGINES)("reports a SQL error in a test, or a column the model does not have in its own input, as an error of that test on %s", async (engine) => {
+    const report = await run(
+      {
+        "definitions/tests/kind_totals__bad_sql.sqlx": PASSING_TEST.replace("select 'pizza' as kind, 22.5", "select 'pizza' as kind, no_such_column"),
+        "definitions/tests/daily_totals__unknown_column.sqlx": INCREMENTAL_TEST.replace("10.0 as average_eur", "10.0 as average_eur, 1 as refunds").replace("5.00, 1, 5.0", "5.00, 1, 5.0, 0"),
+      },
+      undefined,
+      engine,
+    );
     const errors = Object.fromEntries(report.results.map((r) => [r.testCase.name, `${r.status}: ${r.error}`]));
     expect(errors.kind_totals__bad_sql).toMatch(/^error: expected output query: .*no_such_column/);
     expect(errors.daily_totals__unknown_column).toBe(
       'error: input "daily_totals": column(s) refunds are not columns of daily_totals (day, total_eur, events, average_eur)',
     );
     expect(formatResult(report.results.find((r) => r.testCase.name === "daily_totals__unknown_column")!)).toContain(
-      "ERROR  daily_totals (incremental run)  definitions/tests/daily_totals__unknown_column.sqlx",
+      `ERROR  ${engine.padEnd(9)}daily_totals (incremental run)  definitions/tests/daily_totals__unknown_column.sqlx`,
     );
   });
 
@@ -222,15 +302,23 @@ union all select CAST('2026-10-03' AS DATE), 3.0, 1, 3.0
     try {
       const passing = await cli("--select", "daily_totals", "--vars", "as_of_date=2026-10-31");
       expect(passing.exitCode).toBeUndefined();
-      expect(passing.output).toMatch(/^PASS {3}daily_totals \(incremental run\) {2}definitions\/tests\/daily_totals_incremental\.sqlx {2}\(3 row\(s\), /m);
+      // Both engines by default, each line naming its engine.
+      expect(passing.output).toMatch(/^PASS {3}duckdb {3}daily_totals \(incremental run\) {2}definitions\/tests\/daily_totals_incremental\.sqlx {2}\(3 row\(s\), /m);
+      expect(passing.output).toMatch(/^PASS {3}zetasql {2}daily_totals \(incremental run\) {2}definitions\/tests\/daily_totals_incremental\.sqlx {2}\(3 row\(s\), /m);
       expect(passing.output).toMatch(/^OK on duckdb: 1 passed, 0 failed, 0 error\(s\), 0 problem\(s\)/m);
       expect(passing.output).toMatch(/^OK on zetasql: 1 passed, 0 failed, 0 error\(s\), 0 problem\(s\)/m);
 
       const failing = await cli("-s", "kind_totals,daily_totals");
       expect(failing.exitCode).toBe(1);
-      expect(failing.output).toContain("FAIL   kind_totals  definitions/tests/kind_totals__wrong.sqlx");
+      expect(failing.output).toContain("FAIL   duckdb   kind_totals  definitions/tests/kind_totals__wrong.sqlx");
+      expect(failing.output).toContain("FAIL   zetasql  kind_totals  definitions/tests/kind_totals__wrong.sqlx");
       expect(failing.output).toMatch(/^FAILED on duckdb: 2 passed, 1 failed/m);
       expect(failing.output).toMatch(/^FAILED on zetasql: 2 passed, 1 failed/m);
+
+      const one = await cli("-s", "kind_totals", "--engine", "zetasql");
+      expect(one.exitCode).toBe(1);
+      expect(one.output).not.toMatch(/duckdb/);
+      expect(one.output).toMatch(/^FAILED on zetasql: 1 passed, 1 failed/m);
 
       const unknownEngine = cli("--engine", "postgres");
       await expect(unknownEngine).rejects.toThrow(/--engine postgres: use duckdb, zetasql or both/);
