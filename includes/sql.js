@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
@@ -219,6 +219,9 @@ const bigquery = {
     currentTimestamp() {
         return "CURRENT_TIMESTAMP()";
     },
+    cteMaterialized() {
+        return "";
+    },
 };
 const duckdb = {
     engine: "duckdb",
@@ -355,6 +358,9 @@ const duckdb = {
     currentTimestamp() {
         return "CAST(now() AS TIMESTAMP)";
     },
+    cteMaterialized() {
+        return "MATERIALIZED";
+    },
 };
 /** The dialect of one engine; tests use this directly, models use the engine-dispatched exports below. */
 function dialect(target) {
@@ -437,3 +443,5 @@ const stringLiteral = (value) => current().stringLiteral(value);
 exports.stringLiteral = stringLiteral;
 const currentTimestamp = () => current().currentTimestamp();
 exports.currentTimestamp = currentTimestamp;
+const cteMaterialized = () => current().cteMaterialized();
+exports.cteMaterialized = cteMaterialized;

@@ -182,6 +182,11 @@ export interface Dialect {
   stringLiteral(value: string): string;
   /** The current wall-clock timestamp in UTC (for audit columns only; models use asOfCutoff). */
   currentTimestamp(): string;
+  /**
+   * Written between `name AS` and `(` of a CTE that a long chain of CTEs builds on: DuckDB then plans it once
+   * (inlining a ten-step chain took its planner seconds); BigQuery has no such keyword and needs none.
+   */
+  cteMaterialized(): string;
 }
 
 function asOfFromVars(): string {
@@ -322,6 +327,9 @@ const bigquery: Dialect = {
   currentTimestamp() {
     return "CURRENT_TIMESTAMP()";
   },
+  cteMaterialized() {
+    return "";
+  },
 };
 
 const duckdb: Dialect = {
@@ -460,6 +468,9 @@ const duckdb: Dialect = {
   currentTimestamp() {
     return "CAST(now() AS TIMESTAMP)";
   },
+  cteMaterialized() {
+    return "MATERIALIZED";
+  },
 };
 
 /** The dialect of one engine; tests use this directly, models use the engine-dispatched exports below. */
@@ -511,3 +522,4 @@ export const dateLiteral: Dialect["dateLiteral"] = (value) => current().dateLite
 export const timestampLiteral: Dialect["timestampLiteral"] = (value) => current().timestampLiteral(value);
 export const stringLiteral: Dialect["stringLiteral"] = (value) => current().stringLiteral(value);
 export const currentTimestamp: Dialect["currentTimestamp"] = () => current().currentTimestamp();
+export const cteMaterialized: Dialect["cteMaterialized"] = () => current().cteMaterialized();

@@ -73,6 +73,12 @@ describe("dialect macros", () => {
     expect(build(dialect("bigquery"))).toBe(bigquery);
   });
 
+  it("cteMaterialized asks DuckDB to plan a CTE once and writes nothing for BigQuery", async () => {
+    expect(dialect("bigquery").cteMaterialized()).toBe("");
+    const rows = await wh.query(`with x as ${dialect("duckdb").cteMaterialized()} (select 41 + 1 as v) select v from x`);
+    expect(rows).toEqual([{ v: 42 }]);
+  });
+
   it("asOfDate and asOfCutoff read vars.as_of_date; a bad date is a clear error", () => {
     const g = globalThis as { dataform?: unknown };
     g.dataform = { projectConfig: { vars: { engine: "duckdb", as_of_date: "2024-02-28" } } };
