@@ -60,6 +60,11 @@ exports.DEFAULTS = {
     gamma_gamma_gamma: "",
     /** First month of the KPI month spine; consent and order history before it is not counted. */
     kpi_history_start_date: "2015-01-01",
+    /**
+     * Incremental staging re-checks the orders with a raw row written up to this many days before the newest
+     * one it has seen: rows that reach raw late (a file loaded a day after it was written) are not skipped.
+     */
+    staging_lookback_days: "3",
     /** Days after which a KPI day is final: the incremental run recomputes this many trailing days. */
     kpi_late_arrival_days: "3",
     /**
