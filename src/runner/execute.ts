@@ -148,6 +148,38 @@ async function buildIncremental(connection: DuckDBConnection, action: Action, fu
       return { rows: await count(connection, name), mode: "full" as const };
     });
   }
+  try {
+    return await mergeIncremental(connection, action, name);
+  } catch (error) {
+    throw await withSchemaHint(connection, action, name, error);
+  }
+}
+
+/**
+ * An incremental table built by an older version of its model lacks the columns the model added since; the
+ * incremental query or the merge then fails with a bare binder error. Name the columns and the fix (as with
+ * Dataform or dbt, the table has to be rebuilt once).
+ */
+async function withSchemaHint(connection: DuckDBConnection, action: Action, name: string, error: unknown): Promise<Error> {
+  const original = error instanceof Error ? error : new Error(String(error));
+  let missing: string[];
+  try {
+    const [target, query] = await Promise.all([columnsOf(connection, name), columnsOf(connection, sqlFor(action.table!.query))]);
+    missing = query.filter((c) => !target.includes(c));
+  } catch {
+    return original;
+  }
+  if (missing.length === 0) return original;
+  const fix = action.table!.protected
+    ? `it is protected, so --full-refresh keeps it: add the column(s) with ALTER TABLE, or drop the table to rebuild it (its history is lost)`
+    : `rebuild it once: slice build --full-refresh --select ${action.target.name}`;
+  return new Error(
+    `${original.message}\n${action.key} was built by an older version of its model and lacks column(s) ${missing.join(", ")}; ${fix}.`,
+  );
+}
+
+async function mergeIncremental(connection: DuckDBConnection, action: Action, name: string): Promise<Pick<ActionResult, "rows" | "mode">> {
+  const table = action.table!;
   const staged = quoteIdent(`__slice_incremental_${randomUUID().replace(/-/g, "")}`);
   return inTransaction(connection, async () => {
     await runAll(connection, table.incrementalPreOps ?? table.preOps);

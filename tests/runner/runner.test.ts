@@ -94,6 +94,28 @@ group by kind`,
     expect(await wh.query("select id from marts.event_log order by id")).toEqual([{ id: 2 }, { id: 3 }, { id: 4 }]);
   });
 
+  it("names the missing columns and the fix when an incremental table predates its model's new columns", async () => {
+    const model = (withVersion: boolean) => `config { type: "incremental", schema: "marts", uniqueKey: ["id"${withVersion ? ', "version"' : ""}] }
+select id, kind${withVersion ? ", 1 as version" : ""} from \${ref("events")}
+\${when(incremental(), \`where id > (select max(id) from \${self()}${withVersion ? " where version = 1" : ""})\`)}`;
+    project.write("definitions/marts/event_versions.sqlx", model(false));
+    await seed(wh, [[1, "a", 10]]);
+    expect((await runGraph(wh, await compileForDuckDb(project.dir), { selectors: ["event_versions"] })).ok).toBe(true);
+
+    project.write("definitions/marts/event_versions.sqlx", model(true));
+    await wh.run("insert into raw.events values (2, 'b', 5, 2)");
+    const compiled = await compileForDuckDb(project.dir);
+    const stale = await runGraph(wh, compiled, { selectors: ["event_versions"] });
+    expect(stale.ok).toBe(false);
+    expect(stale.results[0].error).toContain("marts.event_versions was built by an older version of its model and lacks column(s) version");
+    expect(stale.results[0].error).toContain("slice build --full-refresh --select event_versions");
+    expect(await wh.query("select id from marts.event_versions order by id")).toEqual([{ id: 1 }]);
+
+    const rebuilt = await runGraph(wh, compiled, { selectors: ["event_versions"], fullRefresh: true });
+    expect(rebuilt.ok).toBe(true);
+    expect(await wh.query("select id, version from marts.event_versions order by id")).toEqual([{ id: 1, version: 1 }, { id: 2, version: 1 }]);
+  });
+
   it("leaves the previous table intact when an action fails, and skips what depends on it", async () => {
     await seed(wh, [[1, "a", 10]]);
     expect((await runGraph(wh, await compileForDuckDb(project.dir))).ok).toBe(true);
