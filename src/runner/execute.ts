@@ -164,7 +164,9 @@ async function withSchemaHint(connection: DuckDBConnection, action: Action, name
   const original = error instanceof Error ? error : new Error(String(error));
   let missing: string[];
   try {
-    const [target, query] = await Promise.all([columnsOf(connection, name), columnsOf(connection, sqlFor(action.table!.query))]);
+    // one connection: describe one relation after the other
+    const target = await columnsOf(connection, name);
+    const query = await columnsOf(connection, sqlFor(action.table!.query));
     missing = query.filter((c) => !target.includes(c));
   } catch {
     return original;
