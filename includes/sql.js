@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
@@ -194,6 +194,9 @@ const bigquery = {
     countIf(condition) {
         return `COUNTIF(${condition})`;
     },
+    setFingerprint(expr) {
+        return `BIT_XOR(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 15)) AS INT64))`;
+    },
     regexpReplace(expr, pattern, replacement) {
         // A plain (not raw) literal: quoteString already escapes the pattern's backslashes.
         return `REGEXP_REPLACE(${expr}, ${quoteString(pattern)}, ${quoteString(replacement)})`;
@@ -334,6 +337,9 @@ const duckdb = {
         // count_if gives NULL over no rows or only NULL conditions; BigQuery's COUNTIF gives 0.
         return `coalesce(count_if(${condition}), 0)`;
     },
+    setFingerprint(expr) {
+        return `bit_xor(CAST('0x' || substr(sha256(${expr}), 1, 15) AS BIGINT))`;
+    },
     regexpReplace(expr, pattern, replacement) {
         return `regexp_replace(${expr}, ${quoteDuckString(pattern)}, ${quoteDuckString(replacement)}, 'g')`;
     },
@@ -427,6 +433,8 @@ const boolAnd = (expr) => current().boolAnd(expr);
 exports.boolAnd = boolAnd;
 const countIf = (condition) => current().countIf(condition);
 exports.countIf = countIf;
+const setFingerprint = (expr) => current().setFingerprint(expr);
+exports.setFingerprint = setFingerprint;
 const regexpReplace = (e, p, r) => current().regexpReplace(e, p, r);
 exports.regexpReplace = regexpReplace;
 const regexpContains = (e, p) => current().regexpContains(e, p);

@@ -166,6 +166,12 @@ export interface Dialect {
   boolAnd(expr: string): string;
   /** Number of rows where the condition is TRUE. */
   countIf(condition: string): string;
+  /**
+   * Aggregate: a fingerprint of a set of distinct strings, the same number on both engines (XOR of the first
+   * 60 bits of each value's SHA-256, a non-negative INT64). Order-independent, so an incremental model can
+   * store it and tell whether a group's members changed. Values must be distinct: a value twice cancels out.
+   */
+  setFingerprint(expr: string): string;
   /** Replace every match of an RE2 pattern. */
   regexpReplace(expr: string, pattern: string, replacement: string): string;
   /** TRUE when an RE2 pattern matches anywhere in the string. */
@@ -301,6 +307,9 @@ const bigquery: Dialect = {
   },
   countIf(condition) {
     return `COUNTIF(${condition})`;
+  },
+  setFingerprint(expr) {
+    return `BIT_XOR(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 15)) AS INT64))`;
   },
   regexpReplace(expr, pattern, replacement) {
     // A plain (not raw) literal: quoteString already escapes the pattern's backslashes.
@@ -444,6 +453,9 @@ const duckdb: Dialect = {
     // count_if gives NULL over no rows or only NULL conditions; BigQuery's COUNTIF gives 0.
     return `coalesce(count_if(${condition}), 0)`;
   },
+  setFingerprint(expr) {
+    return `bit_xor(CAST('0x' || substr(sha256(${expr}), 1, 15) AS BIGINT))`;
+  },
   regexpReplace(expr, pattern, replacement) {
     return `regexp_replace(${expr}, ${quoteDuckString(pattern)}, ${quoteDuckString(replacement)}, 'g')`;
   },
@@ -514,6 +526,7 @@ export const arrayLength: Dialect["arrayLength"] = (expr) => current().arrayLeng
 export const boolOr: Dialect["boolOr"] = (expr) => current().boolOr(expr);
 export const boolAnd: Dialect["boolAnd"] = (expr) => current().boolAnd(expr);
 export const countIf: Dialect["countIf"] = (condition) => current().countIf(condition);
+export const setFingerprint: Dialect["setFingerprint"] = (expr) => current().setFingerprint(expr);
 export const regexpReplace: Dialect["regexpReplace"] = (e, p, r) => current().regexpReplace(e, p, r);
 export const regexpContains: Dialect["regexpContains"] = (e, p) => current().regexpContains(e, p);
 export const asOfDate: Dialect["asOfDate"] = () => current().asOfDate();

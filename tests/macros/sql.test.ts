@@ -47,6 +47,7 @@ const cases: Case[] = [
   { name: "typedArray empty has a length of 0", build: (d) => d.arrayLength(d.typedArray([], "string")), expected: 0, bigquery: "ARRAY_LENGTH(ARRAY<STRING>[])" },
   { name: "boolOr", build: (d) => `(SELECT ${d.boolOr("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: true, bigquery: "(SELECT LOGICAL_OR(x > 2) FROM (SELECT 1 AS x UNION ALL SELECT 3) t)" },
   { name: "boolAnd", build: (d) => `(SELECT ${d.boolAnd("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: false, bigquery: "(SELECT LOGICAL_AND(x > 2) FROM (SELECT 1 AS x UNION ALL SELECT 3) t)" },
+  { name: "setFingerprint of a set, in any order", build: (d) => `(SELECT CAST(${d.setFingerprint("x")} AS STRING) FROM (SELECT 'b' AS x UNION ALL SELECT 'a') t)`, expected: (BigInt("0xca978112ca1bbdc") ^ BigInt("0x3e23e8160039594")).toString(), bigquery: "(SELECT CAST(BIT_XOR(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(x)), 1, 15)) AS INT64)) AS STRING) FROM (SELECT 'b' AS x UNION ALL SELECT 'a') t)" },
   { name: "countIf", build: (d) => `(SELECT ${d.countIf("x > 1")} FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t)`, expected: 2, bigquery: "(SELECT COUNTIF(x > 1) FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t)" },
   { name: "cast to int64", build: (d) => d.cast("'42'", "int64"), expected: 42, bigquery: "CAST('42' AS INT64)" },
   { name: "money keeps cents exact", build: (d) => `CAST(${d.cast("'12.345'", "money")} AS VARCHAR)`, expected: "12.35", bigquery: "CAST(CAST('12.345' AS NUMERIC(18, 2)) AS VARCHAR)" },

@@ -91,6 +91,7 @@ const MACRO_CASES: MacroCase[] = [
   { name: "typedArray empty has a length of 0", build: (d) => d.arrayLength(d.typedArray([], "string")), expected: 0 },
   { name: "boolOr", build: (d) => `(SELECT ${d.boolOr("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: true },
   { name: "boolAnd", build: (d) => `(SELECT ${d.boolAnd("x > 2")} FROM (SELECT 1 AS x UNION ALL SELECT 3) t)`, expected: false },
+  { name: "setFingerprint of a set, in any order", build: (d) => `(SELECT CAST(${d.setFingerprint("x")} AS STRING) FROM (SELECT 'b' AS x UNION ALL SELECT 'a') t)`, expected: (BigInt("0xca978112ca1bbdc") ^ BigInt("0x3e23e8160039594")).toString() },
   { name: "countIf", build: (d) => `(SELECT ${d.countIf("x > 1")} FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) t)`, expected: 2 },
   { name: "cast to int64", build: (d) => d.cast("'42'", "int64"), expected: 42 },
   { name: "money keeps cents exact", build: (d) => d.cast("'12.345'", "money"), expected: 12.35 },
