@@ -14,6 +14,7 @@ exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exp
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
+exports.changedSinceWatermark = changedSinceWatermark;
 exports.ENGINES = ["bigquery", "duckdb"];
 /** The engine the project is being compiled for. Defaults to BigQuery, the production target. */
 function engine() {
@@ -453,3 +454,13 @@ const currentTimestamp = () => current().currentTimestamp();
 exports.currentTimestamp = currentTimestamp;
 const cteMaterialized = () => current().cteMaterialized();
 exports.cteMaterialized = cteMaterialized;
+/**
+ * Predicate of an incremental model fed by a staged table's change dates: rows changed after the model's
+ * watermark (the latest as-of date it computed rows for, max(watermarkColumn) over its own table) or in
+ * this run. The watermark means a run that failed after staging leaves no gap; "or in this run" lets a
+ * re-run of the same as-of date take its late changes. Recomputing a changed row twice gives the same row.
+ */
+function changedSinceWatermark(changedColumn, modelTable, watermarkColumn, target) {
+    const d = dialectOr(target);
+    return `(${changedColumn} > coalesce((select max(${watermarkColumn}) from ${modelTable}), ${d.dateLiteral("1900-01-01")}) or ${changedColumn} = ${d.asOfDate()})`;
+}

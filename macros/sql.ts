@@ -536,3 +536,14 @@ export const timestampLiteral: Dialect["timestampLiteral"] = (value) => current(
 export const stringLiteral: Dialect["stringLiteral"] = (value) => current().stringLiteral(value);
 export const currentTimestamp: Dialect["currentTimestamp"] = () => current().currentTimestamp();
 export const cteMaterialized: Dialect["cteMaterialized"] = () => current().cteMaterialized();
+
+/**
+ * Predicate of an incremental model fed by a staged table's change dates: rows changed after the model's
+ * watermark (the latest as-of date it computed rows for, max(watermarkColumn) over its own table) or in
+ * this run. The watermark means a run that failed after staging leaves no gap; "or in this run" lets a
+ * re-run of the same as-of date take its late changes. Recomputing a changed row twice gives the same row.
+ */
+export function changedSinceWatermark(changedColumn: string, modelTable: string, watermarkColumn: string, target?: Dialect): string {
+  const d = dialectOr(target);
+  return `(${changedColumn} > coalesce((select max(${watermarkColumn}) from ${modelTable}), ${d.dateLiteral("1900-01-01")}) or ${changedColumn} = ${d.asOfDate()})`;
+}

@@ -3,7 +3,7 @@
  * BigQuery form is compared as text (tests/bigquery adds analysis with ZetaSQL where available).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dialect, engine, type Dialect } from "../../macros/sql.ts";
+import { changedSinceWatermark, dialect, engine, type Dialect } from "../../macros/sql.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 
 interface Case {
@@ -88,6 +88,9 @@ describe("dialect macros", () => {
       expect(dialect("duckdb").asOfDate()).toBe("DATE '2024-02-28'");
       expect(dialect("duckdb").asOfCutoff()).toBe("TIMESTAMP '2024-02-29 00:00:00'");
       expect(dialect("bigquery").asOfCutoff()).toBe("TIMESTAMP '2024-02-29 00:00:00+00'");
+      expect(changedSinceWatermark("changed_on", "t", "computed_on", dialect("bigquery"))).toBe(
+        "(changed_on > coalesce((select max(computed_on) from t), DATE '1900-01-01') or changed_on = DATE '2024-02-28')",
+      );
       g.dataform = { projectConfig: { vars: { engine: "duckdb", as_of_date: "31.1.2024" } } };
       expect(() => dialect("duckdb").asOfDate()).toThrow(/vars.as_of_date must be a date written YYYY-MM-DD/);
       g.dataform = { projectConfig: { vars: { engine: "snowflake" } } };
