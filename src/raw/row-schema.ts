@@ -30,42 +30,74 @@ function pad(n: number, width = 2): string {
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
-function isRealDate(year: number, month: number, day: number): boolean {
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]);
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** Why year-month-day is not a day of the calendar, or undefined when it is one. */
+function nonexistentDate(year: number, month: number, day: number): string | undefined {
+  if (month < 1 || month > 12) return `there is no month ${month}`;
+  if (day < 1) return `there is no day ${day}`;
+  const days = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  if (day <= days) return undefined;
+  if (month === 2 && day === 29) return `${year} has no February 29`;
+  return `${MONTH_NAMES[month - 1]} has ${days} days`;
 }
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** Parses a timestamp with an optional offset into canonical UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]". */
-export function canonicalTimestamp(text: string): string | undefined {
+const TIMESTAMP_LAYOUT = "a timestamp written YYYY-MM-DD HH:MM:SS (optionally with Z or an offset)";
+
+/**
+ * Parses a timestamp with an optional offset into canonical UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]", or says
+ * why it cannot: not written as a timestamp, a day or time that does not exist, outside years 0001–9999 in UTC.
+ */
+export function parseTimestamp(text: string): { value: string } | { problem: string } {
   const m = TIMESTAMP_PATTERN.exec(text.trim());
-  if (!m) return undefined;
+  if (!m) return { problem: `is not ${TIMESTAMP_LAYOUT}` };
   const [, y, mo, d, h = "0", mi = "0", s = "0", fraction, offset] = m;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  if (!isRealDate(year, month, day) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
+  const missingDay = nonexistentDate(year, month, day);
+  if (missingDay) return { problem: `does not exist (${missingDay})` };
+  if (Number(h) > 23) return { problem: "does not exist (hours run from 00 to 23)" };
+  if (Number(mi) > 59) return { problem: "does not exist (minutes run from 00 to 59)" };
+  if (Number(s) > 59) return { problem: "does not exist (seconds run from 00 to 59)" };
+  const fractionText = fraction ? `.${fraction.padEnd(6, "0")}` : "";
   if (!offset || /^(Z|UTC)$/i.test(offset)) {
     // Already UTC: only the layout changes, no date arithmetic needed.
-    const base = `${y}-${mo}-${d} ${h.padStart(2, "0")}:${mi.padStart(2, "0")}:${s.padStart(2, "0")}`;
-    return fraction ? `${base}.${fraction.padEnd(6, "0")}` : base;
+    if (year < 1) return { problem: "is before 0001-01-01 00:00:00 UTC" };
+    return { value: `${y}-${mo}-${d} ${h.padStart(2, "0")}:${mi.padStart(2, "0")}:${s.padStart(2, "0")}${fractionText}` };
   }
   const sign = offset.startsWith("-") ? -1 : 1;
   const digits = offset.slice(1).replace(":", "");
   const offsetHours = Number(digits.slice(0, 2));
   const offsetExtraMinutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
-  if (offsetHours > 14 || offsetExtraMinutes > 59) return undefined;
+  if (offsetHours > 14 || offsetExtraMinutes > 59) return { problem: `has an offset ${offset} that no time zone uses (offsets run from -14:00 to +14:00)` };
   const offsetMinutes = sign * (offsetHours * 60 + offsetExtraMinutes);
-  const utc = new Date(Date.UTC(year, month - 1, day, Number(h), Number(mi), Number(s)) - offsetMinutes * 60_000);
-  const base = `${pad(utc.getUTCFullYear(), 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())} ${pad(utc.getUTCHours())}:${pad(
+  // Date.UTC() reads years 0–99 as 1900–1999; setUTCFullYear() takes the year as given.
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  local.setUTCHours(Number(h), Number(mi), Number(s), 0);
+  const utc = new Date(local.getTime() - offsetMinutes * 60_000);
+  const utcYear = utc.getUTCFullYear();
+  if (utcYear < 1) return { problem: "is before 0001-01-01 00:00:00 UTC" };
+  if (utcYear > 9999) return { problem: "is after 9999-12-31 23:59:59 UTC" };
+  const base = `${pad(utcYear, 4)}-${pad(utc.getUTCMonth() + 1)}-${pad(utc.getUTCDate())} ${pad(utc.getUTCHours())}:${pad(
     utc.getUTCMinutes(),
   )}:${pad(utc.getUTCSeconds())}`;
-  return fraction ? `${base}.${fraction.padEnd(6, "0")}` : base;
+  return { value: `${base}${fractionText}` };
+}
+
+/** Canonical UTC text of a timestamp (see parseTimestamp), undefined when it is not one. */
+export function canonicalTimestamp(text: string): string | undefined {
+  const parsed = parseTimestamp(text);
+  return "value" in parsed ? parsed.value : undefined;
 }
 
 type Check = { value: RawValue } | { problem: string };
@@ -99,13 +131,16 @@ export function checkValue(type: RawType, value: unknown): Check {
     }
     case "date": {
       const m = typeof value === "string" ? DATE_PATTERN.exec(value.trim()) : null;
-      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return { problem: `${describe(value)} is not a date written YYYY-MM-DD` };
+      if (!m) return { problem: `${describe(value)} is not a date written YYYY-MM-DD` };
+      const missingDay = nonexistentDate(Number(m[1]), Number(m[2]), Number(m[3]));
+      if (missingDay) return { problem: `${describe(value)} does not exist (${missingDay})` };
+      if (Number(m[1]) < 1) return { problem: `${describe(value)} is before 0001-01-01` };
       return { value: `${m[1]}-${m[2]}-${m[3]}` };
     }
     case "timestamp": {
-      const canonical = typeof value === "string" ? canonicalTimestamp(value) : undefined;
-      if (!canonical) return { problem: `${describe(value)} is not a timestamp written YYYY-MM-DD HH:MM:SS (optionally with Z or an offset)` };
-      return { value: canonical };
+      if (typeof value !== "string") return { problem: `${describe(value)} is not ${TIMESTAMP_LAYOUT}` };
+      const parsed = parseTimestamp(value);
+      return "value" in parsed ? parsed : { problem: `${describe(value)} ${parsed.problem}` };
     }
   }
 }

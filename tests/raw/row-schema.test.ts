@@ -44,7 +44,7 @@ describe("rawRowSchema", () => {
     ["money text", { total_eur: "12,50" }, /^total_eur: "12,50" is not a decimal number/],
     ["money too large", { total_eur: "99999999999999999" }, /^total_eur: .* is too large for a euro amount$/],
     ["timestamp format", { ordered_at: "01.10.2026 17:00" }, /^ordered_at: "01.10.2026 17:00" is not a timestamp/],
-    ["impossible date", { ordered_at: "2026-02-30 10:00:00" }, /^ordered_at: "2026-02-30 10:00:00" is not a timestamp/],
+    ["impossible date", { ordered_at: "2026-02-30 10:00:00" }, /^ordered_at: "2026-02-30 10:00:00" does not exist \(February has 28 days\)/],
     ["two problems", { order_id: null, channel: "fax" }, /^order_id: is required but missing; channel: "fax" is not one of/],
   ];
   it.each(failures)("names the column and the problem: %s", (_name, change, reason) => {
@@ -84,7 +84,7 @@ describe("checkValue", () => {
     ["bool", 1, { value: true }],
     ["bool", "maybe", { problem: '"maybe" is not a boolean (use true or false)' }],
     ["date", "2024-02-29", { value: "2024-02-29" }],
-    ["date", "2023-02-29", { problem: '"2023-02-29" is not a date written YYYY-MM-DD' }],
+    ["date", "2023-02-29", { problem: '"2023-02-29" does not exist (2023 has no February 29)' }],
     ["string", 5, { value: "5" }],
   ];
   it.each(cases)("%s %j", (type, input, expected) => {
