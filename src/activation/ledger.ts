@@ -1,10 +1,11 @@
 /**
  * The activation state every sync shares: a narrow warehouse interface and activation.sync_ledger.
  *
- * Syncs talk to the warehouse only through `ActivationWarehouse` (`runQuery`, `run`, `transaction`) with
- * `$name` parameters, so a BigQuery adapter can implement the same three calls later (rewriting `$name`
- * to `@name` and running the transaction as a multi-statement script). The DuckDB adapter below wraps the
- * project's `Warehouse`.
+ * Syncs talk to the warehouse only through `ActivationWarehouse` (`runQuery`, `run`, `transaction`, plus
+ * `missingTables`) with `$name` parameters and SQL built from its `dialect` (src/activation/dialect.ts).
+ * Two implementations: the DuckDB adapter below wraps the project's `Warehouse`; the BigQuery one
+ * (src/activation/bigquery.ts) rewrites `$name` to `@name` and runs a transaction as one multi-statement
+ * script.
  *
  * Every sync writes exactly one ledger row, inserted as `running` when it starts and updated after each
  * acknowledged batch in the same transaction as the state change the batch caused, so the ledger never
@@ -12,8 +13,18 @@
  */
 import { randomUUID } from "node:crypto";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
+import { type ActivationDialect, type ActivationTable, duckDbActivationDialect } from "./dialect.ts";
+import type { StateTableName } from "../../macros/activation_state.ts";
 
-export type SqlParams = Record<string, string | number | boolean | null>;
+/** A NULL parameter with its type: BigQuery cannot infer the type of a null value. */
+export class TypedNull {
+  constructor(readonly type: "string" | "int64" | "bool" | "timestamp") {}
+}
+
+export const nullOf = (type: TypedNull["type"]): TypedNull => new TypedNull(type);
+
+export type SqlValue = string | number | boolean | null | TypedNull;
+export type SqlParams = Record<string, SqlValue>;
 
 export interface SqlStatement {
   sql: string;
@@ -21,21 +32,25 @@ export interface SqlStatement {
 }
 
 export interface ActivationWarehouse {
+  readonly dialect: ActivationDialect;
   runQuery<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]>;
   run(sql: string, params?: SqlParams): Promise<void>;
   /** Runs the statements atomically: all of them or none. */
   transaction(statements: readonly SqlStatement[]): Promise<void>;
+  /** The given activation tables that do not exist. */
+  missingTables(tables: readonly ActivationTable[]): Promise<ActivationTable[]>;
 }
 
 /** DuckDB rejects named parameters a statement does not use, so each statement gets only its own. */
-function paramsUsedBy(sql: string, params: SqlParams | undefined): SqlParams | undefined {
+function paramsUsedBy(sql: string, params: SqlParams | undefined): Record<string, string | number | boolean | null> | undefined {
   if (!params) return undefined;
-  const used: SqlParams = {};
+  const used: Record<string, string | number | boolean | null> = {};
   let any = false;
   for (const match of sql.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)) {
     const name = match[1];
     if (name in params) {
-      used[name] = params[name];
+      const value = params[name];
+      used[name] = value instanceof TypedNull ? null : value;
       any = true;
     }
   }
@@ -43,6 +58,7 @@ function paramsUsedBy(sql: string, params: SqlParams | undefined): SqlParams | u
 }
 
 export class DuckDbActivationWarehouse implements ActivationWarehouse {
+  readonly dialect = duckDbActivationDialect;
   /** Serialises work on the one connection so a transaction never interleaves with another statement. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -62,6 +78,12 @@ export class DuckDbActivationWarehouse implements ActivationWarehouse {
     return this.exclusive(async () => {
       await this.warehouse.query(sql, paramsUsedBy(sql, params));
     });
+  }
+
+  async missingTables(tables: readonly ActivationTable[]): Promise<ActivationTable[]> {
+    const missing: ActivationTable[] = [];
+    for (const table of tables) if (!(await this.exclusive(() => this.warehouse.tableExists("activation", table)))) missing.push(table);
+    return missing;
   }
 
   transaction(statements: readonly SqlStatement[]): Promise<void> {
@@ -116,24 +138,25 @@ export interface LedgerRow {
   triggered_by: string;
 }
 
+/**
+ * Makes sure the state tables exist: created on a DuckDB file that was not built yet; on BigQuery the
+ * Dataform build creates them (definitions/activation/), so a missing one is an error naming the fix.
+ */
+export async function ensureStateTables(aw: ActivationWarehouse, tables: readonly StateTableName[]): Promise<void> {
+  const d = aw.dialect;
+  if (d.createsStateTables) {
+    await aw.run("create schema if not exists activation");
+    for (const table of tables) await aw.run(d.createStateTableSql(table));
+    return;
+  }
+  const missing = await aw.missingTables(tables);
+  if (missing.length > 0) {
+    throw new Error(`${missing.map((table) => d.table(table)).join(", ")} ${missing.length === 1 ? "does" : "do"} not exist. Fix: ${d.missingTableFix}`);
+  }
+}
+
 export async function ensureLedgerTable(aw: ActivationWarehouse): Promise<void> {
-  await aw.run("create schema if not exists activation");
-  await aw.run(`create table if not exists activation.sync_ledger (
-    sync_id varchar not null,
-    destination varchar not null,
-    audience_id varchar not null,
-    mode varchar not null,
-    started_at timestamp not null,
-    finished_at timestamp,
-    status varchar not null,
-    batches_sent bigint not null,
-    rows_added bigint not null,
-    rows_removed bigint not null,
-    rows_invalid bigint not null,
-    rows_accepted bigint not null,
-    error varchar,
-    triggered_by varchar not null
-  )`);
+  await ensureStateTables(aw, ["sync_ledger"]);
 }
 
 export function defaultTriggeredBy(): string {
@@ -146,14 +169,15 @@ export function defaultTriggeredBy(): string {
  * seen by a new sync can only belong to a process that stopped without finishing.
  */
 export async function closeInterruptedSyncs(aw: ActivationWarehouse, destination: string, audienceId: string, resumedBy: string): Promise<number> {
+  const ledger = aw.dialect.table("sync_ledger");
   const stale = await aw.runQuery<{ sync_id: string }>(
-    `select sync_id from activation.sync_ledger
+    `select sync_id from ${ledger}
      where destination = $destination and audience_id = $audience_id and status = 'running'`,
     { destination, audience_id: audienceId },
   );
   if (stale.length === 0) return 0;
   await aw.run(
-    `update activation.sync_ledger
+    `update ${ledger}
      set status = 'failed', finished_at = cast($now as timestamp),
          error = 'interrupted: the process stopped before finishing; the acknowledged batches are kept and sync ' || $resumed_by || ' continues after them'
      where destination = $destination and audience_id = $audience_id and status = 'running'`,
@@ -168,7 +192,7 @@ export async function startLedger(
 ): Promise<string> {
   const syncId = entry.syncId ?? randomUUID();
   await aw.run(
-    `insert into activation.sync_ledger
+    `insert into ${aw.dialect.table("sync_ledger")}
        (sync_id, destination, audience_id, mode, started_at, finished_at, status,
         batches_sent, rows_added, rows_removed, rows_invalid, rows_accepted, error, triggered_by)
      values ($sync_id, $destination, $audience_id, $mode, cast($now as timestamp), null, 'running', 0, 0, 0, 0, 0, null, $triggered_by)`,
@@ -193,9 +217,9 @@ export interface LedgerIncrement {
 }
 
 /** The ledger update for one acknowledged batch, to run inside the batch's state transaction. */
-export function ledgerIncrementStatement(syncId: string, increment: LedgerIncrement): SqlStatement {
+export function ledgerIncrementStatement(d: ActivationDialect, syncId: string, increment: LedgerIncrement): SqlStatement {
   return {
-    sql: `update activation.sync_ledger
+    sql: `update ${d.table("sync_ledger")}
           set batches_sent = batches_sent + $batches, rows_added = rows_added + $added,
               rows_removed = rows_removed + $removed, rows_invalid = rows_invalid + $invalid,
               rows_accepted = rows_accepted + $accepted
@@ -211,20 +235,20 @@ export function ledgerIncrementStatement(syncId: string, increment: LedgerIncrem
   };
 }
 
-export function ledgerFinishStatement(syncId: string, status: Exclude<SyncStatus, "running">, error?: string): SqlStatement {
+export function ledgerFinishStatement(d: ActivationDialect, syncId: string, status: Exclude<SyncStatus, "running">, error?: string): SqlStatement {
   return {
-    sql: `update activation.sync_ledger set status = $status, finished_at = cast($now as timestamp), error = $error where sync_id = $sync_id`,
-    params: { sync_id: syncId, status, now: utcTimestamp(), error: error ?? null },
+    sql: `update ${d.table("sync_ledger")} set status = $status, finished_at = cast($now as timestamp), error = $error where sync_id = $sync_id`,
+    params: { sync_id: syncId, status, now: utcTimestamp(), error: error ?? nullOf("string") },
   };
 }
 
 export async function finishLedger(aw: ActivationWarehouse, syncId: string, status: Exclude<SyncStatus, "running">, error?: string): Promise<void> {
-  const statement = ledgerFinishStatement(syncId, status, error);
+  const statement = ledgerFinishStatement(aw.dialect, syncId, status, error);
   await aw.run(statement.sql, statement.params);
 }
 
 export async function readLedger(aw: ActivationWarehouse, syncId: string): Promise<LedgerRow | undefined> {
-  const rows = await aw.runQuery(`select * from activation.sync_ledger where sync_id = $sync_id`, { sync_id: syncId });
+  const rows = await aw.runQuery(`select * from ${aw.dialect.table("sync_ledger")} where sync_id = $sync_id`, { sync_id: syncId });
   const row = rows[0];
   if (!row) return undefined;
   const count = (name: string) => Number(row[name]);
@@ -240,10 +264,7 @@ export async function readLedger(aw: ActivationWarehouse, syncId: string): Promi
 
 /** Fails early, with the fix, when the audience table the syncs read has not been built yet. */
 export async function requireAudienceMembers(aw: ActivationWarehouse): Promise<void> {
-  const rows = await aw.runQuery<{ n: number | string }>(
-    `select count(*) as n from information_schema.tables where table_schema = 'activation' and table_name = 'audience_members'`,
-  );
-  if (Number(rows[0]?.n ?? 0) === 0) {
-    throw new Error("activation.audience_members does not exist in this warehouse. Fix: build the activation models first (slice build), or pass the right --warehouse");
+  if ((await aw.missingTables(["audience_members"])).length > 0) {
+    throw new Error(`${aw.dialect.table("audience_members")} does not exist in this warehouse. Fix: ${aw.dialect.missingTableFix}`);
   }
 }

@@ -21,23 +21,10 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { HASHED_IDENTIFIER_COLUMNS } from "../../macros/activation_state.ts";
 
-/** The hashed identifiers of activation.audience_members, in the stable order every export uses. */
-export const HASHED_IDENTIFIER_COLUMNS = [
-  "extern_id_sha256",
-  "email_sha256",
-  "phone_sha256",
-  "fn_sha256",
-  "ln_sha256",
-  "fi_sha256",
-  "ct_sha256",
-  "zip_sha256",
-  "country_sha256",
-  "doby_sha256",
-  "dobm_sha256",
-  "dobd_sha256",
-  "gen_sha256",
-] as const;
+/** The hashed identifiers of activation.audience_members, in the stable order every export uses (one list, in macros/). */
+export { HASHED_IDENTIFIER_COLUMNS };
 
 export type HashedIdentifierColumn = (typeof HASHED_IDENTIFIER_COLUMNS)[number];
 

@@ -10,57 +10,40 @@
  * transaction with the ledger, so a later run recomputes exactly what is still missing.
  */
 import { HASHED_IDENTIFIER_COLUMNS } from "../partners.ts";
-import { type ActivationWarehouse, type SqlParams, type SqlStatement, utcTimestamp } from "../ledger.ts";
+import type { ActivationDialect } from "../dialect.ts";
+import { type ActivationWarehouse, ensureStateTables, type SqlParams, type SqlStatement, utcTimestamp } from "../ledger.ts";
 import type { MemberIdentifiers } from "./payload.ts";
 
 export type ChangeKind = "add" | "remove" | "replace";
 
 const IDS = HASHED_IDENTIFIER_COLUMNS.join(", ");
 const prefixed = (alias: string) => HASHED_IDENTIFIER_COLUMNS.map((column) => `${alias}.${column}`).join(", ");
-const identifierColumnsDdl = HASHED_IDENTIFIER_COLUMNS.map((column) => `${column} varchar`).join(",\n    ");
 
+/** The Meta sync's state tables: created on a DuckDB file, checked on BigQuery (Dataform creates them). */
 export async function ensureMetaStateTables(aw: ActivationWarehouse): Promise<void> {
-  await aw.run("create schema if not exists activation");
-  await aw.run(`create table if not exists activation.synced_members (
-    destination varchar not null,
-    audience_id varchar not null,
-    member_id varchar not null,
-    ${identifierColumnsDdl},
-    synced_at timestamp not null,
-    sync_id varchar not null
-  )`);
-  await aw.run(`create table if not exists activation.sync_changes (
-    sync_id varchar not null,
-    change varchar not null,
-    member_id varchar not null,
-    ${identifierColumnsDdl},
-    is_valid boolean not null
-  )`);
-  await aw.run(`create table if not exists activation.destination_audiences (
-    destination varchar not null,
-    audience_id varchar not null,
-    external_audience_id varchar not null,
-    created_at timestamp not null
-  )`);
+  await ensureStateTables(aw, ["synced_members", "sync_changes", "destination_audiences"]);
 }
 
 /** Drops change snapshots of syncs that are no longer running (finished, failed or closed as interrupted). */
 export async function dropStaleChangeSnapshots(aw: ActivationWarehouse): Promise<void> {
+  const t = aw.dialect.table;
   await aw.run(
-    `delete from activation.sync_changes
-     where sync_id not in (select sync_id from activation.sync_ledger where status = 'running')`,
+    `delete from ${t("sync_changes")}
+     where sync_id not in (select sync_id from ${t("sync_ledger")} where status = 'running')`,
   );
 }
 
 export async function dropChangeSnapshot(aw: ActivationWarehouse, syncId: string): Promise<void> {
-  await aw.run("delete from activation.sync_changes where sync_id = $sync_id", { sync_id: syncId });
+  const t = aw.dialect.table;
+  await aw.run(`delete from ${t("sync_changes")} where sync_id = $sync_id`, { sync_id: syncId });
 }
 
 /** member_id is the cursor: a duplicate would make batches skip or repeat rows, so refuse to start. */
 export async function assertOneRowPerMember(aw: ActivationWarehouse, destination: string, audienceId: string): Promise<void> {
+  const t = aw.dialect.table;
   const rows = await aw.runQuery<{ duplicates: string | number }>(
     `select count(*) - count(distinct member_id) as duplicates
-     from activation.audience_members where destination = $destination and audience_id = $audience_id`,
+     from ${t("audience_members")} where destination = $destination and audience_id = $audience_id`,
     { destination, audience_id: audienceId },
   );
   const duplicates = Number(rows[0]?.duplicates ?? 0);
@@ -72,14 +55,14 @@ export async function assertOneRowPerMember(aw: ActivationWarehouse, destination
   }
 }
 
-const currentMembers = `
+const currentMembers = (t: ActivationDialect["table"]) => `
   select m.member_id, ${prefixed("m")}
-  from activation.audience_members m
+  from ${t("audience_members")} m
   where m.destination = $destination and m.audience_id = $audience_id and not coalesce(m.is_holdout, false)`;
 
-const syncedMembers = `
+const syncedMembers = (t: ActivationDialect["table"]) => `
   select s.member_id, ${prefixed("s")}
-  from activation.synced_members s
+  from ${t("synced_members")} s
   where s.destination = $destination and s.audience_id = $audience_id`;
 
 /**
@@ -93,18 +76,19 @@ export async function snapshotIncrementalChanges(
   destination: string,
   audienceId: string,
 ): Promise<{ adds: number; removes: number }> {
+  const t = aw.dialect.table;
   const params = { sync_id: syncId, destination, audience_id: audienceId };
   await aw.run(
-    `insert into activation.sync_changes (sync_id, change, member_id, ${IDS}, is_valid)
+    `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
      select $sync_id, 'remove', member_id, ${IDS}, true
-     from (${syncedMembers} except distinct ${currentMembers}) removed
+     from (${syncedMembers(t)} except distinct ${currentMembers(t)}) removed
      order by member_id`,
     params,
   );
   await aw.run(
-    `insert into activation.sync_changes (sync_id, change, member_id, ${IDS}, is_valid)
+    `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
      select $sync_id, 'add', member_id, ${IDS}, true
-     from (${currentMembers} except distinct ${syncedMembers}) added
+     from (${currentMembers(t)} except distinct ${syncedMembers(t)}) added
      order by member_id`,
     params,
   );
@@ -112,23 +96,25 @@ export async function snapshotIncrementalChanges(
 }
 
 export async function snapshotReplaceSet(aw: ActivationWarehouse, syncId: string, destination: string, audienceId: string): Promise<number> {
+  const t = aw.dialect.table;
   await aw.run(
-    `insert into activation.sync_changes (sync_id, change, member_id, ${IDS}, is_valid)
+    `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
      select $sync_id, 'replace', m.member_id, ${prefixed("m")}, true
-     from (${currentMembers}) m
+     from (${currentMembers(t)}) m
      order by m.member_id`,
     { sync_id: syncId, destination, audience_id: audienceId },
   );
   const rows = await aw.runQuery<{ n: string | number }>(
-    "select count(*) as n from activation.sync_changes where sync_id = $sync_id and change = 'replace'",
+    `select count(*) as n from ${t("sync_changes")} where sync_id = $sync_id and change = 'replace'`,
     { sync_id: syncId },
   );
   return Number(rows[0]?.n ?? 0);
 }
 
 async function countChanges(aw: ActivationWarehouse, syncId: string): Promise<{ adds: number; removes: number }> {
+  const t = aw.dialect.table;
   const rows = await aw.runQuery<{ change: string; n: string | number }>(
-    "select change, count(*) as n from activation.sync_changes where sync_id = $sync_id group by change",
+    `select change, count(*) as n from ${t("sync_changes")} where sync_id = $sync_id group by change`,
     { sync_id: syncId },
   );
   const count = (change: string) => Number(rows.find((row) => row.change === change)?.n ?? 0);
@@ -149,10 +135,11 @@ export async function readChangePage(
   afterMemberId: string,
   limit: number,
 ): Promise<MemberIdentifiers[]> {
+  const t = aw.dialect.table;
   const params = { sync_id: syncId, change, after: afterMemberId, limit };
   const bound = await aw.runQuery<{ through: string | null }>(
     `select max(member_id) as through from (
-       select member_id from activation.sync_changes
+       select member_id from ${t("sync_changes")}
        where sync_id = $sync_id and change = $change and member_id > $after
        order by member_id
        limit $limit) page`,
@@ -161,8 +148,8 @@ export async function readChangePage(
   const through = bound[0]?.through;
   if (!through) return [];
   const rows = await aw.runQuery<{ member_id: string; identifiers: string }>(
-    `select member_id, cast(json_object(${HASHED_IDENTIFIER_COLUMNS.map((column) => `'${column}', ${column}`).join(", ")}) as varchar) as identifiers
-     from activation.sync_changes
+    `select member_id, ${aw.dialect.jsonObjectText(HASHED_IDENTIFIER_COLUMNS)} as identifiers
+     from ${t("sync_changes")}
      where sync_id = $sync_id and change = $change and member_id > $after and member_id <= $through
      order by member_id`,
     { ...params, through },
@@ -171,7 +158,8 @@ export async function readChangePage(
 }
 
 /** Marks rows that failed validation so the acknowledgement below leaves them out of the synced state. */
-export function markInvalidStatements(syncId: string, change: ChangeKind, memberIds: readonly string[]): SqlStatement[] {
+export function markInvalidStatements(d: ActivationDialect, syncId: string, change: ChangeKind, memberIds: readonly string[]): SqlStatement[] {
+  const t = d.table;
   const statements: SqlStatement[] = [];
   for (let start = 0; start < memberIds.length; start += 500) {
     const chunk = memberIds.slice(start, start + 500);
@@ -180,7 +168,7 @@ export function markInvalidStatements(syncId: string, change: ChangeKind, member
       params[`m${index}`] = memberId;
     });
     statements.push({
-      sql: `update activation.sync_changes set is_valid = false
+      sql: `update ${t("sync_changes")} set is_valid = false
             where sync_id = $sync_id and change = $change and member_id in (${chunk.map((_, index) => `$m${index}`).join(", ")})`,
       params,
     });
@@ -194,22 +182,24 @@ export interface BatchRange {
   through: string;
 }
 
-export function acknowledgeAddsStatement(syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+export function acknowledgeAddsStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+  const t = d.table;
   return {
-    sql: `insert into activation.synced_members (destination, audience_id, member_id, ${IDS}, synced_at, sync_id)
+    sql: `insert into ${t("synced_members")} (destination, audience_id, member_id, ${IDS}, synced_at, sync_id)
           select $destination, $audience_id, member_id, ${IDS}, cast($now as timestamp), $sync_id
-          from activation.sync_changes
+          from ${t("sync_changes")}
           where sync_id = $sync_id and change = 'add' and is_valid and member_id > $after and member_id <= $through`,
     params: { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through, now: utcTimestamp() },
   };
 }
 
-export function acknowledgeRemovesStatement(syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+export function acknowledgeRemovesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+  const t = d.table;
   return {
-    sql: `delete from activation.synced_members
+    sql: `delete from ${t("synced_members")}
           where destination = $destination and audience_id = $audience_id
             and member_id in (
-              select member_id from activation.sync_changes
+              select member_id from ${t("sync_changes")}
               where sync_id = $sync_id and change = 'remove' and is_valid and member_id > $after and member_id <= $through)`,
     params: { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through },
   };
@@ -217,11 +207,12 @@ export function acknowledgeRemovesStatement(syncId: string, destination: string,
 
 /** How many synced members a completed replace drops: synced now, not in the replacing set. */
 export async function countReplacedAway(aw: ActivationWarehouse, syncId: string, destination: string, audienceId: string): Promise<number> {
+  const t = aw.dialect.table;
   const rows = await aw.runQuery<{ n: string | number }>(
-    `select count(*) as n from activation.synced_members s
+    `select count(*) as n from ${t("synced_members")} s
      where s.destination = $destination and s.audience_id = $audience_id
        and not exists (
-         select 1 from activation.sync_changes c
+         select 1 from ${t("sync_changes")} c
          where c.sync_id = $sync_id and c.change = 'replace' and c.is_valid and c.member_id = s.member_id)`,
     { sync_id: syncId, destination, audience_id: audienceId },
   );
@@ -229,14 +220,15 @@ export async function countReplacedAway(aw: ActivationWarehouse, syncId: string,
 }
 
 /** After the last replace batch: the synced state becomes exactly the valid rows that were sent. */
-export function completeReplaceStatements(syncId: string, destination: string, audienceId: string): SqlStatement[] {
+export function completeReplaceStatements(d: ActivationDialect, syncId: string, destination: string, audienceId: string): SqlStatement[] {
+  const t = d.table;
   const params = { sync_id: syncId, destination, audience_id: audienceId, now: utcTimestamp() };
   return [
-    { sql: "delete from activation.synced_members where destination = $destination and audience_id = $audience_id", params },
+    { sql: `delete from ${t("synced_members")} where destination = $destination and audience_id = $audience_id`, params },
     {
-      sql: `insert into activation.synced_members (destination, audience_id, member_id, ${IDS}, synced_at, sync_id)
+      sql: `insert into ${t("synced_members")} (destination, audience_id, member_id, ${IDS}, synced_at, sync_id)
             select $destination, $audience_id, member_id, ${IDS}, cast($now as timestamp), $sync_id
-            from activation.sync_changes
+            from ${t("sync_changes")}
             where sync_id = $sync_id and change = 'replace' and is_valid`,
       params,
     },
@@ -244,8 +236,9 @@ export function completeReplaceStatements(syncId: string, destination: string, a
 }
 
 export async function findExternalAudience(aw: ActivationWarehouse, destination: string, audienceId: string): Promise<string | undefined> {
+  const t = aw.dialect.table;
   const rows = await aw.runQuery<{ external_audience_id: string }>(
-    `select external_audience_id from activation.destination_audiences
+    `select external_audience_id from ${t("destination_audiences")}
      where destination = $destination and audience_id = $audience_id
      order by created_at
      limit 1`,
@@ -255,16 +248,18 @@ export async function findExternalAudience(aw: ActivationWarehouse, destination:
 }
 
 export async function rememberExternalAudience(aw: ActivationWarehouse, destination: string, audienceId: string, externalAudienceId: string): Promise<void> {
+  const t = aw.dialect.table;
   await aw.run(
-    `insert into activation.destination_audiences (destination, audience_id, external_audience_id, created_at)
+    `insert into ${t("destination_audiences")} (destination, audience_id, external_audience_id, created_at)
      values ($destination, $audience_id, $external_audience_id, cast($now as timestamp))`,
     { destination, audience_id: audienceId, external_audience_id: externalAudienceId, now: utcTimestamp() },
   );
 }
 
 export async function syncedMemberIds(aw: ActivationWarehouse, destination: string, audienceId: string): Promise<string[]> {
+  const t = aw.dialect.table;
   const rows = await aw.runQuery<{ member_id: string }>(
-    "select member_id from activation.synced_members where destination = $destination and audience_id = $audience_id order by member_id",
+    `select member_id from ${t("synced_members")} where destination = $destination and audience_id = $audience_id order by member_id`,
     { destination, audience_id: audienceId },
   );
   return rows.map((row) => row.member_id);

@@ -216,11 +216,11 @@ async function runIncremental(run: RunContext): Promise<void> {
         accepted: Number(response?.num_received ?? 0),
       };
       await aw.transaction([
-        ...markInvalidStatements(syncId, phase, batch.prepared.invalid.map((row) => row.memberId)),
+        ...markInvalidStatements(aw.dialect, syncId, phase, batch.prepared.invalid.map((row) => row.memberId)),
         phase === "add"
-          ? acknowledgeAddsStatement(syncId, destination, audienceId, batch.range)
-          : acknowledgeRemovesStatement(syncId, destination, audienceId, batch.range),
-        ledgerIncrementStatement(syncId, counts),
+          ? acknowledgeAddsStatement(aw.dialect, syncId, destination, audienceId, batch.range)
+          : acknowledgeRemovesStatement(aw.dialect, syncId, destination, audienceId, batch.range),
+        ledgerIncrementStatement(aw.dialect, syncId, counts),
       ]);
       await recordBatch(run, phase, batchSeq, counts, startedAt);
     }
@@ -268,16 +268,16 @@ async function runReplace(run: RunContext, estimatedTotal: number): Promise<void
       accepted: Number(response?.num_received ?? 0),
     };
     await aw.transaction([
-      ...markInvalidStatements(syncId, "replace", batch.prepared.invalid.map((row) => row.memberId)),
-      ledgerIncrementStatement(syncId, counts),
+      ...markInvalidStatements(aw.dialect, syncId, "replace", batch.prepared.invalid.map((row) => row.memberId)),
+      ledgerIncrementStatement(aw.dialect, syncId, counts),
     ]);
     if (following.done) {
       // Meta has swapped the audience: the synced state becomes the set that was sent.
       counts.removed = await countReplacedAway(aw, syncId, destination, audienceId);
       await aw.transaction([
-        ...completeReplaceStatements(syncId, destination, audienceId),
-        ledgerIncrementStatement(syncId, { removed: counts.removed }),
-        ledgerFinishStatement(syncId, "succeeded"),
+        ...completeReplaceStatements(aw.dialect, syncId, destination, audienceId),
+        ledgerIncrementStatement(aw.dialect, syncId, { removed: counts.removed }),
+        ledgerFinishStatement(aw.dialect, syncId, "succeeded"),
       ]);
     }
     await recordBatch(run, "replace", batchSeq, counts, startedAt);

@@ -155,7 +155,7 @@ async function resolveAsOfDate(aw: ActivationWarehouse, audienceId: string, part
     return requested;
   }
   const rows = await aw.runQuery<{ latest: string | null }>(
-    `select cast(max(as_of_date) as varchar) as latest from activation.audience_members
+    `select ${aw.dialect.text("max(as_of_date)")} as latest from ${aw.dialect.table("audience_members")}
      where audience_id = $audience_id and destination = $destination`,
     { audience_id: audienceId, destination: partnerId },
   );
@@ -179,7 +179,7 @@ async function readExportPage(
   page: { audienceId: string; destination: string; asOfDate: string; columns: readonly HashedIdentifierColumn[]; after: string; limit: number },
 ): Promise<(ExportRow & { member_id: string })[]> {
   const params = { audience_id: page.audienceId, destination: page.destination, as_of_date: page.asOfDate, after: page.after, limit: page.limit };
-  const members = `from activation.audience_members
+  const members = `from ${aw.dialect.table("audience_members")}
        where audience_id = $audience_id and destination = $destination and not coalesce(is_holdout, false)
          and as_of_date = cast($as_of_date as date) and member_id > $after`;
   const bound = await aw.runQuery<{ through: string | null }>(
@@ -189,7 +189,7 @@ async function readExportPage(
   const through = bound[0]?.through;
   if (!through) return [];
   const rows = await aw.runQuery<{ member_id: string; identifiers: string }>(
-    `select member_id, cast(json_object(${page.columns.map((column) => `'${column}', ${column}`).join(", ")}) as varchar) as identifiers
+    `select member_id, ${aw.dialect.jsonObjectText(page.columns)} as identifiers
      ${members} and member_id <= $through
      order by member_id`,
     { ...params, through },
@@ -349,7 +349,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       const checks = await Promise.all(parts.map((part) => partIsInPlace(s3, bucket, part)));
       if (checks.every(Boolean)) {
         await emit({ type: "unchanged", key: manifestKey, rows: written.rows, parts: parts.length });
-        await aw.transaction([ledgerIncrementStatement(syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(syncId, "succeeded")]);
+        await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
         return result("unchanged", 0);
       }
     }
@@ -389,7 +389,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
         throw s3Failure("upload", bucket, part.key, error);
       }
       uploaded += 1;
-      await aw.transaction([ledgerIncrementStatement(syncId, { batches: 1, accepted: part.rows })]);
+      await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { batches: 1, accepted: part.rows })]);
       await emit({ type: "part_uploaded", file: part.file, key: part.key, rows: part.rows, sizeBytes: part.size_bytes, seconds: (performance.now() - partStarted) / 1000 });
     }
 
@@ -418,7 +418,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       throw s3Failure("upload", bucket, manifestKey, error);
     }
     await emit({ type: "manifest_written", key: manifestKey, rows: written.rows, parts: parts.length });
-    await aw.transaction([ledgerIncrementStatement(syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(syncId, "succeeded")]);
+    await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
     return result("written", uploaded);
   } catch (error) {
     await finishLedger(aw, syncId, "failed", error instanceof Error ? error.message : String(error)).catch(() => undefined);
