@@ -13,7 +13,8 @@ import { columnTypeName, createRawTables, LOAD_LEDGER_TABLE, RAW_REJECTS_TABLE }
 import { type RawRow, type RawValue, validateRawRow } from "../raw/row-schema.ts";
 import { quoteIdent, quoteLiteral, type Warehouse } from "../warehouse/duckdb.ts";
 import { FILE_FORMATS, type FileFormat, type Mapping, readMappingFile } from "./mapping.ts";
-import { inferFormat, MalformedFileError, SOURCE_TABLE, stageSource, type StagedSource } from "./read-source.ts";
+import { inferFormat, MalformedFileError, type RecordPositions, SOURCE_TABLE, stageSource, type StagedSource } from "./read-source.ts";
+import { type RecordLayout, scanFile } from "./scan.ts";
 import { downloadS3Object, isS3Url, s3Client, type S3Options } from "./s3.ts";
 
 export interface LoadOptions {
@@ -292,6 +293,7 @@ async function loadOneFile(
   tableName: string,
   format: FileFormat,
   mapping: Mapping | undefined,
+  records?: RecordPositions,
 ): Promise<FileLoadReport> {
   const table = rawTable(tableName);
   const lineColumns = rawTable("order_lines").columns;
@@ -299,7 +301,7 @@ async function loadOneFile(
   await dropWorkTables(wh);
   await wh.run("BEGIN TRANSACTION");
   try {
-    const staged = await stageSource(wh, path, label, format, mapping);
+    const staged = await stageSource(wh, path, label, format, mapping, records);
     const { expressions, formatErrors } = contractColumnExpressions(table.columns, staged, mapping, label, format);
     const quantitySource = mapping?.order_lines?.quantity;
     if (quantitySource && !staged.columns.includes(quantitySource)) {
@@ -382,7 +384,11 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       const path = downloaded?.path ?? file;
       const format = opts.format ?? mapping?.format ?? inferFormat(file);
       if (!format) throw new Error(`${file}: cannot tell the format from the extension; pass --format ${FILE_FORMATS.join("|")}.`);
-      const sha256 = await sha256File(path);
+      // One pass: the checksum, a complete compressed stream, and where each record starts.
+      const layout: RecordLayout | undefined =
+        format === "ndjson" ? "lines" : format === "csv" && mapping?.csv?.delimiter !== "whitespace" ? "csv" : undefined;
+      const scan = await scanFile(path, file, layout);
+      const sha256 = scan.sha256;
       const already = await wh.query<{ rows_loaded: string; loaded_at: string }>(
         `select rows_loaded, CAST(loaded_at AS VARCHAR) AS loaded_at from ${RAW_SCHEMA}.${LOAD_LEDGER_TABLE}
          where file_sha256 = $sha256 AND table_name = $table order by loaded_at limit 1`,
@@ -390,7 +396,7 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       );
       const report: FileLoadReport = already.length
         ? { file, table: table.name, sha256, status: "already_loaded", rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 }
-        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping);
+        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping, scan.records);
       reports.push(report);
       opts.onFile?.(report);
     } catch (error) {

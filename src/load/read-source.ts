@@ -9,6 +9,8 @@ import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { quoteIdent, quoteLiteral, type Warehouse } from "../warehouse/duckdb.ts";
 import type { FileFormat, Mapping } from "./mapping.ts";
+import { compressionOf } from "./scan.ts";
+import { MalformedFileError } from "./errors.ts";
 
 export const SOURCE_TABLE = "load_source";
 
@@ -22,8 +24,7 @@ export interface StagedSource {
   rows: number;
 }
 
-/** A problem with the file itself: the whole file is refused. */
-export class MalformedFileError extends Error {}
+export { MalformedFileError };
 
 export function inferFormat(path: string): FileFormat | undefined {
   const name = path.toLowerCase().replace(/\.(gz|zst)$/, "");
@@ -52,6 +53,21 @@ export async function readFirstLine(path: string): Promise<string | undefined> {
     raw.destroy();
   }
   text = text.replace(/^\uFEFF/, "").replace(/\r$/, "");
+  return text.length > 0 ? text : undefined;
+}
+
+/** The first line of a file DuckDB decompresses (zstd, which Node 20 cannot read); undefined when empty. */
+async function readFirstLineWithDuckDb(wh: Warehouse, path: string, label: string): Promise<string | undefined> {
+  let rows: { line: string | null }[];
+  try {
+    rows = await wh.query<{ line: string | null }>(
+      `select line from read_csv(${quoteLiteral(path)}, header = false, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
+                                  auto_detect = false, strict_mode = false) limit 1`,
+    );
+  } catch (error) {
+    throw new MalformedFileError(`${label}: cannot be decompressed (${conciseDuckDbError(error)}).`);
+  }
+  const text = (rows[0]?.line ?? "").replace(/^\uFEFF/, "").replace(/\r$/, "");
   return text.length > 0 ? text : undefined;
 }
 
@@ -116,11 +132,58 @@ function checkDistinct(file: string, names: readonly string[]): void {
   }
 }
 
+/** Where the file's records start (from scanFile); `count` includes a CSV header. */
+export interface RecordPositions {
+  count: number;
+  breaks: readonly { fromRecord: number; lineOffset: number }[];
+}
+
+/**
+ * Gives SOURCE_TABLE a __line column with the physical line where each record starts, from the positions the
+ * scan found. `skipped` records (a CSV header) come before the first staged record. When the scan and DuckDB
+ * disagree on the number of records, the estimate from the record number stays (it cannot be trusted to the
+ * line, but it never points at another file).
+ */
+async function withPhysicalLines(
+  wh: Warehouse,
+  staged: Omit<StagedSource, "rows">,
+  records: RecordPositions | undefined,
+  skipped: number,
+): Promise<Omit<StagedSource, "rows">> {
+  if (!records || records.breaks.length === 0) return staged;
+  const rows = Number(await wh.scalar(`select count(*) from temp.${SOURCE_TABLE}`));
+  if (records.count !== rows + skipped) return staged;
+  await wh.run("DROP TABLE IF EXISTS temp.load_line_breaks");
+  await wh.run("create temp table load_line_breaks (from_record BIGINT, line_offset BIGINT)");
+  // Break k applies from file record fromRecord, i.e. staged record fromRecord - skipped.
+  await wh.run(
+    `insert into temp.load_line_breaks values ${records.breaks
+      .map((b) => `(${b.fromRecord - skipped}, ${b.lineOffset + skipped})`)
+      .join(", ")}`,
+  );
+  await wh.run(`ALTER TABLE temp.${SOURCE_TABLE} RENAME TO load_source_unlined`);
+  await wh.run(
+    `create temp table ${SOURCE_TABLE} as
+     select s.*, s.__record + b.line_offset AS __line
+     from temp.load_source_unlined s asof join temp.load_line_breaks b on s.__record >= b.from_record`,
+  );
+  await wh.run("DROP TABLE temp.load_source_unlined");
+  await wh.run("DROP TABLE temp.load_line_breaks");
+  return { ...staged, lineExpression: "__line" };
+}
+
 /**
  * Reads `path` into SOURCE_TABLE (a temporary table). `label` names the file in messages (the s3:// URL for
  * downloaded objects).
  */
-export async function stageSource(wh: Warehouse, path: string, label: string, format: FileFormat, mapping?: Mapping): Promise<StagedSource> {
+export async function stageSource(
+  wh: Warehouse,
+  path: string,
+  label: string,
+  format: FileFormat,
+  mapping?: Mapping,
+  records?: RecordPositions,
+): Promise<StagedSource> {
   await wh.run(`DROP TABLE IF EXISTS temp.${SOURCE_TABLE}`);
   const file = quoteLiteral(path);
   let staged: Omit<StagedSource, "rows">;
@@ -152,6 +215,7 @@ export async function stageSource(wh: Warehouse, path: string, label: string, fo
        select row_number() over () AS __record, * from read_json(${file}, format = 'newline_delimited', columns = ${columnsStruct(keys)})`,
     );
     staged = { columns: keys, lineExpression: "__record", recordExpression: "__record" };
+    staged = await withPhysicalLines(wh, staged, records, 0);
   } else {
     const csv = mapping?.csv ?? { delimiter: ",", header: true, columns: undefined };
     if (csv.delimiter === "whitespace") {
@@ -185,7 +249,7 @@ export async function stageSource(wh: Warehouse, path: string, label: string, fo
     } else {
       let names: string[];
       if (csv.header) {
-        const first = await readFirstLine(path);
+        const first = compressionOf(path) === "zstd" ? await readFirstLineWithDuckDb(wh, path, label) : await readFirstLine(path);
         if (first === undefined) throw new MalformedFileError(`${label} line 1: the file is empty; a header line is expected.`);
         names = splitCsvLine(first, csv.delimiter);
         checkDistinct(label, names);
@@ -200,8 +264,10 @@ export async function stageSource(wh: Warehouse, path: string, label: string, fo
          from read_csv(${file}, header = ${csv.header}, auto_detect = false, columns = ${columnsStruct(names)},
                                 delim = ${quoteLiteral(csv.delimiter)}, quote = '"', escape = '"', strict_mode = true)`,
       );
-      // Records are counted from the header line; a quoted value spanning lines shifts later numbers.
+      // Without record positions, records are counted from the header line (blank lines and quoted values
+      // spanning lines would shift later numbers).
       staged = { columns: names, lineExpression: csv.header ? "(__record + 1)" : "__record", recordExpression: "__record" };
+      staged = await withPhysicalLines(wh, staged, records, csv.header ? 1 : 0);
     }
   }
   const rows = Number(await wh.scalar(`select count(*) from temp.${SOURCE_TABLE}`));
