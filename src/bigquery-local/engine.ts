@@ -471,7 +471,7 @@ export class LocalBigQueryEngine {
     if (options.dryRun) {
       const analyzed = await this.analyze(sql, options);
       const { node } = concrete(analyzed.resolvedStatement);
-      const list = (node.outputColumnList ?? []) as { name?: string; column?: { type?: TypeProtoOut } }[];
+      const list = ((field(node, "outputColumnList") ?? []) as unknown[]) as { name?: string; column?: { type?: TypeProtoOut } }[];
       return { statementType: "SELECT", columns: list.map((c) => ({ name: c.name ?? "", type: fromTypeProto(c.column?.type) })), rows: [] };
     }
     const data = await this.evaluate(sql, options);
@@ -561,7 +561,7 @@ export class LocalBigQueryEngine {
     if (field(node, "likeTableName") || field(node, "cloneDataSource") || field(node, "copyDataSource")) notImplementedLike(sql);
     const analyzed = await this.analyze(sql, options);
     const { node: resolved } = concrete(analyzed.resolvedStatement);
-    let columns: Column[] = ((resolved.columnDefinitionList ?? []) as { name?: string; type?: TypeProtoOut }[]).map((d) => ({ name: d.name ?? "", type: fromTypeProto(d.type) }));
+    let columns: Column[] = (((field(resolved, "columnDefinitionList") ?? []) as unknown[]) as { name?: string; type?: TypeProtoOut }[]).map((d) => ({ name: d.name ?? "", type: fromTypeProto(d.type) }));
     let rows: ValueProto[][] = [];
     const statementType = field(node, "query") ? "CREATE_TABLE_AS_SELECT" : "CREATE_TABLE";
     if (field(node, "query") && !options.dryRun) {
@@ -569,7 +569,7 @@ export class LocalBigQueryEngine {
       if (columns.length === 0) columns = data.columns;
       rows = data.rows;
     } else if (field(node, "query")) {
-      columns = ((resolved.outputColumnList ?? []) as { name?: string; column?: { type?: TypeProtoOut } }[]).map((c) => ({ name: c.name ?? "", type: fromTypeProto(c.column?.type) }));
+      columns = (((field(resolved, "outputColumnList") ?? []) as unknown[]) as { name?: string; column?: { type?: TypeProtoOut } }[]).map((c) => ({ name: c.name ?? "", type: fromTypeProto(c.column?.type) }));
     }
     const seen = new Set<string>();
     for (const column of columns) {
@@ -617,7 +617,7 @@ export class LocalBigQueryEngine {
     if (existing && existing.type === "TABLE") throw invalidQuery(`${displayName(ref)} is a table; CREATE OR REPLACE VIEW cannot replace a table (drop it first).`);
     const analyzed = await this.analyze(sql, options);
     const { node: resolved } = concrete(analyzed.resolvedStatement);
-    const columns = ((resolved.outputColumnList ?? []) as { name?: string; column?: { type?: TypeProtoOut } }[]).map((c) => ({ name: c.name ?? "", type: fromTypeProto(c.column?.type) }));
+    const columns = (((field(resolved, "outputColumnList") ?? []) as unknown[]) as { name?: string; column?: { type?: TypeProtoOut } }[]).map((c) => ({ name: c.name ?? "", type: fromTypeProto(c.column?.type) }));
     for (const column of columns) if (!column.name || column.name.startsWith("$")) throw invalidQuery("CREATE VIEW columns must be named; add an alias to every expression of the query.");
     const tableOptions = this.tableOptions(node, text);
     if (options.dryRun) return { statementType: "CREATE_VIEW", ddlTargetTable: ref };
