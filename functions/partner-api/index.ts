@@ -10,9 +10,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
-import { partnerApiSettingsFromEnv, requireBigQueryProject } from "../../src/api/config.ts";
+import { partnerApiSettingsFromEnv, requireBigQueryWarehouse } from "../../src/api/config.ts";
 import { PROBLEM_CONTENT_TYPE, problemTypeUri } from "../../src/api/problem.ts";
 import type { AudienceReader } from "../../src/warehouse/adapter.ts";
+import type { BigQueryWarehouseConfig } from "../../src/warehouse/config.ts";
 import { BigQueryAudienceReader } from "../../src/warehouse/bigquery.ts";
 import { createPartnerApiApp } from "./app.ts";
 
@@ -25,14 +26,16 @@ export interface PartnerApiHandlerOptions {
   log?: (message: string) => void;
 }
 
+function bigQueryReader(warehouse: BigQueryWarehouseConfig): AudienceReader {
+  return new BigQueryAudienceReader({ projectId: warehouse.projectId, dataset: warehouse.dataset, location: warehouse.location });
+}
+
 export function createPartnerApiHandler(options: PartnerApiHandlerOptions = {}): HttpFunction {
   const log = options.log ?? console.error;
   let listener: Promise<ReturnType<typeof getRequestListener>> | undefined;
   const build = async () => {
     const settings = partnerApiSettingsFromEnv(options.env ?? process.env);
-    const reader =
-      options.reader ??
-      new BigQueryAudienceReader({ projectId: requireBigQueryProject(settings), dataset: settings.bigQuery.dataset, location: settings.bigQuery.location });
+    const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
     const app = createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, log });
     return getRequestListener(app.fetch);
   };

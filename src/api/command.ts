@@ -1,8 +1,8 @@
 /**
- * `slice serve` (the partner API on the local warehouse) and `slice api-key create --partner ID`.
+ * `slice serve` (the partner API on the configured warehouse: DuckDB file or BigQuery) and `slice api-key create --partner ID`.
  */
 import type { Command } from "commander";
-import { DEFAULT_WAREHOUSE_PATH } from "../warehouse/duckdb.ts";
+import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { createApiKey, DEFAULT_API_KEYS_FILE, type HashAlgorithm } from "./keys.ts";
 import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, servePartnerApi } from "./serve.ts";
@@ -34,37 +34,36 @@ export function describeNewApiKey(partner: string, algorithm: HashAlgorithm, key
 }
 
 export function registerApiCommands(program: Command): void {
-  program
+  const serveCommand = program
     .command("serve")
-    .description("Serve the partner pull API (GET /v1/audiences…) on the local DuckDB warehouse.")
-    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+    .description("Serve the partner pull API (GET /v1/audiences…) on the DuckDB warehouse file or a BigQuery dataset.")
     .option("--port <n>", "TCP port (0 picks a free one)", (value) => Number.parseInt(value, 10), DEFAULT_API_PORT)
     .option("--host <address>", "address to bind; 0.0.0.0 exposes it to the network", DEFAULT_API_HOST)
     .option("--keys-file <path>", "API key registry (YAML/JSON of key hashes)", DEFAULT_API_KEYS_FILE)
     .option("--rate-burst <n>", "requests a partner may send at once", positiveNumber("--rate-burst", true), DEFAULT_RATE_LIMIT.burst)
-    .option("--rate-per-second <n>", "sustained requests per second per partner", positiveNumber("--rate-per-second", false), DEFAULT_RATE_LIMIT.per_second)
-    .action(async (opts) => {
-      const running = await servePartnerApi({
-        warehousePath: opts.warehouse,
-        port: opts.port,
-        host: opts.host,
-        keysFile: opts.keysFile,
-        // From the environment only: a secret on the command line shows in `ps`.
-        cursorSecret: process.env.SLICE_CURSOR_SECRET,
-        rateLimit: { burst: opts.rateBurst, per_second: opts.ratePerSecond },
-      });
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          resolve();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
-      console.log("Stopping the partner API.");
-      await running.close();
+    .option("--rate-per-second <n>", "sustained requests per second per partner", positiveNumber("--rate-per-second", false), DEFAULT_RATE_LIMIT.per_second);
+  addWarehouseOptions(serveCommand).action(async (opts) => {
+    const running = await servePartnerApi({
+      warehouse: warehouseConfigFromFlags(opts),
+      port: opts.port,
+      host: opts.host,
+      keysFile: opts.keysFile,
+      // From the environment only: a secret on the command line shows in `ps`.
+      cursorSecret: process.env.SLICE_CURSOR_SECRET,
+      rateLimit: { burst: opts.rateBurst, per_second: opts.ratePerSecond },
     });
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        resolve();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    console.log("Stopping the partner API.");
+    await running.close();
+  });
 
   const apiKey = program.command("api-key").description("Partner API keys.");
   apiKey

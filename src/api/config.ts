@@ -6,22 +6,18 @@ import { z } from "zod";
 import { assertCursorSecret, MIN_CURSOR_SECRET_LENGTH } from "./cursor.ts";
 import { type ApiKeyRegistry, loadApiKeyRegistry, parseApiKeyRegistryText, type RateLimitSettings } from "./keys.ts";
 import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
 
 const envSchema = z.object({
   SLICE_API_KEYS: z.string().min(1).optional(),
   SLICE_API_KEYS_FILE: z.string().min(1).optional(),
   SLICE_CURSOR_SECRET: z.string({ error: "is not set" }).min(MIN_CURSOR_SECRET_LENGTH, `needs at least ${MIN_CURSOR_SECRET_LENGTH} characters`),
-  SLICE_BIGQUERY_PROJECT: z.string().min(1).optional(),
-  GOOGLE_CLOUD_PROJECT: z.string().min(1).optional(),
-  SLICE_BIGQUERY_DATASET: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "use letters, digits and _").default("activation"),
-  SLICE_BIGQUERY_LOCATION: z.string().min(1).optional(),
   SLICE_API_RATE_BURST: z.coerce.number().int().min(1).optional(),
   SLICE_API_RATE_PER_SECOND: z.coerce.number().positive().optional(),
 });
 
 const ENV_FIXES: Record<string, string> = {
   SLICE_CURSOR_SECRET: "set it to a long random value shared by every instance (e.g. from Secret Manager; `openssl rand -base64 48`)",
-  SLICE_BIGQUERY_DATASET: "name the dataset holding the activation tables, or leave it unset for activation",
   SLICE_API_RATE_BURST: "set a whole number of requests, e.g. 60",
   SLICE_API_RATE_PER_SECOND: "set a positive number of requests per second, e.g. 5",
 };
@@ -29,7 +25,8 @@ const ENV_FIXES: Record<string, string> = {
 export interface CloudFunctionSettings {
   keys: ApiKeyRegistry;
   cursorSecret: string;
-  bigQuery: { projectId?: string; dataset: string; location?: string };
+  /** SLICE_BIGQUERY_* (src/warehouse/config.ts); undefined when no project is set. */
+  bigQuery: BigQueryWarehouseConfig | undefined;
   rateLimit: RateLimitSettings;
 }
 
@@ -55,7 +52,7 @@ export function partnerApiSettingsFromEnv(env: Record<string, string | undefined
   return {
     keys,
     cursorSecret: vars.SLICE_CURSOR_SECRET,
-    bigQuery: { projectId: vars.SLICE_BIGQUERY_PROJECT ?? vars.GOOGLE_CLOUD_PROJECT, dataset: vars.SLICE_BIGQUERY_DATASET, location: vars.SLICE_BIGQUERY_LOCATION },
+    bigQuery: env.SLICE_BIGQUERY_PROJECT || env.GOOGLE_CLOUD_PROJECT ? bigQueryWarehouseConfigFromEnv(env) : undefined,
     rateLimit: {
       burst: vars.SLICE_API_RATE_BURST ?? DEFAULT_RATE_LIMIT.burst,
       per_second: vars.SLICE_API_RATE_PER_SECOND ?? DEFAULT_RATE_LIMIT.per_second,
@@ -63,9 +60,10 @@ export function partnerApiSettingsFromEnv(env: Record<string, string | undefined
   };
 }
 
-export function requireBigQueryProject(settings: CloudFunctionSettings): string {
-  if (!settings.bigQuery.projectId) {
+/** The function's warehouse: BigQuery, from SLICE_BIGQUERY_PROJECT (or GOOGLE_CLOUD_PROJECT), _DATASET, _LOCATION. */
+export function requireBigQueryWarehouse(settings: CloudFunctionSettings): BigQueryWarehouseConfig {
+  if (!settings.bigQuery) {
     throw new Error("Invalid partner API environment:\nSLICE_BIGQUERY_PROJECT: is not set. Fix: set it to the project that holds the activation dataset, e.g. slice-prod");
   }
-  return settings.bigQuery.projectId;
+  return settings.bigQuery;
 }

@@ -1,13 +1,14 @@
 /**
  * The partner API's reads on BigQuery: the statements of src/warehouse/adapter.ts with `@name` parameters
- * and tables named `<project>.activation.<table>`.
+ * and tables named `<project>.<dataset>.<table>`, run with @google-cloud/bigquery (constructed the
+ * ordinary way, so it honours BIGQUERY_EMULATOR_HOST and Application Default Credentials).
  *
- * This project cannot reach BigQuery from its machines, so the tests inject a `query` function that records
- * the statements and answers with BigQuery-shaped rows; they check the SQL text and parameters, not a run
- * on BigQuery. The default `query` uses @google-cloud/bigquery with the caller's Application Default
- * Credentials.
+ * tests/api/bigquery-reader-local.test.ts runs it through the real client against the local BigQuery
+ * endpoint (src/bigquery-local); tests/api/bigquery-reader.test.ts checks the statements' text through
+ * the `query` seam.
  */
 import { BigQuery } from "@google-cloud/bigquery";
+import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "../activation/dialect.ts";
 import {
   type AudienceReader,
   type AudienceRecord,
@@ -34,14 +35,11 @@ export interface BigQueryRequest {
 
 export type BigQueryQueryFunction = (request: BigQueryRequest) => Promise<Record<string, unknown>[]>;
 
-const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const DATASET = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
-
 export function bigQueryReadDialect(projectId: string, dataset = "activation"): ReadDialect {
-  if (!PROJECT_ID.test(projectId)) {
+  if (!BIGQUERY_PROJECT_ID.test(projectId)) {
     throw new Error(`BigQuery project id "${projectId}" is not valid. Fix: use the project id (6-30 lower-case letters, digits or -), e.g. slice-prod`);
   }
-  if (!DATASET.test(dataset)) throw new Error(`BigQuery dataset "${dataset}" is not valid. Fix: use letters, digits and _ only`);
+  if (!BIGQUERY_DATASET.test(dataset)) throw new Error(`BigQuery dataset "${dataset}" is not valid. Fix: use letters, digits and _ only`);
   return {
     table: (name) => `\`${projectId}.${dataset}.${name}\``,
     param: (name) => `@${name}`,
@@ -56,12 +54,13 @@ export interface BigQueryAudienceReaderOptions {
   dataset?: string;
   /** Where the dataset lives, e.g. EU. */
   location?: string;
-  /** Replaces the client call; tests pass a recorder. */
+  /** An existing client to share; by default `new BigQuery({ projectId, location })`. */
+  client?: BigQuery;
+  /** Replaces the client call (the SQL-text tests pass a recorder). */
   query?: BigQueryQueryFunction;
 }
 
-export function defaultBigQueryQuery(projectId: string): BigQueryQueryFunction {
-  const client = new BigQuery({ projectId });
+export function defaultBigQueryQuery(client: BigQuery): BigQueryQueryFunction {
   return async (request) => {
     const [rows] = await client.query({
       query: request.query,
@@ -79,7 +78,9 @@ export class BigQueryAudienceReader implements AudienceReader {
 
   constructor(private readonly options: BigQueryAudienceReaderOptions) {
     this.queries = audienceReadQueries(bigQueryReadDialect(options.projectId, options.dataset));
-    this.query = options.query ?? defaultBigQueryQuery(options.projectId);
+    this.query =
+      options.query ??
+      defaultBigQueryQuery(options.client ?? new BigQuery({ projectId: options.projectId, ...(options.location ? { location: options.location } : {}) }));
   }
 
   private run(statement: { sql: string; params: Record<string, SqlParamValue> }): Promise<Record<string, unknown>[]> {

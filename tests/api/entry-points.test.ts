@@ -122,7 +122,7 @@ describe("environment settings", () => {
       SLICE_API_RATE_PER_SECOND: "2.5",
     });
     expect(settings.keys.keys[0].partner).toBe("media_x");
-    expect(settings.bigQuery).toEqual({ projectId: "slice-prod", dataset: "activation", location: "EU" });
+    expect(settings.bigQuery).toEqual({ engine: "bigquery", projectId: "slice-prod", dataset: "activation", location: "EU" });
     expect(settings.rateLimit).toEqual({ burst: 20, per_second: 2.5 });
   });
 });

@@ -4,9 +4,9 @@
  * registerSyncCommands reuses an existing `sync` command when another area registered one first, so
  * further destinations can add their own `slice sync <name>` beside these.
  */
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../../warehouse/duckdb.ts";
+import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
+import { openActivationWarehouse } from "../../warehouse/open.ts";
 import { registerS3SyncCommand } from "../s3/command.ts";
 import { metaConfigFromEnv } from "./config.ts";
 import { type MetaSyncEvent, syncMeta } from "./sync.ts";
@@ -32,44 +32,40 @@ export function formatMetaSyncEvent(event: MetaSyncEvent): string {
 }
 
 export function registerMetaSyncCommand(sync: Command): void {
-  sync
+  const command = sync
     .command("meta")
     .description("Sync an audience to a Meta customer-file Custom Audience (incremental adds/removes, or --replace). Reads META_* env vars.")
     .requiredOption("--audience <id>", "audience_id in activation.audience_members")
     .option("--replace", "replace the whole audience in one usersreplace session instead of sending changes")
     .option("--destination <name>", "destination value in activation.audience_members", "meta")
-    .option("--batch-size <n>", "rows per request, at most 10000", (value) => Number.parseInt(value, 10))
-    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
-    .action(async (opts) => {
+    .option("--batch-size <n>", "rows per request, at most 10000", (value) => Number.parseInt(value, 10));
+  addWarehouseOptions(command).action(async (opts) => {
+    try {
+      const config = metaConfigFromEnv();
+      const opened = await openActivationWarehouse(warehouseConfigFromFlags(opts));
       try {
-        const config = metaConfigFromEnv();
-        if (opts.warehouse !== ":memory:" && !existsSync(opts.warehouse)) {
-          throw new Error(`warehouse file ${opts.warehouse} does not exist. Fix: run slice build first or pass --warehouse`);
-        }
-        const wh = await Warehouse.open(opts.warehouse);
-        try {
-          console.log(`Meta sync of ${opts.audience} (ad account act_${config.adAccountId}, Graph ${config.graphVersion})`);
-          const result = await syncMeta(wh, {
-            audienceId: opts.audience,
-            destination: opts.destination,
-            config,
-            mode: opts.replace ? "replace" : "incremental",
-            batchSize: opts.batchSize,
-            onProgress: (event) => console.log(formatMetaSyncEvent(event)),
-          });
-          console.log(
-            `Done: ${result.batchesSent} batch(es), +${result.rowsAdded} -${result.rowsRemoved}, ${result.rowsInvalid} invalid left out, ` +
-              `${result.rowsAccepted} received by Meta, ${result.requests} request(s), ${result.retries} retr(ies), ${result.seconds.toFixed(1)}s. ` +
-              `Ledger sync_id ${result.syncId}`,
-          );
-        } finally {
-          await wh.close();
-        }
-      } catch (error) {
-        console.error(`slice sync meta failed: ${(error as Error).message}`);
-        process.exitCode = 1;
+        console.log(`Meta sync of ${opts.audience} (ad account act_${config.adAccountId}, Graph ${config.graphVersion}; warehouse ${opened.description})`);
+        const result = await syncMeta(opened.warehouse, {
+          audienceId: opts.audience,
+          destination: opts.destination,
+          config,
+          mode: opts.replace ? "replace" : "incremental",
+          batchSize: opts.batchSize,
+          onProgress: (event) => console.log(formatMetaSyncEvent(event)),
+        });
+        console.log(
+          `Done: ${result.batchesSent} batch(es), +${result.rowsAdded} -${result.rowsRemoved}, ${result.rowsInvalid} invalid left out, ` +
+            `${result.rowsAccepted} received by Meta, ${result.requests} request(s), ${result.retries} retr(ies), ${result.seconds.toFixed(1)}s. ` +
+            `Ledger sync_id ${result.syncId}`,
+        );
+      } finally {
+        await opened.close();
       }
-    });
+    } catch (error) {
+      console.error(`slice sync meta failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  });
 }
 
 export function registerSyncCommands(program: Command): void {

@@ -1,9 +1,9 @@
 /**
  * `slice sync s3 --audience ID --partner P`: drops an audience snapshot into a partner's bucket.
  */
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../../warehouse/duckdb.ts";
+import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
+import { openActivationWarehouse } from "../../warehouse/open.ts";
 import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../partners.ts";
 import { dropToS3, type S3DropEvent } from "./drop.ts";
 
@@ -29,42 +29,38 @@ export function formatS3DropEvent(event: S3DropEvent): string {
 }
 
 export function registerS3SyncCommand(sync: Command): void {
-  sync
+  const command = sync
     .command("s3")
     .description("Drop an audience to a partner's S3 bucket: gzip parts, then manifest.json last (resumable).")
     .requiredOption("--audience <id>", "audience_id in activation.audience_members")
     .requiredOption("--partner <id>", "partner id in the partners file (kind: s3)")
     .option("--partners-file <path>", "partner settings YAML", DEFAULT_PARTNERS_FILE)
     .option("--date <YYYY-MM-DD>", "snapshot date to drop (default: the latest as_of_date)")
-    .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", (value) => Number.parseInt(value, 10))
-    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
-    .action(async (opts) => {
+    .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", (value) => Number.parseInt(value, 10));
+  addWarehouseOptions(command).action(async (opts) => {
+    try {
+      const partner = findS3Partner(loadPartners(opts.partnersFile), opts.partner, opts.partnersFile);
+      const opened = await openActivationWarehouse(warehouseConfigFromFlags(opts));
       try {
-        const partner = findS3Partner(loadPartners(opts.partnersFile), opts.partner, opts.partnersFile);
-        if (opts.warehouse !== ":memory:" && !existsSync(opts.warehouse)) {
-          throw new Error(`warehouse file ${opts.warehouse} does not exist. Fix: run slice build first or pass --warehouse`);
-        }
-        const wh = await Warehouse.open(opts.warehouse);
-        try {
-          console.log(`S3 drop of ${opts.audience} to ${partner.id} (s3://${partner.bucket}/${partner.prefix})`);
-          const result = await dropToS3(wh, {
-            audienceId: opts.audience,
-            partner,
-            asOfDate: opts.date,
-            rowsPerPart: opts.rowsPerPart,
-            onProgress: (event) => console.log(formatS3DropEvent(event)),
-          });
-          console.log(
-            `Done (${result.status}): ${result.rows.toLocaleString("en-US")} rows in ${result.parts.length} part(s), ` +
-              `${result.partsUploaded} uploaded, ${result.partsSkipped} already there, ${result.rowsInvalid} invalid rows left out, ` +
-              `${result.seconds.toFixed(1)}s. Ledger sync_id ${result.syncId}`,
-          );
-        } finally {
-          await wh.close();
-        }
-      } catch (error) {
-        console.error(`slice sync s3 failed: ${(error as Error).message}`);
-        process.exitCode = 1;
+        console.log(`S3 drop of ${opts.audience} to ${partner.id} (s3://${partner.bucket}/${partner.prefix}; warehouse ${opened.description})`);
+        const result = await dropToS3(opened.warehouse, {
+          audienceId: opts.audience,
+          partner,
+          asOfDate: opts.date,
+          rowsPerPart: opts.rowsPerPart,
+          onProgress: (event) => console.log(formatS3DropEvent(event)),
+        });
+        console.log(
+          `Done (${result.status}): ${result.rows.toLocaleString("en-US")} rows in ${result.parts.length} part(s), ` +
+            `${result.partsUploaded} uploaded, ${result.partsSkipped} already there, ${result.rowsInvalid} invalid rows left out, ` +
+            `${result.seconds.toFixed(1)}s. Ledger sync_id ${result.syncId}`,
+        );
+      } finally {
+        await opened.close();
       }
-    });
+    } catch (error) {
+      console.error(`slice sync s3 failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  });
 }

@@ -1,0 +1,75 @@
+/**
+ * Opens the configured warehouse (src/warehouse/config.ts) for the syncs and for the partner API.
+ */
+import { existsSync } from "node:fs";
+import { BigQuery } from "@google-cloud/bigquery";
+import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { type ActivationWarehouse, asActivationWarehouse } from "../activation/ledger.ts";
+import { type AudienceReader, DuckDbAudienceReader } from "./adapter.ts";
+import { BigQueryAudienceReader } from "./bigquery.ts";
+import { describeWarehouse, type WarehouseConfig } from "./config.ts";
+import { Warehouse } from "./duckdb.ts";
+
+export interface OpenedActivationWarehouse {
+  warehouse: ActivationWarehouse;
+  description: string;
+  close(): Promise<void>;
+}
+
+function requireDuckDbFile(path: string): void {
+  if (path !== ":memory:" && !existsSync(path)) {
+    throw new Error(`warehouse file ${path} does not exist. Fix: run slice build first or pass --warehouse`);
+  }
+}
+
+export async function openActivationWarehouse(config: WarehouseConfig): Promise<OpenedActivationWarehouse> {
+  const description = describeWarehouse(config);
+  if (config.engine === "bigquery") {
+    return { warehouse: new BigQueryActivationWarehouse(config), description, close: async () => {} };
+  }
+  requireDuckDbFile(config.path);
+  const wh = await Warehouse.open(config.path);
+  return { warehouse: asActivationWarehouse(wh), description, close: () => wh.close() };
+}
+
+/** The tables the partner API reads. */
+export const API_TABLES = ["audiences", "audience_members", "audience_member_events"] as const;
+
+export interface OpenedAudienceReader {
+  reader: AudienceReader;
+  description: string;
+  close(): Promise<void>;
+}
+
+/** The partner API's reader; refuses, naming the fix, a warehouse without the activation tables. */
+export async function openAudienceReader(config: WarehouseConfig): Promise<OpenedAudienceReader> {
+  const description = describeWarehouse(config);
+  if (config.engine === "bigquery") {
+    const client = new BigQuery({ projectId: config.projectId, ...(config.location ? { location: config.location } : {}) });
+    const dataset = client.dataset(config.dataset);
+    const missing: string[] = [];
+    for (const table of API_TABLES) if (!(await dataset.table(table).exists())[0]) missing.push(`${config.projectId}.${config.dataset}.${table}`);
+    if (missing.length > 0) {
+      throw new Error(`${description} has no ${missing.join(", ")}. Fix: run the Dataform build first (Google Cloud Dataform or \`dataform run\`), or pass the right --bigquery-project / --bigquery-dataset`);
+    }
+    const reader = new BigQueryAudienceReader({ projectId: config.projectId, dataset: config.dataset, location: config.location, client });
+    return { reader, description, close: () => reader.close() };
+  }
+  requireDuckDbFile(config.path);
+  const warehouse = await Warehouse.open(config.path, { readOnly: true });
+  const missing: string[] = [];
+  for (const table of API_TABLES) if (!(await warehouse.tableExists("activation", table))) missing.push(`activation.${table}`);
+  if (missing.length > 0) {
+    await warehouse.close();
+    throw new Error(`${config.path} has no ${missing.join(", ")}. Fix: build the activation models first (slice build) or pass --warehouse`);
+  }
+  const reader = await DuckDbAudienceReader.open(warehouse);
+  return {
+    reader,
+    description,
+    async close() {
+      await reader.close();
+      await warehouse.close();
+    },
+  };
+}
