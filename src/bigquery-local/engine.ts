@@ -266,6 +266,13 @@ export class LocalBigQueryEngine {
    * the job; an open transaction is then rolled back.
    */
   async run(sql: string, options: RunOptions = {}): Promise<ScriptResult> {
+    if ((options.params ?? []).some((p) => p.name === undefined)) {
+      // The evaluator binds parameters by name only: positional `?` become `@_p0`, `@_p1` … in order.
+      const named = namePositionalParameters(sql);
+      if (named.count !== options.params!.length) throw invalidQuery(`The query has ${named.count} positional parameters but ${options.params!.length} were given.`);
+      sql = named.sql;
+      options = { ...options, params: options.params!.map((p, i) => ({ ...p, name: `_p${i}` })) };
+    }
     if (isBlankSql(sql)) throw invalidQuery("Syntax error: Unexpected end of script");
     const text = new StatementText(sql);
     const total = Buffer.byteLength(sql, "utf8");
@@ -454,7 +461,7 @@ export class LocalBigQueryEngine {
         simpleCatalog: { name: "local_bigquery", table: inputs.catalogTables, builtinFunctionOptions: { languageOptions } },
         options: await this.analyzerOptions(options),
         tableContent: inputs.content,
-        params: params.map((p, i) => ({ name: p.name ?? `_p${i}`, value: p.value })),
+        params: params.map((p) => ({ name: p.name, value: p.value })),
       });
     } catch (error) {
       throw this.queryError(zetaSqlMessage(error));
@@ -901,6 +908,41 @@ export class LocalBigQueryEngine {
     if (!options.dryRun && affected > 0) this.replaceRows(table, [...rows.filter((_, i) => !deleted.has(i)), ...inserted]);
     return { statementType: "MERGE", numDmlAffectedRows: options.dryRun ? 0 : affected };
   }
+}
+
+/** `?` outside strings, quoted names and comments, renamed `@_p0`, `@_p1` … */
+export function namePositionalParameters(sql: string): { sql: string; count: number } {
+  let out = "";
+  let count = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql[i];
+    if ((ch === "-" && sql[i + 1] === "-") || ch === "#") {
+      const end = sql.indexOf("\n", i);
+      const stop = end < 0 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (ch === "/" && sql[i + 1] === "*") {
+      const end = sql.indexOf("*/", i + 2);
+      const stop = end < 0 ? sql.length : end + 2;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (ch === "'" || ch === '"' || ch === "`") {
+      const quote = ch !== "`" && sql.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      let j = i + quote.length;
+      while (j < sql.length && !sql.startsWith(quote, j)) j += sql[j] === "\\" ? 2 : 1;
+      j = Math.min(sql.length, j + quote.length);
+      out += sql.slice(i, j);
+      i = j;
+    } else if (ch === "?") {
+      out += `@_p${count++}`;
+      i++;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return { sql: out, count };
 }
 
 function notImplementedLike(sql: string): never {
