@@ -364,6 +364,19 @@ async function loadOneFile(
   }
 }
 
+/**
+ * The message of a failed file. Slice's own errors already name the file, line and fix; an error DuckDB raised
+ * elsewhere ("Conversion Error: …") may quote values of the file (personal data) and is reduced to its kind.
+ */
+function userMessage(error: unknown, file: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const duckdb = /^((?:[A-Z][A-Za-z]* )+Error): /.exec(message);
+  if (duckdb && !(error instanceof MalformedFileError)) {
+    return `${file}: the warehouse refused the file (${duckdb[1]}); nothing of it was loaded. This is a bug in Slice: please report it (the warehouse's message is not shown, as it may quote personal data from the file).`;
+  }
+  return message.includes(file) ? message : `${file}: ${message}`;
+}
+
 export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadReport[]> {
   const table = rawTable(opts.table);
   if (opts.format && !FILE_FORMATS.includes(opts.format)) {
@@ -400,8 +413,7 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       reports.push(report);
       opts.onFile?.(report);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new LoadError(message.includes(file) ? message : `${file}: ${message}`, reports);
+      throw new LoadError(userMessage(error, file), reports);
     } finally {
       await downloaded?.cleanup();
     }

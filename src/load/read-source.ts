@@ -9,7 +9,7 @@ import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { quoteIdent, quoteLiteral, type Warehouse } from "../warehouse/duckdb.ts";
 import type { FileFormat, Mapping } from "./mapping.ts";
-import { compressionOf } from "./scan.ts";
+import { compressionOf, type CsvProblem, describeCsvProblem, diagnoseCsv, MAX_CSV_LINE_BYTES } from "./scan.ts";
 import { MalformedFileError } from "./errors.ts";
 
 export const SOURCE_TABLE = "load_source";
@@ -65,7 +65,7 @@ async function readFirstLineWithDuckDb(wh: Warehouse, path: string, label: strin
                                   auto_detect = false, strict_mode = false) limit 1`,
     );
   } catch (error) {
-    throw new MalformedFileError(`${label}: cannot be decompressed (${conciseDuckDbError(error)}).`);
+    throw new MalformedFileError(describeReadProblem(label, readProblem(error, "csv")));
   }
   const text = (rows[0]?.line ?? "").replace(/^\uFEFF/, "").replace(/\r$/, "");
   return text.length > 0 ? text : undefined;
@@ -94,28 +94,53 @@ export function splitCsvLine(line: string, delimiter: string): string[] {
   return fields.map((f) => f.trim());
 }
 
-/** DuckDB's error text, cut before its generic list of fixes, on one line. */
-export function conciseDuckDbError(error: unknown): string {
+/**
+ * What DuckDB's error says about a file it could not read, in Slice's words: the line when DuckDB gives one and
+ * the kind of problem. DuckDB's own text never reaches the user: it quotes the offending line (personal data
+ * such as e-mails and phones) and suggests reader options that `slice load` does not have.
+ */
+export function readProblem(error: unknown, format: FileFormat): { line?: number; message: string } {
   const text = String((error as Error)?.message ?? error);
-  return text
-    .replace(/^(Invalid Input Error|Conversion Error|IO Error|Binder Error|Parser Error):\s*/i, "")
-    .split(/\n\s*Possible fixes:/)[0]
-    .split(/\n\s*LINE \d+:/)[0]
-    .replace(/\s+/g, " ")
-    .trim();
+  const csvLine = /CSV Error on Line: (\d+)/.exec(text);
+  const line = csvLine ? Number(csvLine[1]) : undefined;
+  if (/Maximum line size of \d+ bytes exceeded/i.test(text)) {
+    return { line, message: `the line is longer than ${MAX_CSV_LINE_BYTES.toLocaleString("en-US")} bytes, the longest line Slice reads; check the file's line endings (\\n or \\r\\n) and quoting.` };
+  }
+  if (/Invalid unicode|not utf-8 encoded/i.test(text)) return { line, message: "not UTF-8 text; save the file as UTF-8 (Slice reads UTF-8 only)." };
+  if (format === "csv") {
+    const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(text);
+    if (columns) {
+      return { line, message: `${columns[2]} value(s) where ${columns[1]} columns are expected; check the delimiter and put values that contain it in double quotes.` };
+    }
+    if (/unterminated quote/i.test(text)) return { line, message: 'a quoted value is not closed properly; close it with " and write a " inside a quoted value as "".' };
+    return { line, message: "cannot be read as CSV; check that it is UTF-8 text with one record per line, the header first, and the delimiter Slice expects." };
+  }
+  if (format === "ndjson") {
+    const json = /Malformed JSON.*? in line (\d+)/i.exec(text) ?? /in line (\d+)/i.exec(text);
+    return { line: json ? Number(json[1]) : undefined, message: "not valid JSON; each line must hold one JSON object (NDJSON)." };
+  }
+  return { message: "not a readable Parquet file (too small or damaged); export it again." };
 }
 
-function lineOf(message: string): string {
-  const match = /(?:on Line|in line|line)[: ]+(\d+)/i.exec(message);
-  return match ? ` line ${match[1]}` : "";
+function describeReadProblem(label: string, problem: { line?: number; message: string }, near = false): string {
+  return `${label}${problem.line === undefined ? "" : ` ${near ? "near line" : "line"} ${problem.line}`}: ${problem.message}`;
 }
 
-async function runStaging(wh: Warehouse, file: string, sql: string): Promise<void> {
+async function runStaging(
+  wh: Warehouse,
+  file: string,
+  sql: string,
+  format: FileFormat,
+  diagnose?: () => Promise<CsvProblem | undefined>,
+): Promise<void> {
   try {
     await wh.run(sql);
   } catch (error) {
-    const message = conciseDuckDbError(error);
-    throw new MalformedFileError(`${file}${lineOf(message)}: cannot be read (${message}).`);
+    // A file DuckDB refuses is read again by Slice to say where and why, with the physical line and the column.
+    const found = diagnose ? await diagnose() : undefined;
+    if (found) throw new MalformedFileError(describeCsvProblem(file, found));
+    // DuckDB's CSV line numbers do not count lines inside quoted values: "near".
+    throw new MalformedFileError(describeReadProblem(file, readProblem(error, format), format === "csv"));
   }
 }
 
@@ -189,7 +214,7 @@ export async function stageSource(
   let staged: Omit<StagedSource, "rows">;
 
   if (format === "parquet") {
-    await runStaging(wh, label, `create temp table ${SOURCE_TABLE} as select * from read_parquet(${file}, file_row_number = true)`);
+    await runStaging(wh, label, `create temp table ${SOURCE_TABLE} as select * from read_parquet(${file}, file_row_number = true)`, "parquet");
     const columns = (await wh.query<{ column_name: string }>(`select column_name from (describe temp.${SOURCE_TABLE})`))
       .map((r) => r.column_name)
       .filter((c) => c !== "file_row_number");
@@ -204,8 +229,7 @@ export async function stageSource(
         )
       ).map((r) => r.column_name);
     } catch (error) {
-      const message = conciseDuckDbError(error);
-      throw new MalformedFileError(`${label}${lineOf(message)}: cannot be read as NDJSON (${message}).`);
+      throw new MalformedFileError(describeReadProblem(label, readProblem(error, "ndjson")));
     }
     if (keys.length === 0) throw new MalformedFileError(`${label}: has no records.`);
     await runStaging(
@@ -213,6 +237,7 @@ export async function stageSource(
       label,
       `create temp table ${SOURCE_TABLE} as
        select row_number() over () AS __record, * from read_json(${file}, format = 'newline_delimited', columns = ${columnsStruct(keys)})`,
+      "ndjson",
     );
     staged = { columns: keys, lineExpression: "__record", recordExpression: "__record" };
     staged = await withPhysicalLines(wh, staged, records, 0);
@@ -227,6 +252,7 @@ export async function stageSource(
          select row_number() over () AS line_number, string_split_regex(trim(line), '\\s+') AS fields
          from read_csv(${file}, header = false, columns = {'line': 'VARCHAR'}, delim = '\x01', quote = '', escape = '',
                        auto_detect = false, strict_mode = false)`,
+        "csv",
       );
       const bad = await wh.query<{ line_number: string; found: string }>(
         `select line_number, len(fields) AS found from temp.load_source_lines
@@ -263,6 +289,8 @@ export async function stageSource(
          select row_number() over () AS __record, *
          from read_csv(${file}, header = ${csv.header}, auto_detect = false, columns = ${columnsStruct(names)},
                                 delim = ${quoteLiteral(csv.delimiter)}, quote = '"', escape = '"', strict_mode = true)`,
+        "csv",
+        compressionOf(path) === "zstd" ? undefined : () => diagnoseCsv(path, { delimiter: csv.delimiter, columns: names, header: csv.header }),
       );
       // Without record positions, records are counted from the header line (blank lines and quoted values
       // spanning lines would shift later numbers).

@@ -196,3 +196,163 @@ export async function scanFile(path: string, label: string, layout?: RecordLayou
   if (!counter || compression === "zstd") return { sha256 };
   return { sha256, records: { count: counter.count, breaks: counter.breaks } };
 }
+
+/** DuckDB's CSV reader refuses longer lines (its max_line_size default). */
+export const MAX_CSV_LINE_BYTES = 2_000_000;
+
+export interface CsvShape {
+  delimiter: string;
+  /** The file's column names (from the header, or the mapping's csv.columns). */
+  columns: readonly string[];
+  header: boolean;
+}
+
+/** The first place where a CSV file breaks the format, in Slice's words: line, column and fix. */
+export interface CsvProblem {
+  line: number;
+  /** The column the problem is in, when it is in one. */
+  column?: string;
+  message: string;
+}
+
+/** "file line 3, column email: …" */
+export function describeCsvProblem(label: string, problem: CsvProblem): string {
+  return `${label} line ${problem.line}${problem.column ? `, column ${problem.column}` : ""}: ${problem.message}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Reads a (gzipped) CSV file to its first format problem: a row with too many or too few values, a quoted value
+ * never closed or followed by text, bytes that are not UTF-8, a line DuckDB would not read. Used when DuckDB
+ * has refused the file, to say where and why without echoing the line (it holds personal data).
+ */
+export async function diagnoseCsv(path: string, shape: CsvShape): Promise<CsvProblem | undefined> {
+  const delimiter = Buffer.from(shape.delimiter, "utf8")[0];
+  const expected = shape.columns.length;
+  const named = shape.header ? "the header names" : "the mapping's csv.columns names";
+  const column = (index: number): string => shape.columns[index] ?? `number ${index + 1}`;
+  const delimiterText = shape.delimiter === "\t" ? "a tab" : `"${shape.delimiter}"`;
+
+  let line = 1;
+  let lineBytes = 0;
+  let recordLine = 1;
+  let inRecord = false;
+  let field = 0;
+  let fieldStart = true;
+  let inQuotes = false;
+  let afterClosingQuote = false;
+  let quoteLine = 1;
+  let quoteField = 0;
+  let utf8Pending = 0;
+  let problem: CsvProblem | undefined;
+
+  const endRecord = (): void => {
+    const found = field + 1;
+    if (found > expected) {
+      const extra = found - expected;
+      problem = {
+        line: recordLine,
+        message: `${plural(found, "value")} where ${named} ${plural(expected, "column")}; ${extra === 1 ? "a value" : `${extra} values`} too many after column ${column(expected - 1)}. Check the delimiter (${delimiterText}) and put values that contain it in double quotes.`,
+      };
+    } else if (found < expected) {
+      const missing = found + 1 === expected ? `column ${column(found)} is missing` : `columns ${column(found)} to ${column(expected - 1)} are missing`;
+      problem = {
+        line: recordLine,
+        message: `${plural(found, "value")} where ${named} ${plural(expected, "column")}; ${missing}. Check the delimiter (${delimiterText}) and that no line is cut short.`,
+      };
+    }
+    inRecord = false;
+    field = 0;
+    fieldStart = true;
+  };
+
+  const raw = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const stream = compressionOf(path) === "gzip" ? raw.pipe(createGunzip()) : raw;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length && !problem; i++) {
+        const b = chunk[i];
+        lineBytes++;
+        if (lineBytes > MAX_CSV_LINE_BYTES) {
+          problem = {
+            line,
+            message: `the line is longer than ${MAX_CSV_LINE_BYTES.toLocaleString("en-US")} bytes, the longest line Slice reads; check the file's line endings (\\n or \\r\\n) and quoting.`,
+          };
+          break;
+        }
+        // UTF-8: continuation bytes are never delimiters, quotes or line ends, so checking them here is enough.
+        if (utf8Pending > 0) {
+          if ((b & 0xc0) !== 0x80) {
+            problem = { line, column: column(field), message: `not UTF-8 text; save the file as UTF-8 (Slice reads UTF-8 only).` };
+            break;
+          }
+          utf8Pending--;
+        } else if (b >= 0x80) {
+          utf8Pending = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+          if (utf8Pending < 0) {
+            problem = { line, column: column(field), message: `not UTF-8 text; save the file as UTF-8 (Slice reads UTF-8 only).` };
+            break;
+          }
+        }
+        if (b === NEWLINE) lineBytes = 0;
+        if (inQuotes) {
+          if (b === QUOTE) {
+            inQuotes = false;
+            afterClosingQuote = true;
+          } else if (b === NEWLINE) line++;
+          continue;
+        }
+        if (afterClosingQuote) {
+          afterClosingQuote = false;
+          if (b === QUOTE) {
+            inQuotes = true; // "" inside a quoted value
+            continue;
+          }
+          if (b !== delimiter && b !== NEWLINE && b !== CARRIAGE_RETURN) {
+            problem = {
+              line,
+              column: column(field), message: `text follows the closing quote of a quoted value; quote the whole value and write a " inside it as "".`,
+            };
+            break;
+          }
+        }
+        if (b === NEWLINE) {
+          if (inRecord) endRecord();
+          line++;
+          continue;
+        }
+        if (b === CARRIAGE_RETURN) continue;
+        if (!inRecord) {
+          inRecord = true;
+          recordLine = line;
+        }
+        if (b === delimiter) {
+          field++;
+          fieldStart = true;
+        } else if (b === QUOTE && fieldStart) {
+          inQuotes = true;
+          quoteLine = line;
+          quoteField = field;
+          fieldStart = false;
+        } else fieldStart = false;
+      }
+      if (problem) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    raw.destroy();
+  }
+  if (problem) return problem;
+  if (inQuotes) {
+    return {
+      line: quoteLine,
+      column: column(quoteField), message: `a quoted value is never closed; close it with " (write a " inside a quoted value as "").`,
+    };
+  }
+  if (inRecord) endRecord();
+  return problem;
+}
