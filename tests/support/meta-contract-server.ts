@@ -39,7 +39,9 @@ export type Fault =
   | { kind: "http429"; retryAfterSeconds?: number }
   | { kind: "http500" }
   | { kind: "graph"; code: number; subcode?: number; message?: string; httpStatus?: number; headers?: Record<string, string> }
-  | { kind: "drop" };
+  | { kind: "drop" }
+  /** Meta applies the request, then the connection drops before the answer: the caller cannot know it worked. */
+  | { kind: "drop_after_acting" };
 
 export interface RequestRecord {
   method: string;
@@ -258,6 +260,13 @@ export class MetaContractServer {
       this.authenticate(req, url, body);
       if (membership) {
         const fault = this.faults.shift();
+        if (fault?.kind === "drop_after_acting") {
+          this.route(method, url, body, record);
+          this.acknowledgedBatches += 1;
+          record.status = "dropped";
+          req.socket.destroy();
+          return;
+        }
         if (fault) {
           this.applyFault(fault, res, record, req);
           return;
