@@ -17,7 +17,7 @@ import { isBlankSql } from "../validate/sql-text.ts";
 import { bigQueryTypeName, Catalog, type Column, fromTypeProto, toTypeProto, type TypeProtoOut, type ZetaType } from "../validate/types.ts";
 import type { ValueProto } from "../validate/values.ts";
 import { type ZetaSql, zetaSqlMessage } from "../validate/zetasql.ts";
-import { type AstNode, concrete, field, identifierOf, pathOf, StatementText } from "./ast.ts";
+import { type AstNode, concrete, field, identifierOf, pathOf, rangeOf, StatementText } from "./ast.ts";
 import { BigQueryError, duplicate, invalidQuery, notFound, notImplemented } from "./errors.ts";
 
 export const ROW_COLUMN = "_slice_row";
@@ -449,8 +449,44 @@ export class LocalBigQueryEngine {
     return data;
   }
 
+  /**
+   * The evaluator finds table contents only under one top-level name, so every table path written in
+   * parts (`dataset.table`, `project.dataset.table` unquoted, `` `project`.dataset.table ``) is rewritten
+   * to the single quoted full name it resolves to, by the parser's byte ranges.
+   */
+  private async qualifyTablePaths(sql: string, options: RunOptions): Promise<string> {
+    let parsed: { parsedStatement?: unknown };
+    try {
+      parsed = await this.server.call("parse", { sqlStatement: sql, options: await this.server.bigQueryLanguageOptions() });
+    } catch (error) {
+      throw invalidQuery(zetaSqlMessage(error));
+    }
+    const replacements: { start: number; end: number; text: string }[] = [];
+    const walk = (value: unknown): void => {
+      if (!value || typeof value !== "object") return;
+      if (Array.isArray(value)) return value.forEach(walk);
+      const record = value as AstNode;
+      const path = record.astTablePathExpressionNode as AstNode | undefined;
+      const names = path ? pathOf(path.pathExpr) : [];
+      if (path && names.length >= 2) {
+        const ref = this.resolve(names, options);
+        const range = rangeOf(path.pathExpr);
+        if (ref && range) replacements.push({ ...range, text: quote(keyOf(ref)) });
+      }
+      for (const child of Object.values(record)) walk(child);
+    };
+    walk(parsed.parsedStatement);
+    if (replacements.length === 0) return sql;
+    let bytes = Buffer.from(sql, "utf8");
+    for (const r of replacements.sort((a, b) => b.start - a.start)) {
+      bytes = Buffer.concat([bytes.subarray(0, r.start), Buffer.from(r.text, "utf8"), bytes.subarray(r.end)]);
+    }
+    return bytes.toString("utf8");
+  }
+
   /** Runs a query on the reference evaluator over the stored rows. */
   async evaluate(sql: string, options: RunOptions & { projectId?: string }, seen: ReadonlySet<string> = new Set()): Promise<TableData> {
+    sql = await this.qualifyTablePaths(sql, options);
     const inputs = await this.evaluationInputs(sql, options, seen);
     const languageOptions = await this.server.bigQueryLanguageOptions();
     const params = options.params ?? [];

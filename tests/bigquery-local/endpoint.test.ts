@@ -78,6 +78,14 @@ describe("queries", () => {
     expect(await query("SELECT @missing IS NULL AS is_null", { missing: null }, { missing: "STRING" })).toEqual([{ is_null: true }]);
   });
 
+  it("resolves dataset.table and unquoted paths the way BigQuery does, also in DML", async () => {
+    expect(await query("SELECT COUNT(*) AS n FROM shop.orders")).toEqual([{ n: 3 }]);
+    expect(await query("SELECT COUNT(*) AS n FROM `slice-test`.shop.orders AS o JOIN shop.orders USING (order_id)")).toEqual([{ n: 3 }]);
+    const [rows] = await client.query({ query: "SELECT COUNT(*) AS n FROM orders", defaultDataset: { datasetId: "shop" } });
+    expect(rows).toEqual([{ n: 3 }]);
+    await query("UPDATE shop.orders SET items = items WHERE order_id IN (SELECT order_id FROM shop.orders)");
+  });
+
   it("pages results with maxResults and page tokens", async () => {
     const [job] = await client.createQueryJob({ query: "SELECT x FROM UNNEST(GENERATE_ARRAY(1, 25)) AS x ORDER BY x", location: "EU" });
     const [first, next] = await job.getQueryResults({ maxResults: 10, autoPaginate: false });
