@@ -49,8 +49,14 @@ export interface LocalBigQuery {
   engine: LocalBigQueryEngine;
   /** Every job run, in order. */
   log: StatementLogEntry[];
-  /** Requests served, by `METHOD route` (e.g. `POST jobs.insert`). */
+  /** Requests served, by route name (e.g. `jobs.insert`). */
   requests: Map<string, number>;
+  /**
+   * Drops the connection of the next request to `route` (e.g. `jobs.query`, `jobs.insert`,
+   * `tabledata.insertAll`): `before` it is served (nothing happened), or `after` it was served (the work
+   * is done, the answer is lost). For tests of what a client does when BigQuery acted but never answered.
+   */
+  dropNext(route: string, when: "before" | "after", times?: number): void;
   close(): Promise<void>;
 }
 
@@ -141,6 +147,13 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
   const insertIds = new Map<string, Set<string>>();
   const log: StatementLogEntry[] = [];
   const requests = new Map<string, number>();
+  const faults: { route: string; when: "before" | "after"; times: number }[] = [];
+  const takeFault = (route: string, when: "before" | "after"): boolean => {
+    const fault = faults.find((f) => f.route === route && f.when === when && f.times > 0);
+    if (!fault) return false;
+    fault.times--;
+    return true;
+  };
   if (options.statementLog) mkdirSync(dirname(options.statementLog), { recursive: true });
 
   let queue: Promise<unknown> = Promise.resolve();
@@ -562,8 +575,10 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
         return send(res, 404, notImplemented(`the REST call ${method} ${path}`).toJson());
       }
       requests.set(route.name, (requests.get(route.name) ?? 0) + 1);
+      if (takeFault(route.name, "before")) return void req.socket.destroy();
       const match = route.pattern.exec(path)!.slice(1).map(decodeURIComponent);
       const [status, body] = await route.handle(match, url.searchParams, () => readBody(req));
+      if (takeFault(route.name, "after")) return void req.socket.destroy();
       send(res, status, body);
     })().catch((error: unknown) => {
       const e = error instanceof BigQueryError ? error : new BigQueryError(500, "backendError", error instanceof Error ? error.stack ?? error.message : String(error));
@@ -592,6 +607,9 @@ export async function startLocalBigQuery(options: LocalBigQueryOptions = {}): Pr
       GCLOUD_PROJECT: projectId,
       // A credentials file would take precedence over the metadata server.
       GOOGLE_APPLICATION_CREDENTIALS: "",
+    },
+    dropNext(route, when, times = 1) {
+      faults.push({ route, when, times });
     },
     async close() {
       server.closeAllConnections?.();

@@ -256,3 +256,25 @@ describe("DML", () => {
     expect(e).toMatchObject({ code: 409, reason: "duplicate" });
   });
 });
+
+describe("lost answers", () => {
+  it("a jobs.query retried by the client after its answer was lost runs once (requestId)", async () => {
+    await query("CREATE OR REPLACE TABLE `slice-test.shop.ledger` (entry STRING)");
+    bq.dropNext("jobs.query", "after");
+    await query("INSERT INTO `slice-test.shop.ledger` (entry) VALUES ('once')");
+    expect(await query("SELECT COUNT(*) AS n FROM `slice-test.shop.ledger`")).toEqual([{ n: 1 }]);
+  });
+
+  it("a request dropped before it was served changes nothing and the client's retry does it once", async () => {
+    bq.dropNext("jobs.query", "before");
+    await query("INSERT INTO `slice-test.shop.ledger` (entry) VALUES ('twice?')");
+    expect(await query("SELECT COUNT(*) AS n FROM `slice-test.shop.ledger` WHERE entry = 'twice?'")).toEqual([{ n: 1 }]);
+  });
+
+  it("a createQueryJob whose answer was lost is not run twice: the retry finds the job by its id", async () => {
+    bq.dropNext("jobs.insert", "after");
+    const [job] = await client.createQueryJob({ query: "INSERT INTO `slice-test.shop.ledger` (entry) VALUES ('job')" });
+    await job.getQueryResults();
+    expect(await query("SELECT COUNT(*) AS n FROM `slice-test.shop.ledger` WHERE entry = 'job'")).toEqual([{ n: 1 }]);
+  });
+});
