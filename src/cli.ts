@@ -7,6 +7,7 @@ import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
+import { registerBigQueryLocalCommand } from "./bigquery-local/command.ts";
 import { registerApiCommands } from "./api/command.ts";
 import { registerExplorerCommands } from "./explorer/command.ts";
 import { registerLookmlCommand } from "./lookml/command.ts";
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerScoresCommand(program);
   registerSyncCommands(program);
   registerValidateCommand(program);
+  registerBigQueryLocalCommand(program);
   registerApiCommands(program);
   registerExplorerCommands(program);
   registerLookmlCommand(program);
