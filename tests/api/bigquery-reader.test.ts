@@ -1,7 +1,7 @@
 /**
- * The BigQuery reader cannot reach BigQuery here: these tests record the statements it builds through an
- * injected `query` function and check their text and parameters, and how BigQuery-shaped rows are read.
- * Nothing here claims the SQL ran on BigQuery.
+ * The statements the BigQuery reader builds, recorded through its `query` seam: their text, table names
+ * and parameters, and how BigQuery-shaped rows are read. tests/api/bigquery-reader-local.test.ts runs the
+ * same reader through the official client against the local BigQuery endpoint.
  */
 import { describe, expect, it } from "vitest";
 import { audienceReadQueries, duckDbReadDialect, HASHED_IDENTIFIER_COLUMNS } from "../../src/warehouse/adapter.ts";
