@@ -15,6 +15,7 @@ export const loadCommandOptionsSchema = z.object({
   files: z.array(z.string().min(1)).min(1, "give at least one file, glob or s3:// URL"),
   mapping: z.string().min(1, "--mapping needs a YAML file path").optional(),
   format: z.enum(FILE_FORMATS, { error: `--format must be one of ${FILE_FORMATS.join(", ")}` }).optional(),
+  delimiter: z.string().min(1, '--delimiter needs a character, such as ";" or tab').optional(),
   warehouse: z.string().min(1, "--warehouse needs a DuckDB file path"),
   s3Endpoint: z.string().url("--s3-endpoint must be a URL such as http://127.0.0.1:9000").optional(),
   s3Region: z.string().min(1).optional(),
@@ -40,6 +41,7 @@ export async function runLoadCommand(options: LoadCommandOptions, print: (line: 
       files: options.files,
       format: options.format,
       mappingFile: options.mapping,
+      delimiter: options.delimiter,
       s3: options.s3Endpoint || options.s3Region || options.s3PathStyle !== undefined
         ? { endpoint: options.s3Endpoint, region: options.s3Region, forcePathStyle: options.s3PathStyle }
         : undefined,
@@ -71,6 +73,7 @@ export function registerLoadCommand(program: Command): void {
     .argument("<files...>", "files, globs (quote them) or s3://bucket/key URLs")
     .option("--mapping <file>", "YAML mapping for files that do not follow the contract (see docs/raw-contract.md)")
     .option("--format <format>", `file format when the extension does not tell: ${FILE_FORMATS.join(", ")}`)
+    .option("--delimiter <char>", 'CSV delimiter: one character such as ";" or "tab" (default: detected from the header among , ; tab |)')
     .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
     .option("--s3-endpoint <url>", "S3-compatible endpoint (path-style addressing is then used)")
     .option("--s3-region <region>", "S3 region (default: AWS_REGION or us-east-1)")

@@ -13,8 +13,18 @@ import { columnTypeName, createRawTables, LOAD_LEDGER_TABLE, RAW_REJECTS_TABLE }
 import { type RawRow, type RawValue, validateRawRow } from "../raw/row-schema.ts";
 import { quoteIdent, quoteLiteral, type Warehouse } from "../warehouse/duckdb.ts";
 import { FILE_FORMATS, type FileFormat, type Mapping, readMappingFile } from "./mapping.ts";
-import { inferFormat, MalformedFileError, type RecordPositions, SOURCE_TABLE, stageSource, type StagedSource } from "./read-source.ts";
-import { type RecordLayout, scanFile } from "./scan.ts";
+import {
+  DETECTED_DELIMITERS,
+  delimiterName,
+  inferFormat,
+  MalformedFileError,
+  type RecordPositions,
+  SOURCE_TABLE,
+  splitCsvLine,
+  stageSource,
+  type StagedSource,
+} from "./read-source.ts";
+import { firstSignificantCharacter, type RecordLayout, scanFile } from "./scan.ts";
 import { downloadS3Object, isS3Url, s3Client, type S3Options } from "./s3.ts";
 
 export interface LoadOptions {
@@ -24,6 +34,8 @@ export interface LoadOptions {
   /** Overrides the format inferred from the extension (and the mapping's format). */
   format?: FileFormat;
   mappingFile?: string;
+  /** CSV delimiter: one character or "tab"; overrides the mapping's. Without it the header tells. */
+  delimiter?: string;
   s3?: S3Options;
   onFile?(report: FileLoadReport): void;
 }
@@ -89,6 +101,7 @@ function sqlValue(value: string): string {
 
 /** How each contract column is produced from the staged source: SQL giving text (or NULL). */
 function contractColumnExpressions(
+  tableName: string,
   table: readonly RawColumn[],
   staged: StagedSource,
   mapping: Mapping | undefined,
@@ -141,6 +154,21 @@ function contractColumnExpressions(
     if (derivation?.startsWith("copy:")) expressions.set(column.name, expressions.get(derivation.slice("copy:".length)) ?? "CAST(NULL AS VARCHAR)");
   }
   const contractColumns = table.map((c) => c.name).join(", ");
+  const readFromFile = table.filter((c) => sourceColumns.has(mapping?.columns[c.name] ?? c.name)).length;
+  if (format === "csv" && staged.delimiter !== undefined && staged.columns.length === 1 && readFromFile === 0) {
+    // The whole header read as one column: almost always the wrong delimiter.
+    const header = staged.columns[0];
+    const better = DETECTED_DELIMITERS.filter((d) => d !== staged.delimiter)
+      .map((d) => ({ d, n: splitCsvLine(header, d).length }))
+      .reduce((a, b) => (b.n > a.n ? b : a));
+    const suggestion =
+      better.n > 1
+        ? `the header splits on ${delimiterName(better.d)} into ${better.n} columns; pass --delimiter ${better.d === "\t" ? "tab" : `"${better.d}"`} (or csv.delimiter in a mapping).`
+        : "set it with --delimiter (or csv.delimiter in a mapping).";
+    throw new MalformedFileError(
+      `${where}: none of the columns of raw.${tableName} is in the header, which reads as one column with the delimiter ${delimiterName(staged.delimiter)}; the delimiter is probably wrong: ${suggestion}`,
+    );
+  }
   if (missing.length > 0) {
     const hint = mapping
       ? "fix the mapping's columns or the file"
@@ -294,6 +322,7 @@ async function loadOneFile(
   format: FileFormat,
   mapping: Mapping | undefined,
   records?: RecordPositions,
+  source: { delimiter?: string; jsonArray?: boolean } = {},
 ): Promise<FileLoadReport> {
   const table = rawTable(tableName);
   const lineColumns = rawTable("order_lines").columns;
@@ -301,8 +330,8 @@ async function loadOneFile(
   await dropWorkTables(wh);
   await wh.run("BEGIN TRANSACTION");
   try {
-    const staged = await stageSource(wh, path, label, format, mapping, records);
-    const { expressions, formatErrors } = contractColumnExpressions(table.columns, staged, mapping, label, format);
+    const staged = await stageSource(wh, path, label, format, { mapping, records, ...source });
+    const { expressions, formatErrors } = contractColumnExpressions(table.name, table.columns, staged, mapping, label, format);
     const quantitySource = mapping?.order_lines?.quantity;
     if (quantitySource && !staged.columns.includes(quantitySource)) {
       throw new MalformedFileError(`${label} line 1: missing column ${quantitySource} named by the mapping's order_lines.quantity; fix the mapping or the file.`);
@@ -386,6 +415,10 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
   if (mapping && mapping.table !== table.name) {
     throw new Error(`${opts.mappingFile}: table is "${mapping.table}" but the files are being loaded into "${table.name}"; make them agree.`);
   }
+  const delimiter = opts.delimiter === undefined ? undefined : opts.delimiter === "tab" || opts.delimiter === "\\t" ? "\t" : opts.delimiter;
+  if (delimiter !== undefined && delimiter.length !== 1) {
+    throw new Error(`--delimiter must be one character (such as ";") or "tab", not "${opts.delimiter}".`);
+  }
   await createRawTables(wh);
   const files = await expandFiles(wh, opts.files);
   const client = files.some(isS3Url) ? s3Client(opts.s3) : undefined;
@@ -397,9 +430,12 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       const path = downloaded?.path ?? file;
       const format = opts.format ?? mapping?.format ?? inferFormat(file);
       if (!format) throw new Error(`${file}: cannot tell the format from the extension; pass --format ${FILE_FORMATS.join("|")}.`);
+      // A .json export may be one JSON array rather than one object per line.
+      const jsonArray = format === "ndjson" && (await firstSignificantCharacter(path)) === "[";
       // One pass: the checksum, a complete compressed stream, and where each record starts.
+      const whitespace = (delimiter ?? mapping?.csv?.delimiter) === "whitespace";
       const layout: RecordLayout | undefined =
-        format === "ndjson" ? "lines" : format === "csv" && mapping?.csv?.delimiter !== "whitespace" ? "csv" : undefined;
+        format === "ndjson" ? (jsonArray ? "json-array" : "lines") : format === "csv" && !whitespace ? "csv" : undefined;
       const scan = await scanFile(path, file, layout);
       const sha256 = scan.sha256;
       const already = await wh.query<{ rows_loaded: string; loaded_at: string }>(
@@ -409,7 +445,7 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       );
       const report: FileLoadReport = already.length
         ? { file, table: table.name, sha256, status: "already_loaded", rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 }
-        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping, scan.records);
+        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping, scan.records, { delimiter, jsonArray });
       reports.push(report);
       opts.onFile?.(report);
     } catch (error) {

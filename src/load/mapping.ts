@@ -33,10 +33,12 @@ export const mappingSchema = z
     format: z.enum(FILE_FORMATS, { error: `must be one of ${FILE_FORMATS.join(", ")}` }).optional(),
     csv: z
       .object({
+        // absent: detected from the header (",", ";", tab or "|"); "tab" is a tab
         delimiter: z
           .string()
-          .refine((d) => d === "whitespace" || d.length === 1, { message: 'must be one character (such as "," or ";") or "whitespace"' })
-          .default(","),
+          .refine((d) => d === "whitespace" || d === "tab" || d.length === 1, { message: 'must be one character (such as "," or ";"), "tab" or "whitespace"' })
+          .transform((d) => (d === "tab" ? "\t" : d))
+          .optional(),
         header: z.boolean().default(true),
         columns: z.array(z.string().min(1)).min(1).optional(),
       })

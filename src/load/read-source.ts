@@ -22,6 +22,8 @@ export interface StagedSource {
   /** SQL for the record's 1-based position among the file's records. */
   recordExpression: string;
   rows: number;
+  /** CSV: the delimiter the file was read with (given or detected). */
+  delimiter?: string;
 }
 
 export { MalformedFileError };
@@ -99,7 +101,7 @@ export function splitCsvLine(line: string, delimiter: string): string[] {
  * the kind of problem. DuckDB's own text never reaches the user: it quotes the offending line (personal data
  * such as e-mails and phones) and suggests reader options that `slice load` does not have.
  */
-export function readProblem(error: unknown, format: FileFormat): { line?: number; message: string } {
+export function readProblem(error: unknown, format: FileFormat, label = ""): { line?: number; message: string } {
   const text = String((error as Error)?.message ?? error);
   const csvLine = /CSV Error on Line: (\d+)/.exec(text);
   const line = csvLine ? Number(csvLine[1]) : undefined;
@@ -117,7 +119,10 @@ export function readProblem(error: unknown, format: FileFormat): { line?: number
   }
   if (format === "ndjson") {
     const json = /Malformed JSON.*? in line (\d+)/i.exec(text) ?? /in line (\d+)/i.exec(text);
-    return { line: json ? Number(json[1]) : undefined, message: "not valid JSON; each line must hold one JSON object (NDJSON)." };
+    const expected = /\.json(\.(gz|zst))?$/i.test(label)
+      ? "a .json file must hold one JSON object per line (NDJSON) or a JSON array of objects"
+      : "each line must hold one JSON object (NDJSON)";
+    return { line: json ? Number(json[1]) : undefined, message: `not valid JSON; ${expected}.` };
   }
   return { message: "not a readable Parquet file (too small or damaged); export it again." };
 }
@@ -140,7 +145,7 @@ async function runStaging(
     const found = diagnose ? await diagnose() : undefined;
     if (found) throw new MalformedFileError(describeCsvProblem(file, found));
     // DuckDB's CSV line numbers do not count lines inside quoted values: "near".
-    throw new MalformedFileError(describeReadProblem(file, readProblem(error, format), format === "csv"));
+    throw new MalformedFileError(describeReadProblem(file, readProblem(error, format, file), format === "csv"));
   }
 }
 
@@ -201,13 +206,44 @@ async function withPhysicalLines(
  * Reads `path` into SOURCE_TABLE (a temporary table). `label` names the file in messages (the s3:// URL for
  * downloaded objects).
  */
+export interface StageOptions {
+  mapping?: Mapping;
+  /** Where records start, from scanFile. */
+  records?: RecordPositions;
+  /** CSV delimiter given on the command line (overrides the mapping's; otherwise detected from the header). */
+  delimiter?: string;
+  /** NDJSON format only: the file is one JSON array of objects (a .json export), not one object per line. */
+  jsonArray?: boolean;
+}
+
+/** Delimiters tried, in this order of preference, when neither --delimiter nor the mapping gives one. */
+export const DETECTED_DELIMITERS = [",", ";", "\t", "|"] as const;
+
+export function delimiterName(delimiter: string): string {
+  return delimiter === "\t" ? "tab" : `"${delimiter}"`;
+}
+
+/**
+ * The delimiter that splits a file's first line into the most fields (`expected` of them when the count is
+ * known); a .tsv file prefers a tab. A line no candidate splits keeps ",".
+ */
+export function detectDelimiter(firstLine: string, path: string, expected?: number): string {
+  const preference = /\.(tsv|tab)(\.(gz|zst))?$/i.test(path) ? ["\t", ...DETECTED_DELIMITERS.filter((d) => d !== "\t")] : [...DETECTED_DELIMITERS];
+  const counts = preference.map((d) => ({ d, n: splitCsvLine(firstLine, d).length }));
+  if (expected !== undefined) {
+    const exact = counts.find((c) => c.n === expected);
+    if (exact) return exact.d;
+  }
+  const best = counts.reduce((a, b) => (b.n > a.n ? b : a));
+  return best.n > 1 ? best.d : ",";
+}
+
 export async function stageSource(
   wh: Warehouse,
   path: string,
   label: string,
   format: FileFormat,
-  mapping?: Mapping,
-  records?: RecordPositions,
+  { mapping, records, delimiter, jsonArray }: StageOptions = {},
 ): Promise<StagedSource> {
   await wh.run(`DROP TABLE IF EXISTS temp.${SOURCE_TABLE}`);
   const file = quoteLiteral(path);
@@ -221,28 +257,29 @@ export async function stageSource(
     checkDistinct(label, columns);
     staged = { columns, lineExpression: "(file_row_number + 1)", recordExpression: "(file_row_number + 1)" };
   } else if (format === "ndjson") {
+    const jsonFormat = jsonArray ? "'array'" : "'newline_delimited'";
     let keys: string[];
     try {
       keys = (
         await wh.query<{ column_name: string }>(
-          `select column_name from (describe select * from read_json(${file}, format = 'newline_delimited', sample_size = -1))`,
+          `select column_name from (describe select * from read_json(${file}, format = ${jsonFormat}, sample_size = -1))`,
         )
       ).map((r) => r.column_name);
     } catch (error) {
-      throw new MalformedFileError(describeReadProblem(label, readProblem(error, "ndjson")));
+      throw new MalformedFileError(describeReadProblem(label, readProblem(error, "ndjson", label)));
     }
     if (keys.length === 0) throw new MalformedFileError(`${label}: has no records.`);
     await runStaging(
       wh,
       label,
       `create temp table ${SOURCE_TABLE} as
-       select row_number() over () AS __record, * from read_json(${file}, format = 'newline_delimited', columns = ${columnsStruct(keys)})`,
+       select row_number() over () AS __record, * from read_json(${file}, format = ${jsonFormat}, columns = ${columnsStruct(keys)})`,
       "ndjson",
     );
     staged = { columns: keys, lineExpression: "__record", recordExpression: "__record" };
     staged = await withPhysicalLines(wh, staged, records, 0);
   } else {
-    const csv = mapping?.csv ?? { delimiter: ",", header: true, columns: undefined };
+    const csv = { header: mapping?.csv?.header ?? true, columns: mapping?.csv?.columns, delimiter: delimiter ?? mapping?.csv?.delimiter };
     if (csv.delimiter === "whitespace") {
       const names = csv.columns ?? [];
       await runStaging(
@@ -274,10 +311,11 @@ export async function stageSource(
       staged = { columns: names, lineExpression: "__line", recordExpression: "__record" };
     } else {
       let names: string[];
+      const first = compressionOf(path) === "zstd" ? await readFirstLineWithDuckDb(wh, path, label) : await readFirstLine(path);
+      const separator = csv.delimiter ?? (first === undefined ? "," : detectDelimiter(first, path, csv.header ? undefined : csv.columns?.length));
       if (csv.header) {
-        const first = compressionOf(path) === "zstd" ? await readFirstLineWithDuckDb(wh, path, label) : await readFirstLine(path);
         if (first === undefined) throw new MalformedFileError(`${label} line 1: the file is empty; a header line is expected.`);
-        names = splitCsvLine(first, csv.delimiter);
+        names = splitCsvLine(first, separator);
         checkDistinct(label, names);
       } else {
         names = csv.columns ?? [];
@@ -288,13 +326,13 @@ export async function stageSource(
         `create temp table ${SOURCE_TABLE} as
          select row_number() over () AS __record, *
          from read_csv(${file}, header = ${csv.header}, auto_detect = false, columns = ${columnsStruct(names)},
-                                delim = ${quoteLiteral(csv.delimiter)}, quote = '"', escape = '"', strict_mode = true)`,
+                                delim = ${quoteLiteral(separator)}, quote = '"', escape = '"', strict_mode = true)`,
         "csv",
-        compressionOf(path) === "zstd" ? undefined : () => diagnoseCsv(path, { delimiter: csv.delimiter, columns: names, header: csv.header }),
+        compressionOf(path) === "zstd" ? undefined : () => diagnoseCsv(path, { delimiter: separator, columns: names, header: csv.header }),
       );
       // Without record positions, records are counted from the header line (blank lines and quoted values
       // spanning lines would shift later numbers).
-      staged = { columns: names, lineExpression: csv.header ? "(__record + 1)" : "__record", recordExpression: "__record" };
+      staged = { columns: names, lineExpression: csv.header ? "(__record + 1)" : "__record", recordExpression: "__record", delimiter: separator };
       staged = await withPhysicalLines(wh, staged, records, csv.header ? 1 : 0);
     }
   }

@@ -12,7 +12,7 @@ import { DamagedFileError } from "./errors.ts";
  * How records sit in the text: `csv` (RFC 4180: a quoted value may span lines; DuckDB skips empty lines) or
  * `lines` (one record per line that is not blank: NDJSON, whitespace-separated columns).
  */
-export type RecordLayout = "csv" | "lines";
+export type RecordLayout = "csv" | "lines" | "json-array";
 
 /**
  * Where records start: record r (1-based, in file order, the CSV header included) starts on line
@@ -48,6 +48,9 @@ const TAB = 0x09;
 class RecordCounter {
   private line = 1;
   private inQuotes = false;
+  /** json-array: nesting depth of [ and {, and string state. */
+  private depth = 0;
+  private escaped = false;
   private inRecord = false;
   count = 0;
   readonly breaks: LineBreak[] = [];
@@ -63,6 +66,7 @@ class RecordCounter {
   }
 
   push(chunk: Buffer): void {
+    if (this.layout === "json-array") return this.pushJsonArray(chunk);
     const csv = this.layout === "csv";
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
@@ -79,6 +83,46 @@ class RecordCounter {
       }
     }
   }
+
+  /** A record is an element of the top-level array: it starts at its first character. */
+  private pushJsonArray(chunk: Buffer): void {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b === NEWLINE) this.line++;
+      if (this.inQuotes) {
+        if (this.escaped) this.escaped = false;
+        else if (b === 0x5c) this.escaped = true;
+        else if (b === QUOTE) this.inQuotes = false;
+        continue;
+      }
+      if (b === NEWLINE || b === CARRIAGE_RETURN || b === SPACE || b === TAB) continue;
+      if (this.depth === 1 && !this.inRecord && b !== 0x2c && b !== 0x5d) this.start();
+      if (b === QUOTE) this.inQuotes = true;
+      else if (b === 0x5b || b === 0x7b) this.depth++;
+      else if (b === 0x5d || b === 0x7d) {
+        this.depth--;
+        if (this.depth === 1) this.inRecord = false;
+      } else if (b === 0x2c && this.depth === 1) this.inRecord = false;
+    }
+  }
+}
+
+/** The first character of the (decompressed) text that is not white space or a BOM; undefined when none. */
+export async function firstSignificantCharacter(path: string): Promise<string | undefined> {
+  if (compressionOf(path) === "zstd") return undefined;
+  const raw = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const stream = compressionOf(path) === "gzip" ? raw.pipe(createGunzip()) : raw;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = chunk.toString("utf8").replace(/^\uFEFF/, "").trimStart();
+      if (text.length > 0) return text[0];
+    }
+  } catch {
+    return undefined;
+  } finally {
+    raw.destroy();
+  }
+  return undefined;
 }
 
 function damaged(label: string, what: string): DamagedFileError {
