@@ -140,7 +140,7 @@ describe("models on the hand-written fixture", () => {
         lifecycle_stage: "prospect",
         frequency_class: "none",
         household_type: "unknown",
-        top_categories: null,
+        top_categories: [],
       });
     }
     expect(await profile("C3")).toMatchObject({ age_years: "75", age_band: "65_plus" });
