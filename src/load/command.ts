@@ -20,6 +20,7 @@ export const loadCommandOptionsSchema = z.object({
   s3Endpoint: z.string().url("--s3-endpoint must be a URL such as http://127.0.0.1:9000").optional(),
   s3Region: z.string().min(1).optional(),
   s3PathStyle: z.boolean().optional(),
+  replace: z.boolean().optional(),
 });
 
 export type LoadCommandOptions = z.infer<typeof loadCommandOptionsSchema>;
@@ -30,7 +31,12 @@ export function describeReport(report: FileLoadReport): string {
   }
   const lines = report.orderLines ? `; order_lines: ${report.orderLines.loaded} loaded, ${report.orderLines.rejected} rejected` : "";
   const rejects = report.rowsRejected > 0 || (report.orderLines?.rejected ?? 0) > 0 ? " (reasons in raw.raw_rejects)" : "";
-  return `  ${report.file}: ${report.rowsRead} read, ${report.rowsLoaded} loaded into raw.${report.table}, ${report.rowsRejected} rejected${lines}${rejects}`;
+  const replaced = report.replaced
+    ? `; replaced the load of ${report.replaced.loadedAt} UTC (${report.replaced.rowsRemoved} row${report.replaced.rowsRemoved === 1 ? "" : "s"} and ${report.replaced.rejectsRemoved} reject${
+        report.replaced.rejectsRemoved === 1 ? "" : "s"
+      } removed); rebuild staging with slice build --full-refresh, as incremental staging only adds rows`
+    : "";
+  return `  ${report.file}: ${report.rowsRead} read, ${report.rowsLoaded} loaded into raw.${report.table}, ${report.rowsRejected} rejected${lines}${rejects}${replaced}`;
 }
 
 export async function runLoadCommand(options: LoadCommandOptions, print: (line: string) => void = console.log): Promise<FileLoadReport[]> {
@@ -42,6 +48,7 @@ export async function runLoadCommand(options: LoadCommandOptions, print: (line: 
       format: options.format,
       mappingFile: options.mapping,
       delimiter: options.delimiter,
+      replace: options.replace,
       s3: options.s3Endpoint || options.s3Region || options.s3PathStyle !== undefined
         ? { endpoint: options.s3Endpoint, region: options.s3Region, forcePathStyle: options.s3PathStyle }
         : undefined,
@@ -74,6 +81,7 @@ export function registerLoadCommand(program: Command): void {
     .option("--mapping <file>", "YAML mapping for files that do not follow the contract (see docs/raw-contract.md)")
     .option("--format <format>", `file format when the extension does not tell: ${FILE_FORMATS.join(", ")}`)
     .option("--delimiter <char>", 'CSV delimiter: one character such as ";" or "tab" (default: detected from the header among , ; tab |)')
+    .option("--replace", "a file loaded before under the same name with other content replaces that load's rows (otherwise it is refused)")
     .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
     .option("--s3-endpoint <url>", "S3-compatible endpoint (path-style addressing is then used)")
     .option("--s3-region <region>", "S3 region (default: AWS_REGION or us-east-1)")

@@ -25,6 +25,7 @@ import {
   type StagedSource,
 } from "./read-source.ts";
 import { firstSignificantCharacter, type RecordLayout, scanFile } from "./scan.ts";
+import { earlierVersion, type EarlierLoad, ensureLoadBookkeeping, recordLoadedRows, removeLoad } from "./ledger.ts";
 import { downloadS3Object, isS3Url, s3Client, type S3Options } from "./s3.ts";
 
 export interface LoadOptions {
@@ -37,6 +38,11 @@ export interface LoadOptions {
   /** CSV delimiter: one character or "tab"; overrides the mapping's. Without it the header tells. */
   delimiter?: string;
   s3?: S3Options;
+  /**
+   * A file whose name was loaded before with other content replaces that load's rows (in one transaction);
+   * without it such a file is refused.
+   */
+  replace?: boolean;
   onFile?(report: FileLoadReport): void;
 }
 
@@ -50,6 +56,8 @@ export interface FileLoadReport {
   rowsRejected: number;
   /** Set when the mapping emits order lines. */
   orderLines?: { loaded: number; rejected: number };
+  /** Set when --replace replaced an earlier load of a file with this name. */
+  replaced?: { sha256: string; loadedAt: string; rowsRemoved: number; rejectsRemoved: number };
 }
 
 /** A file failed: earlier files stay loaded (see `reports`), this one changed nothing. */
@@ -323,6 +331,7 @@ async function loadOneFile(
   mapping: Mapping | undefined,
   records?: RecordPositions,
   source: { delimiter?: string; jsonArray?: boolean } = {},
+  earlier?: EarlierLoad,
 ): Promise<FileLoadReport> {
   const table = rawTable(tableName);
   const lineColumns = rawTable("order_lines").columns;
@@ -352,8 +361,16 @@ async function loadOneFile(
     await appendRejects(wh, rejected);
 
     const raw = (name: string): string => `${RAW_SCHEMA}.${quoteIdent(name)}`;
-    await wh.run(`insert into ${raw(table.name)} select ${castSelect(table.columns)} from temp.${VALID_TABLE}`);
-    if (mapping?.order_lines) await wh.run(`insert into ${raw("order_lines")} select ${castSelect(lineColumns)} from temp.${VALID_LINES_TABLE}`);
+    // --replace: the earlier version's rows, rejects and ledger rows give way, in this same transaction.
+    const removed = earlier ? await removeLoad(wh, earlier, label, loadedAt) : undefined;
+    const validRows = `select ${castSelect(table.columns)} from temp.${VALID_TABLE}`;
+    const validLines = `select ${castSelect(lineColumns)} from temp.${VALID_LINES_TABLE}`;
+    await wh.run(`insert into ${raw(table.name)} ${validRows}`);
+    await recordLoadedRows(wh, sha256, table.name, validRows);
+    if (mapping?.order_lines) {
+      await wh.run(`insert into ${raw("order_lines")} ${validLines}`);
+      await recordLoadedRows(wh, sha256, "order_lines", validLines);
+    }
     const sourceJson = staged.columns.length > 0 ? `CAST(json_object(${staged.columns.map((c) => `${quoteLiteral(c)}, s.${quoteIdent(c)}`).join(", ")}) AS VARCHAR)` : "NULL";
     await wh.run(
       `insert into ${raw(RAW_REJECTS_TABLE)}
@@ -367,9 +384,11 @@ async function loadOneFile(
     }
     const rejectedLines = rejected.length - rejectedMain;
     const ledgerRow = (name: string, rowsLoaded: number, rowsRejected: number): string =>
-      `(${quoteLiteral(sha256)}, ${quoteLiteral(label)}, ${quoteLiteral(name)}, ${rowsLoaded}, ${rowsRejected}, TIMESTAMP '${loadedAt}')`;
+      `(${quoteLiteral(sha256)}, ${quoteLiteral(label)}, ${quoteLiteral(name)}, ${rowsLoaded}, ${rowsRejected}, TIMESTAMP '${loadedAt}', ${
+        earlier ? quoteLiteral(earlier.sha256) : "NULL"
+      })`;
     await wh.run(
-      `insert into ${raw(LOAD_LEDGER_TABLE)} values ${[
+      `insert into ${raw(LOAD_LEDGER_TABLE)} (file_sha256, source_file, table_name, rows_loaded, rows_rejected, loaded_at, replaces_sha256) values ${[
         ledgerRow(tableName, loaded, rejectedMain),
         ...(mapping?.order_lines ? [ledgerRow("order_lines", linesLoaded, rejectedLines)] : []),
       ].join(", ")}`,
@@ -384,6 +403,16 @@ async function loadOneFile(
       rowsLoaded: loaded,
       rowsRejected: rejectedMain,
       ...(mapping?.order_lines ? { orderLines: { loaded: linesLoaded, rejected: rejectedLines } } : {}),
+      ...(earlier && removed
+        ? {
+            replaced: {
+              sha256: earlier.sha256,
+              loadedAt: earlier.loadedAt,
+              rowsRemoved: Object.values(removed.rowsRemoved).reduce((a, b) => a + b, 0),
+              rejectsRemoved: removed.rejectsRemoved,
+            },
+          }
+        : {}),
     };
   } catch (error) {
     await wh.run("ROLLBACK");
@@ -420,6 +449,7 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
     throw new Error(`--delimiter must be one character (such as ";") or "tab", not "${opts.delimiter}".`);
   }
   await createRawTables(wh);
+  await ensureLoadBookkeeping(wh);
   const files = await expandFiles(wh, opts.files);
   const client = files.some(isS3Url) ? s3Client(opts.s3) : undefined;
   const reports: FileLoadReport[] = [];
@@ -440,12 +470,18 @@ export async function load(wh: Warehouse, opts: LoadOptions): Promise<FileLoadRe
       const sha256 = scan.sha256;
       const already = await wh.query<{ rows_loaded: string; loaded_at: string }>(
         `select rows_loaded, CAST(loaded_at AS VARCHAR) AS loaded_at from ${RAW_SCHEMA}.${LOAD_LEDGER_TABLE}
-         where file_sha256 = $sha256 AND table_name = $table order by loaded_at limit 1`,
+         where file_sha256 = $sha256 AND table_name = $table AND replaced_at IS NULL order by loaded_at limit 1`,
         { sha256, table: table.name },
       );
+      const earlier = already.length ? undefined : await earlierVersion(wh, file, table.name, sha256);
+      if (earlier && !opts.replace) {
+        throw new MalformedFileError(
+          `${file}: a different version of this file was loaded into raw.${table.name} at ${earlier.loadedAt} UTC (sha256 ${earlier.sha256.slice(0, 12)}…, ${earlier.rowsLoaded} rows loaded, ${earlier.rowsRejected} rejected); loading this one too would add its rows a second time. If it corrects that delivery, run slice load again with --replace to replace that load's rows; if it is a new delivery, give it a new file name.`,
+        );
+      }
       const report: FileLoadReport = already.length
         ? { file, table: table.name, sha256, status: "already_loaded", rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 }
-        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping, scan.records, { delimiter, jsonArray });
+        : await loadOneFile(wh, path, file, sha256, table.name, format, mapping, scan.records, { delimiter, jsonArray }, earlier);
       reports.push(report);
       opts.onFile?.(report);
     } catch (error) {
