@@ -5,13 +5,17 @@
  * as the DuckDB fixture of the other API tests, and every answer (lists, member pages walked by cursor,
  * the NDJSON stream, the change feed) must equal the DuckDB app's answer to the same request.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
 import { createPartnerApiHandler } from "../../functions/partner-api/index.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
+import { servePartnerApi } from "../../src/api/serve.ts";
 import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { HASHED_IDENTIFIER_COLUMNS } from "../../src/activation/partners.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
@@ -185,5 +189,31 @@ describe("partner API on BigQuery (Cloud Functions entry point, official client,
     }
     expect(events.length).toBeGreaterThan(90);
     expect(logged).toEqual([]);
+  });
+
+  it("slice serve reads the same BigQuery dataset, and refuses one the Dataform build has not filled, naming the fix", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slice-serve-bq-"));
+    const keysFile = join(dir, "api-keys.yaml");
+    writeFileSync(keysFile, registryYaml);
+    const printed: string[] = [];
+    const running = await servePartnerApi({
+      warehouse: { engine: "bigquery", projectId: PROJECT, dataset: DATASET, location: LOCATION },
+      port: 0,
+      keysFile,
+      cursorSecret: CURSOR_SECRET,
+      print: (line) => printed.push(line),
+    });
+    try {
+      expect(printed.join("\n")).toContain("(warehouse BigQuery slice-demo.activation (EU), 2 key(s))");
+      const response = await fetch(`${running.url}/v1/audiences/passive_winback`, { headers: { Authorization: `Bearer ${media.key}` } });
+      expect(await response.json()).toMatchObject({ member_count: 270, members_as_of_date: "2026-11-20" });
+    } finally {
+      await running.close();
+    }
+    await client.createDataset("activation_empty", { location: LOCATION });
+    await expect(
+      servePartnerApi({ warehouse: { engine: "bigquery", projectId: PROJECT, dataset: "activation_empty", location: LOCATION }, port: 0, keysFile, cursorSecret: CURSOR_SECRET }),
+    ).rejects.toThrow(/has no slice-demo\.activation_empty\.audiences, .*audience_member_events\. Fix: run the Dataform build first/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
