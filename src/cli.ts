@@ -17,6 +17,7 @@ import { registerTestCommand } from "./unit-tests/command.ts";
 import { registerDemoCommand } from "./demo.ts";
 import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
+import { registerProveCommand } from "./bigquery-proof/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   registerScoresCommand(program);
   registerSyncCommands(program);
   registerValidateCommand(program);
+  registerProveCommand(program);
   registerBigQueryLocalCommand(program);
   registerApiCommands(program);
   registerExplorerCommands(program);
