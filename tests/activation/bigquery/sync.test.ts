@@ -163,6 +163,39 @@ describe("Meta sync on BigQuery", () => {
     }
   });
 
+  it("a BigQuery answer lost after the acknowledgement committed is retried by the client without committing twice", async () => {
+    const audienceId = "bq_lost_commit_answer";
+    await seedBigQueryAudience(client, { audienceId, destination: "meta", count: 200 });
+    const { server, config } = await metaServer();
+    // The real warehouse; only the timing of the endpoint's fault is arranged: the third acknowledgement
+    // script runs and commits, and its answer never reaches the client.
+    let transactions = 0;
+    const faulty = new (class extends BigQueryActivationWarehouse {
+      override async transaction(statements: Parameters<BigQueryActivationWarehouse["transaction"]>[0]): Promise<void> {
+        transactions += 1;
+        if (transactions === 3) bq.dropNext("jobs.query", "after");
+        return super.transaction(statements);
+      }
+    })({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
+    try {
+      const logStart = bq.log.length;
+      const requestsStart = bq.requests.get("jobs.query") ?? 0;
+      const result = await syncMeta(faulty, { audienceId, config, batchSize: 50 });
+      expect(result).toMatchObject({ batchesSent: 4, rowsAdded: 200 });
+      // One request more than jobs run: the client re-sent the lost one, answered from its requestId.
+      expect((bq.requests.get("jobs.query") ?? 0) - requestsStart).toBe(bq.log.length - logStart + 1);
+      // Four acknowledgement scripts ran on the endpoint, none of them twice.
+      expect(acknowledgementJobs(logStart)).toHaveLength(4);
+      const synced = await syncedMemberIds(aw, "meta", audienceId);
+      expect(synced).toHaveLength(200);
+      expect(new Set(synced).size).toBe(200);
+      expect(await readLedger(aw, result.syncId)).toMatchObject({ status: "succeeded", batches_sent: 4, rows_added: 200 });
+      expect(server.maxTimesAdded(server.audienceIds()[0])).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("a sync process killed after 3 committed batches resumes on BigQuery at batch 4 without duplicates or gaps", async () => {
     const audienceId = "bq_crashers";
     await seedBigQueryAudience(client, { audienceId, destination: "meta", count: 500 });
