@@ -202,10 +202,38 @@ async function mergeIncremental(connection: DuckDBConnection, action: Action, na
       }
       targetColumns.push(...added);
     }
-    const columns = newColumns.filter((c) => targetColumns.includes(c)).map(quoteIdent);
     const uniqueKey = table.uniqueKey ?? [];
+    // Dataform's MERGE on BigQuery sets and inserts every column of the existing table from the incremental
+    // query, so a column the query no longer returns fails the merge there; only SYNCHRONIZE drops it first.
+    const removed = targetColumns.filter((c) => !newColumns.includes(c));
+    if (removed.length > 0 && onSchemaChange === "SYNCHRONIZE" && !removed.some((c) => uniqueKey.includes(c))) {
+      for (const column of removed) await connection.run(`alter table ${name} drop column ${quoteIdent(column)}`);
+    } else if (removed.length > 0) {
+      const fix = table.protected
+        ? "it is protected: drop the column(s) with ALTER TABLE, or return them again"
+        : `return them again, or rebuild it once: slice build --full-refresh --select ${action.target.name}`;
+      throw new Error(
+        `Incremental query of ${action.key} no longer returns column(s) ${removed.join(", ")} of the table ` +
+          `(onSchemaChange ${onSchemaChange}${removed.some((c) => uniqueKey.includes(c)) ? ", and a unique key column cannot be dropped" : ""}); ` +
+          `Dataform's MERGE on BigQuery fails on them too. ${fix[0].toUpperCase()}${fix.slice(1)}.`,
+      );
+    }
+    const columns = newColumns.filter((c) => targetColumns.includes(c) && !removed.includes(c)).map(quoteIdent);
     if (uniqueKey.length > 0) {
-      const match = uniqueKey.map((k) => `${name}.${quoteIdent(k)} is not distinct from s.${quoteIdent(k)}`).join(" and ");
+      // As Dataform's MERGE on BigQuery (ON dest.k = source.k): a NULL key matches nothing, so such a row
+      // is inserted again; and two new rows for one existing row fail the merge.
+      const match = uniqueKey.map((k) => `${name}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(" and ");
+      const keys = uniqueKey.map((k) => `s.${quoteIdent(k)}`).join(", ");
+      const ambiguous = await connection.runAndReadAll(
+        `select ${keys} from ${staged} s where exists (select 1 from ${name} where ${match}) group by ${keys} having count(*) > 1 limit 1`,
+      );
+      const duplicate = ambiguous.getRowObjectsJson()[0];
+      if (duplicate) {
+        throw new Error(
+          `Incremental query of ${action.key} returns more than one row for the existing key ${JSON.stringify(duplicate)}: ` +
+            "UPDATE/MERGE must match at most one source row for each target row (BigQuery refuses this merge too).",
+        );
+      }
       await connection.run(`delete from ${name} where exists (select 1 from ${staged} s where ${match})`);
     }
     const inserted = await count(connection, staged);

@@ -133,7 +133,8 @@ export async function runModel(testCase: ModelRunTestCase, engine: TestEngine): 
     const columns = (await step("reading the increment's columns", () => columnsOf(engine, staged))).filter((c) => existing.includes(c));
     const uniqueKey = table.uniqueKey ?? [];
     if (uniqueKey.length > 0) {
-      const match = uniqueKey.map((k) => `${quotedTarget(target)}.${quotedColumn(k)} is not distinct from increment.${quotedColumn(k)}`).join(" and ");
+      // = as in Dataform's MERGE ... ON on BigQuery: a NULL key matches no row.
+      const match = uniqueKey.map((k) => `${quotedTarget(target)}.${quotedColumn(k)} = increment.${quotedColumn(k)}`).join(" and ");
       await step("merge (delete matching keys)", () =>
         engine.run(`delete from ${quotedTarget(target)} where exists (select 1 from ${quotedTarget(staged)} as increment where ${match})`),
       );

@@ -94,6 +94,41 @@ group by kind`,
     expect(await wh.query("select id from marts.event_log order by id")).toEqual([{ id: 2 }, { id: 3 }, { id: 4 }]);
   });
 
+  it("merges as Dataform's MERGE on BigQuery does: a NULL key matches nothing, two new rows for one key fail, a column the query dropped fails unless SYNCHRONIZE", async () => {
+    const model = (columns: string, onSchemaChange = "IGNORE") => `config { type: "incremental", schema: "marts", uniqueKey: ["kind"], onSchemaChange: "${onSchemaChange}" }
+select ${columns} from \${ref("events")}
+\${when(incremental(), \`where loaded_day > (select max(loaded_day) from \${self()})\`)}`;
+    await wh.run("create schema if not exists raw; create or replace table raw.events (id integer, kind varchar, amount integer, loaded_day integer)");
+    await wh.run("insert into raw.events values (1, 'a', 10, 1), (2, null, 5, 1)");
+    project.write("definitions/marts/by_kind.sqlx", model("kind, amount, loaded_day"));
+    const build = async () => runGraph(wh, await compileForDuckDb(project.dir), { selectors: ["by_kind"] });
+    expect((await build()).ok).toBe(true);
+
+    await wh.run("insert into raw.events values (3, 'a', 50, 2), (4, null, 7, 2)");
+    expect((await build()).ok).toBe(true);
+    // 'a' is replaced; the NULL-key row is not (NULL = NULL is not true in MERGE ... ON), so it is there twice.
+    expect(await wh.query("select kind, amount from marts.by_kind order by kind nulls last, amount")).toEqual([
+      { kind: "a", amount: 50 },
+      { kind: null, amount: 5 },
+      { kind: null, amount: 7 },
+    ]);
+
+    await wh.run("insert into raw.events values (5, 'a', 60, 3), (6, 'a', 70, 3)");
+    const ambiguous = await build();
+    expect(ambiguous.results[0].error).toContain('returns more than one row for the existing key {"kind":"a"}');
+    expect(await wh.query("select amount from marts.by_kind where kind = 'a'")).toEqual([{ amount: 50 }]);
+    await wh.run("delete from raw.events where id = 6");
+
+    project.write("definitions/marts/by_kind.sqlx", model("kind, loaded_day"));
+    const dropped = await build();
+    expect(dropped.results[0].error).toContain("no longer returns column(s) amount of the table (onSchemaChange IGNORE)");
+    expect(dropped.results[0].error).toContain("slice build --full-refresh --select by_kind");
+
+    project.write("definitions/marts/by_kind.sqlx", model("kind, loaded_day", "SYNCHRONIZE"));
+    expect((await build()).ok).toBe(true);
+    expect(await wh.query("select * from marts.by_kind where kind = 'a'")).toEqual([{ kind: "a", loaded_day: 3 }]);
+  });
+
   it("names the missing columns and the fix when an incremental table predates its model's new columns", async () => {
     const model = (withVersion: boolean) => `config { type: "incremental", schema: "marts", uniqueKey: ["id"${withVersion ? ', "version"' : ""}] }
 select id, kind${withVersion ? ", 1 as version" : ""} from \${ref("events")}
