@@ -113,7 +113,7 @@ export async function proveBigQuery(options: ProofOptions): Promise<ProofResult>
 
   for (const [index, day] of options.days.entries()) {
     const dayStarted = Date.now();
-    const label = `day ${index + 1} (${day.asOfDate})`;
+    const label = `run ${index + 1} (as of ${day.asOfDate}${day.fullRefresh ? ", full refresh" : ""})`;
     const vars = { ...options.vars, as_of_date: day.asOfDate };
 
     t0 = Date.now();
@@ -135,7 +135,7 @@ export async function proveBigQuery(options: ProofOptions): Promise<ProofResult>
       }),
       compileProject({ projectDir: options.projectDir, vars: { ...vars, engine: "bigquery" } }),
     ]);
-    const slug = `day${index + 1}-${day.asOfDate}`;
+    const slug = `run${index + 1}-${day.asOfDate}`;
     writeFileSync(join(options.artifactsDir, `${slug}.dataform-run.stdout.txt`), dataform.stdout);
     writeFileSync(join(options.artifactsDir, `${slug}.dataform-run.stderr.txt`), dataform.stderr);
     const failed = dataform.actions.filter((a) => a.status === "failed" || a.status === "skipped").length;

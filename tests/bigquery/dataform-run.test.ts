@@ -7,7 +7,8 @@
  *   identity records; then a next day with new and late orders, a refund, identity merges, a consent
  *   withdrawal and dirty rows), loaded into BigQuery through `@google-cloud/bigquery` (insertAll).
  * - Day 1 builds everything from scratch; day 2 merges incremental tables (MERGE on uniqueKey, the
- *   incremental pre-operations) and appends to the protected history tables; every assertion runs.
+ *   incremental pre-operations) and appends to the protected history tables; then day 2 again with
+ *   --full-refresh (incremental tables rebuilt, protected ones merged again); every assertion runs.
  * - After each day every table and view of every dataset Dataform wrote (raw excepted) is read through the
  *   client and compared with DuckDB (src/bigquery-proof/compare.ts: rows as multisets, numbers within 1e-9).
  * - The endpoint's statement log is kept in artifacts/bigquery-proof/ with the CLI's output and the
@@ -68,6 +69,9 @@ beforeAll(async () => {
     days: [
       { asOfDate: DAY_1, addRawRows: loadDay1 },
       { asOfDate: DAY_2, addRawRows: loadDay2 },
+      // The same day again with --full-refresh on both engines: incremental tables are rebuilt, protected
+      // ones keep their history and merge today's rows again (their pre-operations delete them first).
+      { asOfDate: DAY_2, addRawRows: async () => {}, fullRefresh: true },
     ],
     onProgress: (line) => console.log(line),
   });
@@ -79,7 +83,7 @@ afterAll(async () => {
 });
 
 describe("dataform run on the local BigQuery endpoint equals slice build on DuckDB", () => {
-  it.each([0, 1])("day %i: dataform run exits 0 and every action of the compiled graph succeeds, as on DuckDB", (index) => {
+  it.each([0, 1, 2])("run %i: dataform run exits 0 and every action of the compiled graph succeeds, as on DuckDB", (index) => {
     const day = proof.days[index];
     const failures = day.dataform.actions.filter((a) => a.status !== "succeeded" && a.status !== "disabled");
     expect(failures.map((a) => `${a.kind} ${a.target}: ${a.status}: ${a.error ?? ""}\n${a.statement ?? ""}`)).toEqual([]);
@@ -90,7 +94,7 @@ describe("dataform run on the local BigQuery endpoint equals slice build on Duck
     expect(day.duckdb.results.filter((r) => r.status !== "succeeded").map((r) => `${r.key}: ${r.error}`)).toEqual([]);
   });
 
-  it.each([0, 1])("day %i: every table and view Dataform wrote equals its DuckDB counterpart", (index) => {
+  it.each([0, 1, 2])("run %i: every table and view Dataform wrote equals its DuckDB counterpart", (index) => {
     const { comparison } = proof.days[index];
     expect(comparison.missing).toEqual([]);
     expect(comparison.differences).toEqual([]);
@@ -119,14 +123,19 @@ describe("dataform run on the local BigQuery endpoint equals slice build on Duck
     expect(Number(removed[0].n)).toBeGreaterThan(0);
   });
 
-  it("day 2 merged the incremental tables (MERGE on uniqueKey) instead of rebuilding them, as the statement log shows", () => {
+  it("day 2 merged the incremental tables (MERGE on uniqueKey); --full-refresh rebuilt them, except the protected ones, which merged again", () => {
     const log = statementLog();
     const scripts = log.map((e) => e.sql);
-    const incremental = ["staging.stg_pos__orders_checked", "marts.kpi_daily", "marts.kpi_monthly", "marts.customer_segment_history", "intermediate.int_identity_person_history", "activation.audience_member_events"];
-    for (const table of incremental) {
-      const creates = scripts.filter((s) => s.includes(`create or replace table \`slice-demo.${table}\``)).length;
-      const merges = scripts.filter((s) => new RegExp(`merge \`slice-demo\\.${table.replace(".", "\\.")}\` DATAFORM_DEST`).test(s)).length;
-      expect({ table, creates, merges }).toEqual({ table, creates: 1, merges: 1 });
+    const count = (table: string) => ({
+      table,
+      creates: scripts.filter((s) => s.includes(`create or replace table \`slice-demo.${table}\``)).length,
+      merges: scripts.filter((s) => s.includes(`merge \`slice-demo.${table}\` DATAFORM_DEST`)).length,
+    });
+    for (const table of ["staging.stg_pos__orders_checked", "intermediate.int_order_baskets", "marts.kpi_daily", "marts.kpi_monthly"]) {
+      expect(count(table)).toEqual({ table, creates: 2, merges: 1 });
+    }
+    for (const table of ["marts.customer_segment_history", "intermediate.int_identity_person_history", "activation.audience_member_events", "activation.audience_membership_history"]) {
+      expect(count(table)).toEqual({ table, creates: 1, merges: 2 });
     }
     expect(log.filter((e) => e.error).map((e) => `${e.error!.reason}: ${e.error!.message}\n${e.sql.slice(0, 500)}`)).toEqual([]);
     expect(log.length).toBeGreaterThan(250);
@@ -173,11 +182,11 @@ describe("the proof can fail", () => {
     }
   });
 
-  it("the artifacts are kept: the statement log, the CLI's output and the comparison of each day", () => {
+  it("the artifacts are kept: the statement log, the CLI's output and the comparison of each run", () => {
     expect(existsSync(STATEMENT_LOG)).toBe(true);
-    for (const [i, day] of [DAY_1, DAY_2].entries()) {
-      expect(existsSync(join(ARTIFACTS, `day${i + 1}-${day}.dataform-run.stdout.txt`))).toBe(true);
-      expect(existsSync(join(ARTIFACTS, `day${i + 1}-${day}.comparison.json`))).toBe(true);
+    for (const [i, day] of [DAY_1, DAY_2, DAY_2].entries()) {
+      expect(existsSync(join(ARTIFACTS, `run${i + 1}-${day}.dataform-run.stdout.txt`))).toBe(true);
+      expect(existsSync(join(ARTIFACTS, `run${i + 1}-${day}.comparison.json`))).toBe(true);
     }
   });
 });
