@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.moneyPerUnit = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
@@ -167,6 +167,9 @@ const bigquery = {
     safeDivide(numerator, denominator) {
         return `SAFE_DIVIDE(${numerator}, ${denominator})`;
     },
+    moneyPerUnit(amount, count) {
+        return `ROUND(SAFE_DIVIDE(${amount}, ${count}), 2)`;
+    },
     sha256Hex(expr) {
         return `TO_HEX(SHA256(${expr}))`;
     },
@@ -308,6 +311,13 @@ const duckdb = {
     safeDivide(numerator, denominator) {
         return `(${numerator} / NULLIF(${denominator}, 0))`;
     },
+    moneyPerUnit(amount, count) {
+        // |cents| / count rounded half up in integers, the sign put back, then back to euros (a DECIMAL product:
+        // a division would be DOUBLE again).
+        const cents = `CAST((${amount}) * 100 AS HUGEINT)`;
+        const divisor = `CAST(NULLIF(${count}, 0) AS HUGEINT)`;
+        return `(CAST(sign(${cents}) * ((2 * abs(${cents}) + ${divisor}) // (2 * ${divisor})) AS DECIMAL(38, 0)) * CAST(0.01 AS DECIMAL(3, 2)))`;
+    },
     sha256Hex(expr) {
         // DuckDB's sha256 already returns lower-case hex text.
         return `sha256(${expr})`;
@@ -416,6 +426,8 @@ const arrayCompact = (items) => current().arrayCompact(items);
 exports.arrayCompact = arrayCompact;
 const safeDivide = (n, d) => current().safeDivide(n, d);
 exports.safeDivide = safeDivide;
+const moneyPerUnit = (amount, count) => current().moneyPerUnit(amount, count);
+exports.moneyPerUnit = moneyPerUnit;
 const sha256Hex = (expr) => current().sha256Hex(expr);
 exports.sha256Hex = sha256Hex;
 const hashBucket = (expr, buckets) => current().hashBucket(expr, buckets);

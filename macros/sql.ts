@@ -148,6 +148,12 @@ export interface Dialect {
   nullArray(type: LogicalType): string;
   /** Division that yields NULL instead of failing on a zero divisor. */
   safeDivide(numerator: string, denominator: string): string;
+  /**
+   * A euro amount (money) divided by a whole number, rounded to cents half away from zero, exactly; NULL
+   * when the count is 0 or NULL. BigQuery divides NUMERIC exactly; DuckDB divides DECIMALs in DOUBLE, where
+   * 1377.00 / 40 is 34.42499… and rounds to 34.42 instead of 34.43, so its form divides whole cents.
+   */
+  moneyPerUnit(amount: string, count: string): string;
   /** SHA-256 of a string as 64 lower-case hex characters. */
   sha256Hex(expr: string): string;
   /** A deterministic bucket 0..buckets-1 from a string key, identical on both engines (first 32 bits of SHA-256). */
@@ -279,6 +285,9 @@ const bigquery: Dialect = {
   },
   safeDivide(numerator, denominator) {
     return `SAFE_DIVIDE(${numerator}, ${denominator})`;
+  },
+  moneyPerUnit(amount, count) {
+    return `ROUND(SAFE_DIVIDE(${amount}, ${count}), 2)`;
   },
   sha256Hex(expr) {
     return `TO_HEX(SHA256(${expr}))`;
@@ -423,6 +432,13 @@ const duckdb: Dialect = {
   safeDivide(numerator, denominator) {
     return `(${numerator} / NULLIF(${denominator}, 0))`;
   },
+  moneyPerUnit(amount, count) {
+    // |cents| / count rounded half up in integers, the sign put back, then back to euros (a DECIMAL product:
+    // a division would be DOUBLE again).
+    const cents = `CAST((${amount}) * 100 AS HUGEINT)`;
+    const divisor = `CAST(NULLIF(${count}, 0) AS HUGEINT)`;
+    return `(CAST(sign(${cents}) * ((2 * abs(${cents}) + ${divisor}) // (2 * ${divisor})) AS DECIMAL(38, 0)) * CAST(0.01 AS DECIMAL(3, 2)))`;
+  },
   sha256Hex(expr) {
     // DuckDB's sha256 already returns lower-case hex text.
     return `sha256(${expr})`;
@@ -517,6 +533,7 @@ export const starExcept: Dialect["starExcept"] = (columns) => current().starExce
 export const arrayContains: Dialect["arrayContains"] = (array, value) => current().arrayContains(array, value);
 export const arrayCompact: Dialect["arrayCompact"] = (items) => current().arrayCompact(items);
 export const safeDivide: Dialect["safeDivide"] = (n, d) => current().safeDivide(n, d);
+export const moneyPerUnit: Dialect["moneyPerUnit"] = (amount, count) => current().moneyPerUnit(amount, count);
 export const sha256Hex: Dialect["sha256Hex"] = (expr) => current().sha256Hex(expr);
 export const hashBucket: Dialect["hashBucket"] = (expr, buckets) => current().hashBucket(expr, buckets);
 export const stringAgg: Dialect["stringAgg"] = (expr, sep, orderBy) => current().stringAgg(expr, sep, orderBy);

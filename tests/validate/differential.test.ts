@@ -75,6 +75,8 @@ const MACRO_CASES: MacroCase[] = [
   { name: "hourOfDay", build: (d) => d.hourOfDay(d.timestampLiteral("2024-03-03 23:10:00")), expected: 23 },
   { name: "safeDivide by zero is null", build: (d) => d.safeDivide("10", "0"), expected: null },
   { name: "safeDivide", build: (d) => d.safeDivide("10", "4"), expected: 2.5 },
+  { name: "moneyPerUnit rounds a half cent away from zero", build: (d) => d.moneyPerUnit(d.cast("'1377.00'", "money"), "40"), expected: 34.43 },
+  { name: "moneyPerUnit by zero is null", build: (d) => d.moneyPerUnit(d.cast("'10.00'", "money"), "0"), expected: null },
   { name: "sha256Hex is lower-case hex", build: (d) => d.sha256Hex("'test'"), expected: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
   { name: "hashBucket uses the first 32 bits of SHA-256", build: (d) => d.hashBucket("'test'", 100), expected: Number(BigInt("0x9f86d081") % 100n) },
   { name: "stringAgg ordered", build: (d) => `(SELECT ${d.stringAgg("x", ",", "x DESC")} FROM (SELECT 'a' AS x UNION ALL SELECT 'c' UNION ALL SELECT 'b') t)`, expected: "c,b,a" },
@@ -131,6 +133,8 @@ const MACRO_CASES: MacroCase[] = [
   { name: "stringAgg with a quote as separator", build: (d) => `(SELECT ${d.stringAgg("x", "'", "x")} FROM (SELECT 'a' AS x UNION ALL SELECT 'b') t)`, expected: "a'b" },
   { name: "asOfDate reads vars.as_of_date", build: (d) => d.asOfDate(), vars: { as_of_date: "2024-02-28" }, expected: "2024-02-28" },
   { name: "asOfCutoff is midnight UTC after the as-of date", build: (d) => d.asOfCutoff(), vars: { as_of_date: "2024-02-28" }, expected: "2024-02-29 00:00:00" },
+  { name: "moneyPerUnit of a negative half cent rounds away from zero", build: (d) => d.moneyPerUnit(d.cast("'-0.05'", "money"), "10"), expected: -0.01 },
+  { name: "moneyPerUnit of a large sum", build: (d) => d.moneyPerUnit(d.cast("'12345678.90'", "money"), "4"), expected: 3086419.73 },
   { name: "dateLiteral of a leap day", build: (d) => d.dateLiteral("2024-02-29"), expected: "2024-02-29" },
 ];
 
