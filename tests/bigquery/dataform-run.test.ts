@@ -121,6 +121,9 @@ describe("dataform run on the local BigQuery endpoint equals slice build on Duck
       params: { day: bigquery.date(DAY_2) },
     });
     expect(Number(removed[0].n)).toBeGreaterThan(0);
+    // 72.10 / 4 = 18.025: NUMERIC rounds half away from zero (sql.moneyPerUnit gives the same on DuckDB).
+    const [kpi] = await bigquery.query({ query: "SELECT average_order_value_eur FROM `slice-demo.marts.kpi_daily` WHERE kpi_date = @day", params: { day: bigquery.date(DAY_2) } });
+    expect(String(kpi[0].average_order_value_eur)).toBe("18.03");
   });
 
   it("day 2 merged the incremental tables (MERGE on uniqueKey); --full-refresh rebuilt them, except the protected ones, which merged again", () => {
