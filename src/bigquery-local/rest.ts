@@ -17,7 +17,8 @@ export interface SchemaField {
 
 const LEGACY_NAME: Record<string, string> = { INT64: "INTEGER", DOUBLE: "FLOAT", BOOL: "BOOLEAN", STRUCT: "RECORD" };
 
-const FROM_REST: Record<string, ZetaType["kind"]> = {
+/** BigQuery's type names in schemas and parameters, legacy and standard, to ZetaSQL kinds. */
+export const REST_TYPE_KINDS: Readonly<Record<string, ZetaType["kind"]>> = {
   STRING: "STRING",
   BYTES: "BYTES",
   INTEGER: "INT64",
@@ -48,7 +49,7 @@ export function toSchemaField(column: Column, description?: string): SchemaField
 }
 
 export function fromSchemaField(field: SchemaField): Column {
-  const kind = FROM_REST[String(field.type ?? "").toUpperCase()];
+  const kind = REST_TYPE_KINDS[String(field.type ?? "").toUpperCase()];
   if (!kind) throw invalid(`Invalid field type "${field.type}" for field ${field.name}.`);
   let type: ZetaType = kind === "STRUCT" ? { kind: "STRUCT", fields: (field.fields ?? []).map((f) => { const c = fromSchemaField(f); return { name: c.name, type: c.type }; }) } : ({ kind } as ZetaType);
   if (field.mode === "REPEATED") type = { kind: "ARRAY", element: type };
@@ -234,7 +235,7 @@ export function parameterType(t: RestParameterType): ZetaType {
   const name = String(t?.type ?? "").toUpperCase();
   if (name === "ARRAY") return { kind: "ARRAY", element: parameterType(t.arrayType!) };
   if (name === "STRUCT" || name === "RECORD") return { kind: "STRUCT", fields: (t.structTypes ?? []).map((f) => ({ name: f.name ?? "", type: parameterType(f.type) })) };
-  const kind = FROM_REST[name];
+  const kind = REST_TYPE_KINDS[name];
   if (!kind) throw invalid(`Invalid query parameter type ${t?.type}.`);
   return { kind } as ZetaType;
 }

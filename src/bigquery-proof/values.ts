@@ -12,6 +12,7 @@
  * TIMESTAMP 'YYYY-MM-DD HH:MM:SS' in UTC) in the JSON BigQuery accepts for the raw contract's types.
  */
 import type { Column, ZetaType } from "../validate/types.ts";
+import { REST_TYPE_KINDS } from "../bigquery-local/rest.ts";
 import { microsToTimestamp, type PlainValue, plainInt64, timestampToMicros } from "../validate/values.ts";
 
 /** A field of a BigQuery table schema (tables.get), as the client returns it. */
@@ -23,24 +24,6 @@ export interface SchemaField {
   description?: string;
 }
 
-const SCALARS: Record<string, ZetaType["kind"]> = {
-  STRING: "STRING",
-  BYTES: "BYTES",
-  INTEGER: "INT64",
-  INT64: "INT64",
-  FLOAT: "DOUBLE",
-  FLOAT64: "DOUBLE",
-  NUMERIC: "NUMERIC",
-  BIGNUMERIC: "BIGNUMERIC",
-  BOOLEAN: "BOOL",
-  BOOL: "BOOL",
-  DATE: "DATE",
-  DATETIME: "DATETIME",
-  TIME: "TIME",
-  TIMESTAMP: "TIMESTAMP",
-  JSON: "JSON",
-  GEOGRAPHY: "GEOGRAPHY",
-};
 
 /** The type of a schema field; REPEATED makes it an ARRAY, RECORD/STRUCT a STRUCT of its fields. */
 export function fieldType(field: SchemaField): ZetaType {
@@ -49,7 +32,7 @@ export function fieldType(field: SchemaField): ZetaType {
   if (upper === "RECORD" || upper === "STRUCT") {
     type = { kind: "STRUCT", fields: (field.fields ?? []).map((f) => ({ name: f.name, type: fieldType(f) })) };
   } else {
-    const kind = SCALARS[upper];
+    const kind = REST_TYPE_KINDS[upper];
     type = kind ? ({ kind } as ZetaType) : { kind: "OTHER", name: field.type };
   }
   return field.mode?.toUpperCase() === "REPEATED" ? { kind: "ARRAY", element: type } : type;
