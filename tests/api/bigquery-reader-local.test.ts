@@ -20,7 +20,7 @@ import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { HASHED_IDENTIFIER_COLUMNS } from "../../src/activation/partners.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
+import { AUDIENCE_MEMBERS_SCHEMA, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
 import { CURSOR_SECRET, PLANTED_RAW_EMAIL, seedActivationWarehouse } from "./fixture.ts";
 
 const media = createApiKey("media_x");
@@ -39,15 +39,7 @@ const SCHEMAS: Record<string, { name: string; type: string; mode?: string }[]> =
     { name: "segment_rule", type: "STRING" },
     { name: "as_of_date", type: "DATE" },
   ],
-  audience_members: [
-    { name: "audience_id", type: "STRING" },
-    { name: "destination", type: "STRING" },
-    { name: "member_id", type: "STRING" },
-    { name: "customer_id", type: "STRING" },
-    { name: "is_holdout", type: "BOOL" },
-    { name: "as_of_date", type: "DATE" },
-    ...identifierFields,
-  ],
+  audience_members: AUDIENCE_MEMBERS_SCHEMA,
   audience_member_events: [
     { name: "audience_id", type: "STRING" },
     { name: "destination", type: "STRING" },
