@@ -16,6 +16,9 @@ const envSchema = z.object({
   SLICE_API_RATE_PER_SECOND: z.coerce.number().positive().optional(),
 });
 
+/** The variables the partner API function reads (deploy/ sets them; tests/deploy checks it). */
+export { envSchema as partnerApiEnvSchema };
+
 const ENV_FIXES: Record<string, string> = {
   SLICE_CURSOR_SECRET: "set it to a long random value shared by every instance (e.g. from Secret Manager; `openssl rand -base64 48`)",
   SLICE_API_RATE_BURST: "set a whole number of requests, e.g. 60",

@@ -132,6 +132,9 @@ const ENV_NAMES: Record<string, string> = {
   location: "SLICE_BIGQUERY_LOCATION",
 };
 
+/** The SLICE_BIGQUERY_* variables of a function's warehouse (deploy/ sets them; tests/deploy checks it). */
+export const BIGQUERY_ENV_VARS = Object.values(ENV_NAMES);
+
 /** The Cloud Function's BigQuery warehouse from SLICE_BIGQUERY_* (the project falls back to GOOGLE_CLOUD_PROJECT). */
 export function bigQueryWarehouseConfigFromEnv(env: Record<string, string | undefined>): BigQueryWarehouseConfig {
   const nonEmpty = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);

@@ -46,6 +46,9 @@ const ENV_FOR_FIELD: Record<string, string> = {
   graphVersion: "META_GRAPH_VERSION",
 };
 
+/** Setting field -> the variable the Meta sync reads it from (deploy/ sets them; tests/deploy checks it). */
+export { ENV_FOR_FIELD as META_ENV_FOR_FIELD };
+
 const FIX_FOR_FIELD: Record<string, string> = {
   accessToken: "set META_ACCESS_TOKEN to a system-user access token with the ads_management permission",
   adAccountId: "set META_AD_ACCOUNT_ID to the ad account that owns the audiences, e.g. act_1234567890",
