@@ -27,13 +27,13 @@ function nullIfEmpty(expr) {
     return `NULLIF(${expr}, '')`;
 }
 /**
- * E-mail: white space and dots stripped from both ends (as Meta's SDK does), lower-case; NULL unless it
- * looks like an address. With `googleCanonical`, gmail.com/googlemail.com addresses also lose the dots
- * and any +suffix before the @ (Customer Match).
+ * E-mail: Unicode NFC, white space and dots stripped from both ends (as Meta's SDK does), lower-case; NULL
+ * unless it looks like an address. With `googleCanonical`, gmail.com/googlemail.com addresses also lose the
+ * dots and any +suffix before the @ (Customer Match).
  */
 function email(expr, options = {}, target) {
     const x = use(target);
-    const trimmed = x.regexpReplace(`LOWER(${expr})`, "^[\\s.]+|[\\s.]+$", "");
+    const trimmed = x.regexpReplace(`LOWER(${x.normalizeNfc(expr)})`, "^[\\s.]+|[\\s.]+$", "");
     const valid = `(CASE WHEN ${x.regexpContains(trimmed, "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")} THEN ${trimmed} END)`;
     if (!options.googleCanonical)
         return valid;
@@ -45,12 +45,15 @@ function email(expr, options = {}, target) {
  * Phone as E.164 digits without '+' (Meta's PHONE): symbols and letters removed; '+' or '00' means the
  * country code follows (leading zeros dropped); a national number with a trunk '0' gets the calling code
  * given by `callingCodeExpr` (e.g. '358' for Finland: 040 123 4567 -> 358401234567). 8-15 digits, else NULL.
+ * A trunk 0 in parentheses after the country code, as in +358 (0)40 123 4567, is not dialled from abroad
+ * and is dropped; in a national number, (0)40 … is the trunk 0 itself.
  */
 function phoneDigits(expr, callingCodeExpr = "'358'", target) {
     const x = use(target);
-    const compact = x.regexpReplace(`TRIM(${expr})`, "[^0-9+]", "");
+    const withParentheses = x.regexpReplace(`TRIM(${expr})`, "[^0-9+()]", "");
+    const compact = x.regexpReplace(withParentheses, "[()]", "");
     const digits = x.regexpReplace(compact, "[^0-9]", "");
-    const international = x.regexpReplace(digits, "^0+", "");
+    const international = x.regexpReplace(x.regexpReplace(x.regexpReplace(withParentheses, "\\(0\\)", ""), "[^0-9]", ""), "^0+", "");
     const e164 = `(CASE
       WHEN ${compact} LIKE '+%' OR ${compact} LIKE '00%' THEN ${international}
       WHEN ${compact} LIKE '0%' THEN ${callingCodeExpr} || ${x.regexpReplace(digits, "^0", "")}
@@ -62,10 +65,13 @@ function phoneDigits(expr, callingCodeExpr = "'358'", target) {
 function phoneE164Plus(expr, callingCodeExpr = "'358'", target) {
     return `('+' || ${phoneDigits(expr, callingCodeExpr, target)})`;
 }
-/** FN / LN: lower-case letters only (UTF-8 letters such as ä, ö, å kept; spaces, digits and punctuation removed). */
+/**
+ * FN / LN: lower-case letters only (UTF-8 letters such as ä, ö, å kept; spaces, digits and punctuation
+ * removed), in Unicode NFC first: a name typed decomposed (a + U+0308) must hash like the composed ä.
+ */
 function name(expr, target) {
     const x = use(target);
-    return nullIfEmpty(x.regexpReplace(`LOWER(${expr})`, "[^\\p{L}\\p{M}]", ""));
+    return nullIfEmpty(x.regexpReplace(`LOWER(${x.normalizeNfc(expr)})`, "[^\\p{L}\\p{M}]", ""));
 }
 /** FI: the first letter of the normalized first name. */
 function firstInitial(expr, target) {

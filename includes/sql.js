@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.moneyPerUnit = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.normalizeNfc = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.moneyPerUnit = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
@@ -208,6 +208,9 @@ const bigquery = {
     regexpContains(expr, pattern) {
         return `REGEXP_CONTAINS(${expr}, ${quoteString(pattern)})`;
     },
+    normalizeNfc(expr) {
+        return `NORMALIZE(${expr}, NFC)`;
+    },
     asOfDate() {
         return `DATE '${asOfFromVars()}'`;
     },
@@ -357,6 +360,9 @@ const duckdb = {
     regexpContains(expr, pattern) {
         return `regexp_matches(${expr}, ${quoteDuckString(pattern)})`;
     },
+    normalizeNfc(expr) {
+        return `nfc_normalize(${expr})`;
+    },
     asOfDate() {
         return `DATE '${asOfFromVars()}'`;
     },
@@ -452,6 +458,8 @@ const regexpReplace = (e, p, r) => current().regexpReplace(e, p, r);
 exports.regexpReplace = regexpReplace;
 const regexpContains = (e, p) => current().regexpContains(e, p);
 exports.regexpContains = regexpContains;
+const normalizeNfc = (e) => current().normalizeNfc(e);
+exports.normalizeNfc = normalizeNfc;
 const asOfDate = () => current().asOfDate();
 exports.asOfDate = asOfDate;
 const asOfCutoff = () => current().asOfCutoff();

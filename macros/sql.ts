@@ -182,6 +182,11 @@ export interface Dialect {
   regexpReplace(expr: string, pattern: string, replacement: string): string;
   /** TRUE when an RE2 pattern matches anywhere in the string. */
   regexpContains(expr: string, pattern: string): string;
+  /**
+   * Unicode NFC (composed) form of a string, so text typed in decomposed form (a + combining diaeresis,
+   * as some forms send it) compares and hashes like the composed ä.
+   */
+  normalizeNfc(expr: string): string;
   /** The as-of date of the build (vars.as_of_date) as a DATE literal. */
   asOfDate(): string;
   /** The exclusive upper bound of the as-of date: midnight UTC after it, as a TIMESTAMP literal. */
@@ -326,6 +331,9 @@ const bigquery: Dialect = {
   },
   regexpContains(expr, pattern) {
     return `REGEXP_CONTAINS(${expr}, ${quoteString(pattern)})`;
+  },
+  normalizeNfc(expr) {
+    return `NORMALIZE(${expr}, NFC)`;
   },
   asOfDate() {
     return `DATE '${asOfFromVars()}'`;
@@ -478,6 +486,9 @@ const duckdb: Dialect = {
   regexpContains(expr, pattern) {
     return `regexp_matches(${expr}, ${quoteDuckString(pattern)})`;
   },
+  normalizeNfc(expr) {
+    return `nfc_normalize(${expr})`;
+  },
   asOfDate() {
     return `DATE '${asOfFromVars()}'`;
   },
@@ -546,6 +557,7 @@ export const countIf: Dialect["countIf"] = (condition) => current().countIf(cond
 export const setFingerprint: Dialect["setFingerprint"] = (expr) => current().setFingerprint(expr);
 export const regexpReplace: Dialect["regexpReplace"] = (e, p, r) => current().regexpReplace(e, p, r);
 export const regexpContains: Dialect["regexpContains"] = (e, p) => current().regexpContains(e, p);
+export const normalizeNfc: Dialect["normalizeNfc"] = (e) => current().normalizeNfc(e);
 export const asOfDate: Dialect["asOfDate"] = () => current().asOfDate();
 export const asOfCutoff: Dialect["asOfCutoff"] = () => current().asOfCutoff();
 export const dateLiteral: Dialect["dateLiteral"] = (value) => current().dateLiteral(value);

@@ -59,6 +59,7 @@ const cases: Case[] = [
   { name: "regexpReplace replaces every match", build: (d) => d.regexpReplace("'040 123-4567'", "[^0-9]", ""), expected: "0401234567", bigquery: "REGEXP_REPLACE('040 123-4567', '[^0-9]', '')" },
   { name: "regexpContains", build: (d) => d.regexpContains("'a@b.fi'", "^[^@]+@[^@]+\\.[a-z]+$"), expected: true, bigquery: "REGEXP_CONTAINS('a@b.fi', '^[^@]+@[^@]+\\\\.[a-z]+$')" },
   { name: "stringLiteral escapes a quote", build: (d) => d.stringLiteral("kids' pizzas"), expected: "kids' pizzas", bigquery: "'kids\\' pizzas'" },
+  { name: "normalizeNfc composes a + U+0308 into ä", build: (d) => d.normalizeNfc("'Ma\u0308kinen'"), expected: "Mäkinen", bigquery: "NORMALIZE('Ma\u0308kinen', NFC)" },
 ];
 
 describe("dialect macros", () => {

@@ -101,6 +101,7 @@ const MACRO_CASES: MacroCase[] = [
   { name: "regexpReplace replaces every match", build: (d) => d.regexpReplace("'040 123-4567'", "[^0-9]", ""), expected: "0401234567" },
   { name: "regexpContains", build: (d) => d.regexpContains("'a@b.fi'", "^[^@]+@[^@]+\\.[a-z]+$"), expected: true },
   { name: "stringLiteral escapes a quote", build: (d) => d.stringLiteral("kids' pizzas"), expected: "kids' pizzas" },
+  { name: "normalizeNfc composes a + U+0308 into ä", build: (d) => d.normalizeNfc(d.stringLiteral("Ma\u0308kinen")), expected: "Mäkinen" },
   { name: "cteMaterialized leaves a CTE's result unchanged", build: (d) => `(WITH x AS ${d.cteMaterialized()} (SELECT 41 + 1 AS v) SELECT v FROM x)`, expected: 42 },
   // localDateTime: the EU summer-time cases of tests/macros/sql.test.ts (2024: summer time from 03-31 01:00 UTC to 10-27 01:00 UTC).
   ...[
