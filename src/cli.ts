@@ -18,6 +18,7 @@ import { registerDemoCommand } from "./demo.ts";
 import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
 import { registerProveCommand } from "./bigquery-proof/command.ts";
+import { registerReleaseCommand } from "./release/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
   registerSyncCommands(program);
   registerValidateCommand(program);
   registerProveCommand(program);
+  registerReleaseCommand(program);
   registerBigQueryLocalCommand(program);
   registerApiCommands(program);
   registerExplorerCommands(program);
