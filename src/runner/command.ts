@@ -8,6 +8,7 @@ import { fittedScoreVars } from "../scores/vars.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
 import { progressPrinter, summarizeRun } from "./progress.ts";
+import { formatRunInfo, type ActionRunRow, type RunRow } from "./run-info.ts";
 
 /** Parses repeated `--vars k=v` / `k=v,k2=v2` options. */
 export function parseVars(values: string[] = []): Record<string, string> {
@@ -125,8 +126,14 @@ export function registerRunnerCommands(program: Command): void {
     .command("run-info")
     .description("Show the latest runs recorded in the warehouse run log.")
     .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
-    .option("--limit <n>", "runs to show", (v) => Number.parseInt(v, 10), 5)
+    .option("--limit <n>", "runs to show", "5")
+    .option("--json", "print every stored column (vars included) as JSON", false)
     .action(async (opts) => {
+      if (!/^[1-9]\d{0,5}$/.test(String(opts.limit))) {
+        console.error(`--limit ${opts.limit}: must be a whole number from 1 to 999999.`);
+        process.exitCode = 2;
+        return;
+      }
       const wh = await Warehouse.open(opts.warehouse);
       try {
         if (!(await wh.tableExists(RUN_LOG_SCHEMA, "runs"))) {
@@ -134,15 +141,19 @@ export function registerRunnerCommands(program: Command): void {
           return;
         }
         const runs = await wh.query(`select * from ${RUN_LOG_SCHEMA}.runs order by started_at desc limit ${Number(opts.limit)}`);
-        console.table(runs);
         const latest = runs[0];
-        if (latest) {
-          const actions = await wh.query(
-            `select action, action_type, status, mode, rows, round(seconds, 2) as seconds, error from ${RUN_LOG_SCHEMA}.action_runs where run_id = $run_id order by started_at`,
-            { run_id: String(latest.run_id) },
-          );
-          console.table(actions);
+        const actions = latest
+          ? await wh.query(
+              `select action, action_type, status, mode, rows, round(seconds, 2) as seconds, error from ${RUN_LOG_SCHEMA}.action_runs where run_id = $run_id order by started_at`,
+              { run_id: String(latest.run_id) },
+            )
+          : [];
+        if (opts.json) {
+          console.log(JSON.stringify({ runs, actions }, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 2));
+          return;
         }
+        const width = Math.max(80, process.stdout.columns ?? 120);
+        for (const line of formatRunInfo(runs as unknown as RunRow[], actions as unknown as ActionRunRow[], width)) console.log(line);
       } finally {
         await wh.close();
       }
