@@ -5,8 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
-import { join, resolve } from "node:path";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
 
@@ -56,6 +56,9 @@ export interface BenchOptions {
   customers: number;
   repeat: number;
   seed: number;
+  /** A CI smoke run: its JSON goes to the temp directory, not bench/results/. */
+  quick?: boolean;
+  out?: string;
 }
 
 export async function runBench(options: BenchOptions): Promise<Record<string, unknown>> {
@@ -153,8 +156,10 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     validate,
     recommendations: recs,
   };
-  mkdirSync("bench/results", { recursive: true });
-  const file = join("bench/results", `${new Date().toISOString().slice(0, 10)}-${options.customers}.json`);
+  // Full runs are kept in bench/results/ (committed with BENCHMARKS.md); a --quick smoke run is not a result
+  // to keep, so it goes to the temp directory unless --out says otherwise.
+  const file = options.out ?? (options.quick ? join(tmpdir(), `slice-bench-${new Date().toISOString().slice(0, 10)}-${options.customers}.json`) : join("bench/results", `${new Date().toISOString().slice(0, 10)}-${options.customers}.json`));
+  mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
   log("\n| step | seconds | peak RSS (MB) | note |\n| --- | ---: | ---: | --- |");
@@ -197,8 +202,9 @@ export function registerBenchCommand(program: Command): void {
     .option("--quick", "50,000 customers (CI smoke)")
     .option("--repeat <n>", "runs of the build steps (median kept)", (v) => Number.parseInt(v, 10))
     .option("--seed <n>", "generator seed", (v) => Number.parseInt(v, 10), 42)
+    .option("--out <file>", "where to write the JSON (default bench/results/<date>-<customers>.json; the temp directory with --quick)")
     .action(async (opts) => {
       const customers = opts.quick ? 50_000 : opts.customers;
-      await runBench({ customers, repeat: opts.repeat ?? (customers <= 100_000 ? 3 : 1), seed: opts.seed });
+      await runBench({ customers, repeat: opts.repeat ?? (customers <= 100_000 ? 3 : 1), seed: opts.seed, quick: Boolean(opts.quick), out: opts.out });
     });
 }
