@@ -75,7 +75,8 @@ export async function writeLookml(options: LookmlOptions = {}): Promise<WrittenL
   if (!warehouse) {
     const path = resolve(options.warehousePath ?? DEFAULT_WAREHOUSE_PATH);
     if (!existsSync(path)) throw new Error(`No warehouse at ${path}: run \`slice build\` first (LookML types come from the built tables), or pass --warehouse.`);
-    warehouse = await Warehouse.open(path);
+    // LookML only reads column types, so it can run beside `slice serve` or `slice explore`.
+    warehouse = await Warehouse.open(path, { readOnly: true });
   }
   try {
     const marts = await readMarts(graph, warehouse, options.schemas);

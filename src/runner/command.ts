@@ -2,6 +2,7 @@
  * `slice compile`, `slice build` and `slice run-info`: compile with the official Dataform CLI and run the
  * graph on the embedded DuckDB warehouse.
  */
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
 import { fittedScoreVars } from "../scores/vars.ts";
@@ -134,7 +135,12 @@ export function registerRunnerCommands(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const wh = await Warehouse.open(opts.warehouse);
+      if (!existsSync(opts.warehouse)) {
+        console.log(`No warehouse at ${opts.warehouse}: run \`slice build\` first.`);
+        return;
+      }
+      // Read-only, so it works while `slice serve` or `slice explore` holds the file.
+      const wh = await Warehouse.open(opts.warehouse, { readOnly: true });
       try {
         if (!(await wh.tableExists(RUN_LOG_SCHEMA, "runs"))) {
           console.log("No runs yet: run `slice build` first.");

@@ -4,7 +4,7 @@
  * BigQuery addresses a table as `project.dataset.table`; here the project collapses into the one file and
  * the dataset becomes a DuckDB schema, so `slice-demo.marts.customer_profile` is `marts.customer_profile`.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 
@@ -38,7 +38,9 @@ export class Warehouse {
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     // Read-only opens let several readers (the partner API, the explorer) share a file no build is writing.
     if (options.readOnly) config.access_mode = "READ_ONLY";
-    const instance = await DuckDBInstance.create(file, config);
+    const instance = await DuckDBInstance.create(file, config).catch((error: unknown) => {
+      throw lockConflictError(path, error, options.readOnly ?? false) ?? error;
+    });
     const main = await instance.connect();
     return new Warehouse(file, instance, main);
   }
@@ -92,4 +94,42 @@ export function quoteIdent(name: string): string {
 /** A DuckDB string literal. */
 export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** What a Slice process is, from its command line: "slice serve", "slice build", or the program. */
+export function describeProcess(cmdline: string[]): string {
+  const sliceAt = cmdline.findIndex((arg) => /(^|\/)(slice(\.mjs)?|cli\.ts)$/.test(arg));
+  if (sliceAt >= 0) {
+    const rest = cmdline.slice(sliceAt + 1);
+    const firstOption = rest.findIndex((arg) => arg.startsWith("-"));
+    const command = (firstOption < 0 ? rest : rest.slice(0, firstOption)).slice(0, 2).join(" ");
+    return `slice ${command}`.trim();
+  }
+  return cmdline.slice(0, 2).join(" ") || "another process";
+}
+
+function processCommandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * DuckDB lets one process write a file, or several read it, never both. Its own message names only
+ * "/usr/bin/node (PID n)" and a CLI flag Slice does not have; this names the Slice command holding the file
+ * and what to do. Undefined when the error is not a lock conflict.
+ */
+export function lockConflictError(path: string, error: unknown, readOnly: boolean, commandLineOf: (pid: number) => string[] = processCommandLine): Error | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/Could not set lock on file/.test(message)) return undefined;
+  const pid = Number(/PID (\d+)/.exec(message)?.[1]);
+  const holder = Number.isFinite(pid) && pid > 0 ? `${describeProcess(commandLineOf(pid))} (PID ${pid})` : "another process";
+  const holderReads = /read-only mode/.test(message);
+  const wanted = readOnly ? "to read it" : "to write it";
+  const fix = holderReads
+    ? `Fix: stop ${holder} (Ctrl-C in its terminal, or kill ${Number.isFinite(pid) ? pid : "it"}) while this command writes, then start it again; or work on a copy with --warehouse.`
+    : `Fix: wait for ${holder} to finish, or stop it, then run this again; commands that only read (serve, explore, run-info) can share the file with each other but not with a writer.`;
+  return new Error(`Warehouse ${path} is in use by ${holder}, which ${holderReads ? "holds it read-only" : "is writing it"}; this command needs ${wanted}. ${fix}`);
 }
