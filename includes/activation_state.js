@@ -20,6 +20,7 @@ const identifierColumns = (what) => exports.HASHED_IDENTIFIER_COLUMNS.map((name)
 const text = (name, description, required = true) => ({ name, type: "string", required, description });
 const count = (name, description) => ({ name, type: "int64", required: true, description });
 const instant = (name, description, required = true) => ({ name, type: "timestamp", required, description });
+const day = (name, description, required = true) => ({ name, type: "date", required, description });
 exports.STATE_TABLES = {
     sync_ledger: {
         description: "One row per sync or file drop (src/activation/ledger.ts), updated after every acknowledged batch in the same transaction as the state change.",
@@ -68,6 +69,36 @@ exports.STATE_TABLES = {
             text("audience_id", "Audience id."),
             text("external_audience_id", "The destination's audience id."),
             instant("created_at", "When it was created or adopted (UTC)."),
+        ],
+    },
+    build_runs: {
+        description: "One row per scheduled build (src/schedule): which as-of date it built and whether every action and assertion succeeded. Syncs and the partner API's snapshot move on only after a good build; a sync refuses when the last good build is older than its staleness bound.",
+        columns: [
+            text("build_id", "Run id (the runner's run id, or the Dataform workflow invocation name)."),
+            day("as_of_date", "The as_of_date compilation var of the build."),
+            text("kind", "daily, backfill or restore (the latest good date rebuilt after a backfill)."),
+            text("status", "succeeded (every action and assertion passed), failed, or running."),
+            count("actions_planned", "Actions the build planned."),
+            count("actions_failed", "Actions that failed or were skipped."),
+            count("assertions_run", "Assertions that ran."),
+            count("assertions_failed", "Assertions that returned rows."),
+            instant("started_at", "When the build started (UTC)."),
+            instant("finished_at", "When the build ended (UTC); null while running.", false),
+            text("error", "The first failures, for a failed build; null otherwise.", false),
+            text("triggered_by", "SLICE_TRIGGERED_BY, else cli:$USER."),
+        ],
+    },
+    sync_suppressions: {
+        description: "Members a sync held back at send time although the build put them in the audience (late-binding suppression, src/activation/preflight.ts): one row per sync, member and reason. A Meta sync removes them by the hashes last sent; a drop leaves them out.",
+        columns: [
+            text("sync_id", "The sync (activation.sync_ledger)."),
+            text("destination", "Partner id."),
+            text("audience_id", "Audience id."),
+            text("member_id", "Member key."),
+            text("reason", "Why, e.g. consent_withdrawn_after_as_of_date (partner_meta)."),
+            instant("evidence_at", "When the evidence happened (e.g. the withdrawal's occurred_at, UTC).", false),
+            day("build_as_of_date", "The as-of date of the build the member came from.", false),
+            instant("recorded_at", "When the sync recorded it (UTC)."),
         ],
     },
 };

@@ -7,11 +7,11 @@
  */
 import { dialectOr, type Dialect, type LogicalType } from "./sql";
 
-export type StateTableName = "sync_ledger" | "synced_members" | "sync_changes" | "destination_audiences";
+export type StateTableName = "sync_ledger" | "synced_members" | "sync_changes" | "destination_audiences" | "build_runs" | "sync_suppressions";
 
 export interface StateColumn {
   name: string;
-  type: Extract<LogicalType, "string" | "int64" | "bool" | "timestamp">;
+  type: Extract<LogicalType, "string" | "int64" | "bool" | "timestamp" | "date">;
   /** NOT NULL: the syncs always write it. */
   required: boolean;
   description: string;
@@ -29,6 +29,7 @@ const identifierColumns = (what: string): StateColumn[] =>
 const text = (name: string, description: string, required = true): StateColumn => ({ name, type: "string", required, description });
 const count = (name: string, description: string): StateColumn => ({ name, type: "int64", required: true, description });
 const instant = (name: string, description: string, required = true): StateColumn => ({ name, type: "timestamp", required, description });
+const day = (name: string, description: string, required = true): StateColumn => ({ name, type: "date", required, description });
 
 export const STATE_TABLES: Record<StateTableName, { description: string; columns: StateColumn[] }> = {
   sync_ledger: {
@@ -78,6 +79,36 @@ export const STATE_TABLES: Record<StateTableName, { description: string; columns
       text("audience_id", "Audience id."),
       text("external_audience_id", "The destination's audience id."),
       instant("created_at", "When it was created or adopted (UTC)."),
+    ],
+  },
+  build_runs: {
+    description: "One row per scheduled build (src/schedule): which as-of date it built and whether every action and assertion succeeded. Syncs and the partner API's snapshot move on only after a good build; a sync refuses when the last good build is older than its staleness bound.",
+    columns: [
+      text("build_id", "Run id (the runner's run id, or the Dataform workflow invocation name)."),
+      day("as_of_date", "The as_of_date compilation var of the build."),
+      text("kind", "daily, backfill or restore (the latest good date rebuilt after a backfill)."),
+      text("status", "succeeded (every action and assertion passed), failed, or running."),
+      count("actions_planned", "Actions the build planned."),
+      count("actions_failed", "Actions that failed or were skipped."),
+      count("assertions_run", "Assertions that ran."),
+      count("assertions_failed", "Assertions that returned rows."),
+      instant("started_at", "When the build started (UTC)."),
+      instant("finished_at", "When the build ended (UTC); null while running.", false),
+      text("error", "The first failures, for a failed build; null otherwise.", false),
+      text("triggered_by", "SLICE_TRIGGERED_BY, else cli:$USER."),
+    ],
+  },
+  sync_suppressions: {
+    description: "Members a sync held back at send time although the build put them in the audience (late-binding suppression, src/activation/preflight.ts): one row per sync, member and reason. A Meta sync removes them by the hashes last sent; a drop leaves them out.",
+    columns: [
+      text("sync_id", "The sync (activation.sync_ledger)."),
+      text("destination", "Partner id."),
+      text("audience_id", "Audience id."),
+      text("member_id", "Member key."),
+      text("reason", "Why, e.g. consent_withdrawn_after_as_of_date (partner_meta)."),
+      instant("evidence_at", "When the evidence happened (e.g. the withdrawal's occurred_at, UTC).", false),
+      day("build_as_of_date", "The as-of date of the build the member came from.", false),
+      instant("recorded_at", "When the sync recorded it (UTC)."),
     ],
   },
 };

@@ -14,6 +14,8 @@ export interface ActivationDialect {
   readonly engine: "duckdb" | "bigquery";
   /** The table as the statements name it: activation.x on DuckDB, `project.dataset.x` on BigQuery. */
   table(name: ActivationTable): string;
+  /** A table of another dataset the syncs read at send time (raw consent events, the identity map). */
+  sourceTable(dataset: string, name: string): string;
   typeName(type: LogicalType): string;
   /** The expression as text (DATE → YYYY-MM-DD). */
   text(expr: string): string;
@@ -33,6 +35,7 @@ export interface ActivationDialect {
 export const duckDbActivationDialect: ActivationDialect = {
   engine: "duckdb",
   table: (name) => `activation.${name}`,
+  sourceTable: (dataset, name) => `${dataset}.${name}`,
   typeName: (type) => modelDialect("duckdb").typeName(type),
   text: (expr) => `cast(${expr} as varchar)`,
   jsonObjectText: (columns) => `cast(json_object(${columns.map((column) => `'${column}', ${column}`).join(", ")}) as varchar)`,
@@ -55,6 +58,10 @@ export function bigQueryActivationDialect(projectId: string, dataset = "activati
   return {
     engine: "bigquery",
     table,
+    sourceTable: (sourceDataset, name) => {
+      if (!BIGQUERY_DATASET.test(sourceDataset)) throw new Error(`BigQuery dataset "${sourceDataset}" is not valid. Fix: use letters, digits and _ only`);
+      return `\`${projectId}.${sourceDataset}.${name}\``;
+    },
     typeName: (type) => modelDialect("bigquery").typeName(type),
     text: (expr) => `CAST(${expr} AS STRING)`,
     // TO_JSON_STRING names each field after its column and writes NULL as null, like DuckDB's json_object.

@@ -55,10 +55,12 @@ export async function assertOneRowPerMember(aw: ActivationWarehouse, destination
   }
 }
 
+/** Members held back at send time (src/activation/preflight.ts) are not current: a synced one is removed. */
 const currentMembers = (t: ActivationDialect["table"]) => `
   select m.member_id, ${prefixed("m")}
   from ${t("audience_members")} m
-  where m.destination = $destination and m.audience_id = $audience_id and not coalesce(m.is_holdout, false)`;
+  where m.destination = $destination and m.audience_id = $audience_id and not coalesce(m.is_holdout, false)
+    and not exists (select 1 from ${t("sync_suppressions")} held where held.sync_id = $sync_id and held.member_id = m.member_id)`;
 
 const syncedMembers = (t: ActivationDialect["table"]) => `
   select s.member_id, ${prefixed("s")}

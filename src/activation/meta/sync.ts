@@ -23,6 +23,7 @@ import {
   startLedger,
   type SyncMode,
 } from "../ledger.ts";
+import { preflightSync, type SyncPreflightOptions } from "../preflight.ts";
 import { MetaGraphClient, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
 import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
 import { META_MAX_ROWS_PER_REQUEST, prepareBatch, type PreparedBatch } from "./payload.ts";
@@ -70,6 +71,8 @@ export interface SyncMetaOptions {
   triggeredBy?: string;
   audienceName?: string;
   clientOptions?: MetaClientOptions;
+  /** Build gating and late-binding suppression before anything is sent (src/activation/preflight.ts). */
+  preflight?: SyncPreflightOptions;
 }
 
 export interface SyncMetaResult extends SyncTotals {
@@ -313,6 +316,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
 
   const totals: SyncTotals = { batchesSent: 0, rowsAdded: 0, rowsRemoved: 0, rowsInvalid: 0, rowsAccepted: 0 };
   try {
+    await preflightSync(aw, { syncId, destination, audienceId }, options.preflight);
     await assertOneRowPerMember(aw, destination, audienceId);
     const { externalAudienceId, source } = await ensureAudience(aw, { audienceId, destination, client, name: options.audienceName });
     const run: RunContext = { aw, client, syncId, destination, audienceId, externalAudienceId, batchSize, totals, onProgress: options.onProgress };

@@ -39,6 +39,7 @@ import {
   startLedger,
 } from "../ledger.ts";
 import type { HashedIdentifierColumn, S3PartnerSettings } from "../partners.ts";
+import { notSuppressed, preflightSync, type SyncPreflightOptions } from "../preflight.ts";
 import {
   assertIsoDate,
   csvHeader,
@@ -84,6 +85,8 @@ export interface DropToS3Options {
   env?: NodeJS.ProcessEnv;
   onProgress?: (event: S3DropEvent) => void | Promise<void>;
   triggeredBy?: string;
+  /** Build gating and late-binding suppression before anything is written (src/activation/preflight.ts). */
+  preflight?: SyncPreflightOptions;
 }
 
 export interface DropToS3Result {
@@ -176,12 +179,13 @@ async function resolveAsOfDate(aw: ActivationWarehouse, audienceId: string, part
  */
 async function readExportPage(
   aw: ActivationWarehouse,
-  page: { audienceId: string; destination: string; asOfDate: string; columns: readonly HashedIdentifierColumn[]; after: string; limit: number },
+  page: { syncId: string; audienceId: string; destination: string; asOfDate: string; columns: readonly HashedIdentifierColumn[]; after: string; limit: number },
 ): Promise<(ExportRow & { member_id: string })[]> {
-  const params = { audience_id: page.audienceId, destination: page.destination, as_of_date: page.asOfDate, after: page.after, limit: page.limit };
-  const members = `from ${aw.dialect.table("audience_members")}
+  const params = { sync_id: page.syncId, audience_id: page.audienceId, destination: page.destination, as_of_date: page.asOfDate, after: page.after, limit: page.limit };
+  // Members held back at send time (preflight) are left out of the drop.
+  const members = `from ${aw.dialect.table("audience_members")} m
        where audience_id = $audience_id and destination = $destination and not coalesce(is_holdout, false)
-         and as_of_date = cast($as_of_date as date) and member_id > $after`;
+         and as_of_date = cast($as_of_date as date) and member_id > $after and ${notSuppressed(aw, "m.member_id")}`;
   const bound = await aw.runQuery<{ through: string | null }>(
     `select max(member_id) as through from (select member_id ${members} order by member_id limit $limit) page`,
     params,
@@ -204,7 +208,7 @@ interface WrittenPart extends ManifestPart {
 /** Writes the drop's gzip parts into `dir`, reading the audience in member_id order. */
 async function writeParts(
   aw: ActivationWarehouse,
-  options: { audienceId: string; partner: S3PartnerSettings; asOfDate: string; rowsPerPart: number; dir: string; keyPrefix: string },
+  options: { syncId: string; audienceId: string; partner: S3PartnerSettings; asOfDate: string; rowsPerPart: number; dir: string; keyPrefix: string },
   onPart: (part: WrittenPart, seconds: number) => Promise<void>,
 ): Promise<{ parts: WrittenPart[]; rows: number; invalid: number }> {
   const { partner } = options;
@@ -246,7 +250,7 @@ async function writeParts(
   open();
   let after = "";
   for (;;) {
-    const page = await readExportPage(aw, { audienceId: options.audienceId, destination: partner.id, asOfDate: options.asOfDate, columns, after, limit: PAGE_ROWS });
+    const page = await readExportPage(aw, { syncId: options.syncId, audienceId: options.audienceId, destination: partner.id, asOfDate: options.asOfDate, columns, after, limit: PAGE_ROWS });
     if (page.length === 0) break;
     after = page[page.length - 1].member_id;
     let chunk = "";
@@ -315,11 +319,12 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
   const s3 = options.s3Client ?? createS3Client(partner, options.env);
   const emit = async (event: S3DropEvent) => options.onProgress?.(event);
   try {
+    await preflightSync(aw, { syncId, destination: partner.id, audienceId }, options.preflight);
     const asOfDate = await resolveAsOfDate(aw, audienceId, partner.id, options.asOfDate);
     const keyPrefix = dropKeyPrefix(partner.prefix, audienceId, asOfDate);
     const manifestKey = `${keyPrefix}/${MANIFEST_FILE}`;
 
-    const written = await writeParts(aw, { audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix }, (part, seconds) =>
+    const written = await writeParts(aw, { syncId, audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix }, (part, seconds) =>
       emit({ type: "part_written", file: part.file, rows: part.rows, sizeBytes: part.size_bytes, seconds }),
     );
     const parts: ManifestPart[] = written.parts.map(({ path: _path, ...part }) => part);

@@ -12,7 +12,7 @@ import { customerIdOf, externIdOf, HASH_COLUMNS, memberIdOf, sha256 } from "../m
 export const PROJECT = "slice-demo";
 export const LOCATION = "EU";
 export const DATASET = "activation";
-export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "destination_audiences"] as const;
+export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "destination_audiences", "build_runs", "sync_suppressions"] as const;
 
 /** Starts the endpoint and points this process's official clients at it (env only, as in production). */
 export async function startActivationBigQuery(): Promise<{ bq: LocalBigQuery; client: BigQuery; restoreEnv(): void }> {
