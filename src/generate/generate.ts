@@ -4,6 +4,7 @@
  */
 import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
 import { recreateRawTables } from "../raw/ddl.ts";
+import { startRawEpoch } from "../raw/epoch.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { type DirtyCounts, injectDirtyRows } from "./dirty.ts";
 import {
@@ -145,6 +146,8 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
   await wh.run("SET preserve_insertion_order = false");
   try {
     await recreateRawTables(wh);
+    // Replaced, not appended to: incremental tables built from the previous data get rebuilt (src/raw/epoch.ts).
+    await startRawEpoch(wh, "slice generate");
     await dropWorkTables(wh);
 
     const masterStarted = performance.now();

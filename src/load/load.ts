@@ -27,6 +27,7 @@ import {
 import { firstSignificantCharacter, type RecordLayout, scanFile } from "./scan.ts";
 import { earlierVersion, type EarlierLoad, ensureLoadBookkeeping, recordLoadedRows, removeLoad } from "./ledger.ts";
 import { downloadS3Object, isS3Url, s3Client, type S3Options } from "./s3.ts";
+import { startRawEpoch } from "../raw/epoch.ts";
 
 export interface LoadOptions {
   table: string;
@@ -363,6 +364,8 @@ async function loadOneFile(
     const raw = (name: string): string => `${RAW_SCHEMA}.${quoteIdent(name)}`;
     // --replace: the earlier version's rows, rejects and ledger rows give way, in this same transaction.
     const removed = earlier ? await removeLoad(wh, earlier, label, loadedAt) : undefined;
+    // Rows left raw: incremental tables built before now must be rebuilt (src/raw/epoch.ts).
+    if (earlier) await startRawEpoch(wh, `slice load --replace ${label}`, new Date(`${loadedAt.replace(" ", "T")}Z`));
     const validRows = `select ${castSelect(table.columns)} from temp.${VALID_TABLE}`;
     const validLines = `select ${castSelect(lineColumns)} from temp.${VALID_LINES_TABLE}`;
     await wh.run(`insert into ${raw(table.name)} ${validRows}`);

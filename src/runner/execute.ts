@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { CompiledGraph } from "../dataform/compile.ts";
+import { ensureEpochTables, incrementalBuildTimes, latestRawEpoch, recordIncrementalBuild, staleIncrementals } from "../raw/epoch.ts";
 import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
 import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
 import { rewriteBigQueryReferences } from "./rewrite.ts";
@@ -55,6 +56,11 @@ export interface RunResult {
   ok: boolean;
   seconds: number;
   planned: Action[];
+  /**
+   * Incremental tables rebuilt from scratch because raw data was replaced (slice generate, load --replace)
+   * after their last build, with what replaced it.
+   */
+  rebuiltAfterRawReplacement?: { tables: string[]; reason: string; at: string };
 }
 
 export const RUN_LOG_SCHEMA = "slice_runs";
@@ -301,6 +307,14 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
   if (missing.length > 0) throw new MissingDeclarationError(missing);
 
   await ensureRunLog(warehouse);
+  await ensureEpochTables(warehouse);
+  const epoch = await latestRawEpoch(warehouse);
+  const incrementals: { key: string; exists: boolean }[] = [];
+  for (const action of planned) {
+    if (action.kind !== "incremental" || action.table?.protected) continue;
+    incrementals.push({ key: action.key, exists: await warehouse.tableExists(action.target.schema ?? "main", action.target.name) });
+  }
+  const stale = new Set(options.fullRefresh ? [] : staleIncrementals(incrementals, epoch, await incrementalBuildTimes(warehouse)));
   const schemas = new Set(planned.map((a) => a.target.schema ?? "main"));
   for (const schema of schemas) await warehouse.run(`create schema if not exists ${quoteIdent(schema)}`);
   const startedAt = new Date(started).toISOString();
@@ -379,7 +393,7 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
       }
       const outcome =
         action.kind === "incremental"
-          ? await buildIncremental(connection, action, options.fullRefresh ?? false)
+          ? await buildIncremental(connection, action, (options.fullRefresh ?? false) || stale.has(action.key))
           : action.kind === "operation"
             ? await runOperation(connection, action)
             : await buildTableOrView(connection, action);
@@ -435,6 +449,9 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
         }
         options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
         log(result, t0);
+        if (action.kind === "incremental" && result.status === "succeeded") {
+          logChain = logChain.then(() => recordIncrementalBuild(warehouse, action.key, new Date(started), runId));
+        }
       });
       running.set(action.key, job);
     }
@@ -453,6 +470,8 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
     `update ${RUN_LOG_SCHEMA}.runs set finished_at = cast($finished as timestamp), status = $status, actions_failed = $failed where run_id = $run_id`,
     { finished: new Date().toISOString(), status: ok ? "succeeded" : "failed", failed: failures.length, run_id: runId },
   );
-  return { runId, results: ordered, ok, seconds: (Date.now() - started) / 1000, planned };
+  const rebuiltAfterRawReplacement =
+    stale.size > 0 && epoch ? { tables: [...stale].filter((key) => results.get(key)?.mode === "full"), reason: epoch.reason, at: epoch.startedAt } : undefined;
+  return { runId, results: ordered, ok, seconds: (Date.now() - started) / 1000, planned, rebuiltAfterRawReplacement };
 }
 

@@ -61,5 +61,11 @@ export function summarizeRun(result: RunResult): string {
   const counts = new Map<string, number>();
   for (const r of result.results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
   const parts = [...counts.entries()].map(([status, n]) => `${n} ${status}`);
-  return `Run ${result.runId}: ${result.ok ? "succeeded" : "FAILED"} in ${result.seconds.toFixed(1)}s (${parts.join(", ") || "nothing to do"})`;
+  const line = `Run ${result.runId}: ${result.ok ? "succeeded" : "FAILED"} in ${result.seconds.toFixed(1)}s (${parts.join(", ") || "nothing to do"})`;
+  const rebuilt = result.rebuiltAfterRawReplacement;
+  if (!rebuilt || rebuilt.tables.length === 0) return line;
+  return (
+    `Raw data was replaced (${rebuilt.reason}, ${rebuilt.at}) after the last build of ${rebuilt.tables.length} incremental table(s); ` +
+    `rebuilt them from scratch: ${rebuilt.tables.join(", ")}\n${line}`
+  );
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { registerLoadCommand } from "../../src/load/command.ts";
 import { load, LoadError } from "../../src/load/load.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { latestRawEpoch } from "../../src/raw/epoch.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "slice-load-redelivery-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -67,6 +68,8 @@ describe("a changed file delivered again under the same name", () => {
         { rows_loaded: "4", rows_rejected: "0", replaced: false, replaces: true },
       ],
     });
+    // Rows left raw, so the runner must rebuild incremental tables built before (src/raw/epoch.ts).
+    expect((await latestRawEpoch(wh))?.reason).toMatch(/^slice load --replace .*orders/);
     // the replaced content under its old name again: a different version again
     writeFileSync(path, V1);
     await expect(load(wh, { table: "orders", files: [path] })).rejects.toThrow(/a different version of this file was loaded/);
