@@ -12,6 +12,7 @@
  * claims more than the destination acknowledged.
  */
 import { randomUUID } from "node:crypto";
+import { userInfo } from "node:os";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
 import { type ActivationDialect, type ActivationTable, duckDbActivationDialect } from "./dialect.ts";
 import type { StateTableName } from "../../macros/activation_state.ts";
@@ -159,8 +160,35 @@ export async function ensureLedgerTable(aw: ActivationWarehouse): Promise<void> 
   await ensureStateTables(aw, ["sync_ledger"]);
 }
 
-export function defaultTriggeredBy(): string {
-  return process.env.SLICE_TRIGGERED_BY ?? `cli:${process.env.USER ?? "unknown"}`;
+/** $SLICE_TRIGGERED_BY, else cli:<user>: $USER, else the OS account (cron and containers often leave $USER unset). */
+export function defaultTriggeredBy(env: NodeJS.ProcessEnv = process.env, osUser: () => string = () => userInfo().username): string {
+  if (env.SLICE_TRIGGERED_BY) return env.SLICE_TRIGGERED_BY;
+  if (env.USER) return `cli:${env.USER}`;
+  try {
+    const name = osUser();
+    if (name) return `cli:${name}`;
+  } catch {
+    // userInfo() throws for a uid without a passwd entry (some containers).
+  }
+  return "cli:unknown";
+}
+
+/**
+ * What a run closed as interrupted left behind, by kind of run: the ledger says what is true of it.
+ * meta incremental: acknowledged batches are committed, the next run continues after them;
+ * meta replace: Meta applies a replace only when the last batch of its session arrives;
+ * s3 drop: uploaded parts stay and are skipped by the next run, the manifest is written last.
+ */
+export type InterruptedRunKind = "meta" | "s3_drop";
+
+function interruptedNoteSql(kind: InterruptedRunKind): string {
+  if (kind === "s3_drop") {
+    return `'interrupted: the process stopped before the drop finished; parts already uploaded stay and are skipped by sync ' || $resumed_by || ', which writes the manifest last'`;
+  }
+  return `case when mode = 'replace'
+            then 'interrupted: the process stopped before the replace finished; Meta replaces an audience only when the last batch of the session arrives, so unless that batch was acknowledged nothing was replaced; sync ' || $resumed_by || ' sends the whole set in a new session'
+            else 'interrupted: the process stopped before finishing; the acknowledged batches are kept and sync ' || $resumed_by || ' continues after them'
+          end`;
 }
 
 /**
@@ -168,7 +196,7 @@ export function defaultTriggeredBy(): string {
  * audience to one destination are meant to run one at a time (the scheduler's job), so a `running` row
  * seen by a new sync can only belong to a process that stopped without finishing.
  */
-export async function closeInterruptedSyncs(aw: ActivationWarehouse, destination: string, audienceId: string, resumedBy: string): Promise<number> {
+export async function closeInterruptedSyncs(aw: ActivationWarehouse, destination: string, audienceId: string, resumedBy: string, kind: InterruptedRunKind = "meta"): Promise<number> {
   const ledger = aw.dialect.table("sync_ledger");
   const stale = await aw.runQuery<{ sync_id: string }>(
     `select sync_id from ${ledger}
@@ -179,7 +207,7 @@ export async function closeInterruptedSyncs(aw: ActivationWarehouse, destination
   await aw.run(
     `update ${ledger}
      set status = 'failed', finished_at = cast($now as timestamp),
-         error = 'interrupted: the process stopped before finishing; the acknowledged batches are kept and sync ' || $resumed_by || ' continues after them'
+         error = ${interruptedNoteSql(kind)}
      where destination = $destination and audience_id = $audience_id and status = 'running'`,
     { destination, audience_id: audienceId, now: utcTimestamp(), resumed_by: resumedBy },
   );
@@ -232,6 +260,16 @@ export function ledgerIncrementStatement(d: ActivationDialect, syncId: string, i
       invalid: increment.invalid ?? 0,
       accepted: increment.accepted ?? 0,
     },
+  };
+}
+
+/** Back to zero counts, when a run starts over (a new replace session after a lost answer). */
+export function ledgerResetStatement(d: ActivationDialect, syncId: string): SqlStatement {
+  return {
+    sql: `update ${d.table("sync_ledger")}
+          set batches_sent = 0, rows_added = 0, rows_removed = 0, rows_invalid = 0, rows_accepted = 0
+          where sync_id = $sync_id`,
+    params: { sync_id: syncId },
   };
 }
 

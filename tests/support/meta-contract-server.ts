@@ -12,9 +12,11 @@
  *   multi-key names without repeats, data rows as long as the schema, at most 10,000 rows; values must be
  *   64 lower-case hex or "" (a row breaking that, or all blank, is counted in num_invalid_entries with a
  *   sample in invalid_entry_samples, and not applied);
- *   usersreplace sessions: one session_id for all batches, batch_seq 1, 2, 3... without gaps, last_batch_flag
- *   closes the session and only then does the audience become the session's rows; a new batch_seq 1
- *   abandons an open session.
+ *   usersreplace sessions (see applyReplace for what is documented and what is assumed): one session_id for
+ *   all batches, unique in the ad account; batch_seq 1, 2, 3... without gaps; last_batch_flag closes the
+ *   session and only then does the audience become the session's rows; a batch received twice (same
+ *   session_id and batch_seq, as a client resends it after a lost answer) is a session error, and so is any
+ *   batch of a finished session; a new session's batch_seq 1 abandons an open one.
  * Responses: {audience_id, session_id, num_received, num_invalid_entries, invalid_entry_samples}.
  *
  * Membership model: a person is identified by EXTERN_ID, else EMAIL, else PHONE, else the whole row; an add
@@ -58,6 +60,14 @@ interface ReplaceSessionState {
   rows: Map<string, MemberRecord>;
 }
 
+/** A usersreplace session as the server saw it, for assertions. */
+export interface ReplaceSessionRecord {
+  id: string;
+  batches: number;
+  estimatedTotal?: number;
+  outcome: "open" | "finished" | "abandoned";
+}
+
 interface AudienceState {
   id: string;
   name: string;
@@ -69,6 +79,7 @@ interface AudienceState {
   openSession?: ReplaceSessionState;
   finishedSessions: Set<string>;
   abandonedSessions: number;
+  sessionLog: ReplaceSessionRecord[];
 }
 
 class GraphError extends Error {
@@ -112,6 +123,8 @@ export class MetaContractServer {
   readonly adAccountId: string;
   readonly requests: RequestRecord[] = [];
   private readonly audiences = new Map<string, AudienceState>();
+  /** session_id -> audience: Meta wants session ids unique within the ad account. */
+  private readonly sessionOwners = new Map<string, string>();
   private readonly faults: Fault[] = [];
   private dropAfterBatches: number | undefined;
   private acknowledgedBatches = 0;
@@ -191,6 +204,11 @@ export class MetaContractServer {
       rowsRemoved: audience.rowsRemoved,
       abandonedSessions: audience.abandonedSessions,
     };
+  }
+
+  /** Every usersreplace session of the audience, in the order they started. */
+  replaceSessions(audienceId: string): ReplaceSessionRecord[] {
+    return this.requireAudience(audienceId).sessionLog.map((session) => ({ ...session }));
   }
 
   members(audienceId: string): MemberRecord[] {
@@ -370,6 +388,7 @@ export class MetaContractServer {
       rowsRemoved: 0,
       finishedSessions: new Set(),
       abandonedSessions: 0,
+      sessionLog: [],
     });
     return { id };
   }
@@ -378,7 +397,12 @@ export class MetaContractServer {
     const all = [...this.audiences.values()];
     const limit = Math.max(1, Math.min(Number(url.searchParams.get("limit") ?? 25), this.options.maxListPageSize ?? 500));
     const start = Number(url.searchParams.get("after") ?? 0);
-    const page = all.slice(start, start + limit).map((audience) => ({ id: audience.id, name: audience.name }));
+    const fields = new Set((url.searchParams.get("fields") ?? "id").split(","));
+    const page = all.slice(start, start + limit).map((audience) => ({
+      id: audience.id,
+      ...(fields.has("name") ? { name: audience.name } : {}),
+      ...(fields.has("description") ? { description: audience.description } : {}),
+    }));
     const paging: Record<string, unknown> = { cursors: { before: String(start), after: String(start + page.length) } };
     if (start + limit < all.length) {
       const next = new URL(url.toString().replace("http://127.0.0.1", this.baseUrl));
@@ -468,6 +492,17 @@ export class MetaContractServer {
     };
   }
 
+  /**
+   * usersreplace. Documented by Meta (Marketing API, Custom Audiences guide "Replace users" and the
+   * /{custom_audience_id}/usersreplace reference): `session` with session_id (a number the advertiser
+   * generates, unique within the ad account), batch_seq (sequential from 1), last_batch_flag (true on the
+   * last request of the session) and estimated_num_total (estimated number of users in the session, an
+   * integer); the audience is replaced once the session ends; at most 10,000 rows per request.
+   * Assumed here (Meta does not document it): a batch_seq already received in a session, as a client resends
+   * it after a lost answer, is refused with a session error (code 100) instead of being applied twice; any
+   * batch of a finished session likewise; a new session starting with batch_seq 1 abandons an open one, whose
+   * rows are discarded; the swap happens at once when the last batch arrives (Meta takes up to 24 hours).
+   */
   private applyReplace(audience: AudienceState, batch: { schema: string[]; data: unknown[][] }, body: Record<string, unknown>): unknown {
     let session = body.session as Record<string, unknown> | string | undefined;
     if (typeof session === "string") session = JSON.parse(session) as Record<string, unknown>;
@@ -485,24 +520,39 @@ export class MetaContractServer {
       throw new GraphError(400, 100, "(#100) session.estimated_num_total must be a whole number");
     }
     const id = String(sessionId);
-    if (audience.finishedSessions.has(id)) throw new GraphError(400, 100, `(#100) replace session ${id} has already finished`);
-    if (batchSeq === 1) {
-      if (audience.openSession) audience.abandonedSessions += 1;
-      audience.openSession = { id, lastSeq: 0, rows: new Map() };
-    }
+    const owner = this.sessionOwners.get(id);
+    if (owner !== undefined && owner !== audience.id) throw new GraphError(400, 100, `(#100) session_id ${id} is already used by another audience of this ad account`);
+    if (audience.finishedSessions.has(id)) throw new GraphError(400, 100, `(#100) replace session ${id} has already finished; batch_seq ${batchSeq} was not applied`);
     const open = audience.openSession;
-    if (!open || open.id !== id) throw new GraphError(400, 100, `(#100) replace session ${id} was not started with batch_seq 1`);
-    if (batchSeq !== open.lastSeq + 1) throw new GraphError(400, 100, `(#100) batch_seq ${batchSeq} does not follow ${open.lastSeq} in replace session ${id}`);
+    if (open?.id === id && batchSeq <= open.lastSeq) {
+      throw new GraphError(400, 100, `(#100) batch_seq ${batchSeq} of replace session ${id} was already received`);
+    }
+    if (batchSeq === 1) {
+      if (open) {
+        audience.abandonedSessions += 1;
+        const record = audience.sessionLog.find((session) => session.id === open.id);
+        if (record) record.outcome = "abandoned";
+      }
+      audience.openSession = { id, lastSeq: 0, rows: new Map() };
+      audience.sessionLog.push({ id, batches: 0, estimatedTotal: estimated as number | undefined, outcome: "open" });
+      this.sessionOwners.set(id, audience.id);
+    }
+    const current = audience.openSession;
+    if (!current || current.id !== id) throw new GraphError(400, 100, `(#100) replace session ${id} was not started with batch_seq 1`);
+    if (batchSeq !== current.lastSeq + 1) throw new GraphError(400, 100, `(#100) batch_seq ${batchSeq} does not follow ${current.lastSeq} in replace session ${id}`);
     const { valid, invalid, samples } = this.validateRows(batch);
-    for (const member of valid) open.rows.set(identityOf(member), member);
-    open.lastSeq = batchSeq;
+    for (const member of valid) current.rows.set(identityOf(member), member);
+    current.lastSeq = batchSeq;
+    const record = audience.sessionLog.find((session) => session.id === id);
+    if (record) record.batches = batchSeq;
     if (last) {
-      audience.rowsRemoved += [...audience.members.keys()].filter((identity) => !open.rows.has(identity)).length;
-      audience.rowsAdded += open.rows.size;
-      audience.members = open.rows;
-      for (const identity of open.rows.keys()) audience.timesAdded.set(identity, (audience.timesAdded.get(identity) ?? 0) + 1);
+      audience.rowsRemoved += [...audience.members.keys()].filter((identity) => !current.rows.has(identity)).length;
+      audience.rowsAdded += current.rows.size;
+      audience.members = current.rows;
+      for (const identity of current.rows.keys()) audience.timesAdded.set(identity, (audience.timesAdded.get(identity) ?? 0) + 1);
       audience.finishedSessions.add(id);
       audience.openSession = undefined;
+      if (record) record.outcome = "finished";
     }
     return { audience_id: audience.id, session_id: id, num_received: batch.data.length, num_invalid_entries: invalid, invalid_entry_samples: samples };
   }

@@ -5,6 +5,12 @@
  * large removals. The token goes in the Authorization header, so it never lands in a URL or a log line.
  * Failures are retried per the policy in retry.ts; a permanent error stops at once with a message that
  * names the Graph code and the fix.
+ *
+ * A failure whose outcome is unknown (no answer, or an HTTP 5xx/408 / Graph 1/2: Meta may have acted before
+ * the answer was lost) is retried as it is only where repeating the request is harmless (adds and removes,
+ * reads). Creating an audience and a usersreplace batch are not: a second create makes a second audience,
+ * and a resent batch_seq is a session error. For those the caller decides (look up before creating again,
+ * restart the replace session), so `outcomeUnknown` on the error says whether Meta may have acted.
  */
 import type { MetaConfig } from "./config.ts";
 import type { MetaPayload } from "./payload.ts";
@@ -29,6 +35,8 @@ export interface GraphErrorDetails {
   type?: string;
   fbtraceId?: string;
   graphMessage?: string;
+  /** Some attempt failed without telling whether Meta acted on it (no answer, 5xx, 408, Graph 1/2). */
+  outcomeUnknown?: boolean;
 }
 
 export class MetaGraphError extends Error {
@@ -41,16 +49,26 @@ export class MetaGraphError extends Error {
     return this.details.code;
   }
 
-  static describe(d: GraphErrorDetails): string {
-    const where = `${d.method} ${d.path}`;
+  get outcomeUnknown(): boolean {
+    return this.details.outcomeUnknown === true;
+  }
+
+  /** What went wrong on which request, without a verdict: the retry lines use it as it is. */
+  static describeFailure(d: Omit<GraphErrorDetails, "kind" | "attempts">): string {
     const what = d.code !== undefined
       ? `Meta Graph API error ${d.code}${d.subcode ? ` (subcode ${d.subcode})` : ""}${d.type ? ` ${d.type}` : ""}: ${d.graphMessage ?? "no message"}`
       : d.httpStatus !== undefined
         ? `HTTP ${d.httpStatus}${d.graphMessage ? `: ${d.graphMessage}` : ""}`
         : `network error: ${d.graphMessage ?? "no response"}`;
     const trace = d.fbtraceId ? ` [fbtrace_id ${d.fbtraceId}]` : "";
-    if (d.kind === "permanent") return `${what} on ${where}${trace}. Fix: ${permanentErrorFix(d.code, d.subcode)}`;
-    return `${what} on ${where}${trace}; gave up after ${d.attempts} attempts. Fix: wait for the rate-limit window or the outage to pass and run the sync again (it resumes)`;
+    return `${what} on ${d.method} ${d.path}${trace}`;
+  }
+
+  static describe(d: GraphErrorDetails): string {
+    const failure = MetaGraphError.describeFailure(d);
+    if (d.kind === "permanent") return `${failure}. Fix: ${permanentErrorFix(d.code, d.subcode)}`;
+    const attempts = `${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`;
+    return `${failure}; gave up after ${attempts}. Fix: wait for the rate-limit window or the outage to pass and run the sync again (it resumes)`;
   }
 }
 
@@ -70,12 +88,35 @@ export interface ReplaceSession {
   estimated_num_total?: number;
 }
 
+/** One retry about to happen: `attempt` failed, attempt `attempt + 1` of `maxAttempts` follows after `delayMs`. */
 export interface RetryEvent {
   method: string;
   path: string;
   attempt: number;
+  maxAttempts: number;
   delayMs: number;
+  /** The failure of `attempt`, e.g. "HTTP 500 on POST /123/users". */
   reason: string;
+}
+
+/** "retrying (attempt 2 of 5) in 1.2s after HTTP 500 on POST /123/users" */
+export function describeRetry(retry: RetryEvent): string {
+  return `retrying (attempt ${retry.attempt + 1} of ${retry.maxAttempts}) in ${(retry.delayMs / 1000).toFixed(1)}s after ${retry.reason}`;
+}
+
+/**
+ * Marks the Meta audience that belongs to one warehouse audience and destination. It goes into the
+ * description, which Slice writes and reads back, so an audience whose warehouse record was lost is found
+ * again by what Slice wrote into it, never by a name anyone could have given another audience.
+ */
+export function audienceMarker(destination: string, audienceId: string): string {
+  return `[slice-audience ${destination}/${audienceId}]`;
+}
+
+export interface MarkedAudience {
+  id: string;
+  name: string;
+  description: string;
 }
 
 export interface MetaClientOptions {
@@ -116,6 +157,10 @@ export class MetaGraphClient {
     return `act_${this.config.adAccountId}`;
   }
 
+  /**
+   * One create request. Not retried when its outcome is unknown (Meta may have created the audience and
+   * lost the answer): see createMarkedAudience, which looks before it creates again.
+   */
   async createCustomAudience(input: { name: string; description: string }): Promise<{ id: string }> {
     const body = {
       name: input.name,
@@ -123,21 +168,64 @@ export class MetaGraphClient {
       subtype: "CUSTOM",
       customer_file_source: "USER_PROVIDED_ONLY",
     };
-    const result = await this.request<{ id: string }>("POST", `/${this.adAccountNode}/customaudiences`, body);
+    const result = await this.request<{ id: string }>("POST", `/${this.adAccountNode}/customaudiences`, body, undefined, { retryUnknownOutcome: false });
     if (!result.id) throw new Error(`Meta created an audience but returned no id for ${input.name}`);
     return { id: String(result.id) };
   }
 
+  /**
+   * Creates an audience whose description carries `marker`, at most once: after a failure whose outcome is
+   * unknown it lists the ad account's audiences and adopts the marked one if Meta did create it, and only
+   * otherwise tries again (after the usual backoff), up to config.retry.maxAttempts.
+   */
+  async createMarkedAudience(input: { name: string; description: string; marker: string }): Promise<{ id: string; recovered: boolean }> {
+    const policy = this.config.retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { ...(await this.createCustomAudience(input)), recovered: false };
+      } catch (error) {
+        if (!(error instanceof MetaGraphError) || !error.outcomeUnknown) throw error;
+        const created = await this.findMarkedAudiences(input.marker);
+        if (created.length === 1) return { id: created[0].id, recovered: true };
+        if (created.length > 1) throw ambiguousMarkerError(input.marker, created);
+        if (attempt >= policy.maxAttempts) throw error;
+        const delayMs = retryDelayMs(attempt, policy, {}, this.random);
+        this.stats.retries += 1;
+        this.options.onRetry?.({ method: error.details.method, path: error.details.path, attempt, maxAttempts: policy.maxAttempts, delayMs, reason: `${MetaGraphError.describeFailure(error.details)} (no audience carries ${input.marker}, so Meta did not create it)` });
+        await this.sleep(delayMs);
+      }
+    }
+  }
+
+  /** The audiences of this ad account whose description carries `marker`, following the result pages. */
+  async findMarkedAudiences(marker: string): Promise<MarkedAudience[]> {
+    const found: MarkedAudience[] = [];
+    await this.eachCustomAudience((audience) => {
+      if (audience.description?.includes(marker)) found.push({ id: String(audience.id), name: audience.name, description: audience.description });
+      return false;
+    });
+    return found;
+  }
+
   /** Finds a customer-file audience of this ad account by exact name, following the result pages. */
   async findCustomAudienceByName(name: string): Promise<string | undefined> {
-    let query: Record<string, string> | undefined = { fields: "id,name", limit: "500" };
+    let hit: string | undefined;
+    await this.eachCustomAudience((audience) => {
+      if (audience.name === name) hit = String(audience.id);
+      return hit !== undefined;
+    });
+    return hit;
+  }
+
+  /** Walks the ad account's audiences page by page until `visit` returns true or the pages end. */
+  private async eachCustomAudience(visit: (audience: { id: string; name: string; description?: string }) => boolean): Promise<void> {
+    let query: Record<string, string> | undefined = { fields: "id,name,description", limit: "500" };
     let path = `/${this.adAccountNode}/customaudiences`;
     for (let page = 0; page < 1000; page++) {
-      const result: { data?: { id: string; name: string }[]; paging?: { next?: string } } = await this.request("GET", path, undefined, query);
-      const hit = result.data?.find((audience) => audience.name === name);
-      if (hit) return String(hit.id);
+      const result: { data?: { id: string; name: string; description?: string }[]; paging?: { next?: string } } = await this.request("GET", path, undefined, query);
+      for (const audience of result.data ?? []) if (visit(audience)) return;
       const next = result.paging?.next;
-      if (!next) return undefined;
+      if (!next) return;
       // `next` is an absolute URL carrying its own cursor (and, from Meta, the token): keep path and
       // cursor, drop the token so it travels only in the Authorization header.
       const url = new URL(next);
@@ -145,7 +233,6 @@ export class MetaGraphClient {
       path = url.pathname.replace(/^\/v\d+\.\d+/, "");
       query = Object.fromEntries(url.searchParams);
     }
-    return undefined;
   }
 
   addUsers(audienceId: string, payload: MetaPayload): Promise<MetaUsersResponse> {
@@ -156,8 +243,12 @@ export class MetaGraphClient {
     return this.request<MetaUsersResponse>("DELETE", `/${audienceId}/users`, { payload });
   }
 
+  /**
+   * One usersreplace batch. Not retried when its outcome is unknown: Meta answers a resent batch_seq with a
+   * session error, so the sync restarts the session instead (see runReplace in sync.ts).
+   */
   replaceUsers(audienceId: string, payload: MetaPayload, session: ReplaceSession): Promise<MetaUsersResponse> {
-    return this.request<MetaUsersResponse>("POST", `/${audienceId}/usersreplace`, { payload, session });
+    return this.request<MetaUsersResponse>("POST", `/${audienceId}/usersreplace`, { payload, session }, undefined, { retryUnknownOutcome: false });
   }
 
   private url(path: string, query?: Record<string, string>): string {
@@ -166,9 +257,16 @@ export class MetaGraphClient {
     return url.toString();
   }
 
-  private async request<T>(method: "GET" | "POST" | "DELETE", path: string, body?: object, query?: Record<string, string>): Promise<T> {
+  private async request<T>(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body?: object,
+    query?: Record<string, string>,
+    options: { retryUnknownOutcome?: boolean } = {},
+  ): Promise<T> {
     const policy = this.config.retry;
     const encoded = body === undefined ? undefined : JSON.stringify(body);
+    let outcomeUnknown = false;
     for (let attempt = 1; ; attempt++) {
       const wait = this.notBefore - Date.now();
       if (wait > 0) await this.sleep(wait);
@@ -226,13 +324,24 @@ export class MetaGraphClient {
           details: { method, path, graphMessage: cause?.code ?? cause?.message ?? (error as Error).message },
         };
       }
-      if (failure.kind === "permanent" || attempt >= policy.maxAttempts) {
-        throw new MetaGraphError({ ...failure.details, kind: failure.kind, attempts: attempt });
+      // Throttling answers mean Meta did not act; anything else that is not permanent may have acted.
+      const unknownThisTime = failure.kind === "transient";
+      outcomeUnknown ||= unknownThisTime;
+      if (failure.kind === "permanent" || attempt >= policy.maxAttempts || (unknownThisTime && options.retryUnknownOutcome === false)) {
+        throw new MetaGraphError({ ...failure.details, kind: failure.kind, attempts: attempt, outcomeUnknown });
       }
       const delayMs = retryDelayMs(attempt, policy, { retryAfterMs: failure.retryAfterMs, regainAccessMs: failure.regainAccessMs }, this.random);
       this.stats.retries += 1;
-      this.options.onRetry?.({ method, path, attempt, delayMs, reason: MetaGraphError.describe({ ...failure.details, kind: failure.kind, attempts: attempt }) });
+      this.options.onRetry?.({ method, path, attempt, maxAttempts: policy.maxAttempts, delayMs, reason: MetaGraphError.describeFailure(failure.details) });
       await this.sleep(delayMs);
     }
   }
+}
+
+function ambiguousMarkerError(marker: string, audiences: MarkedAudience[]): Error {
+  return new Error(
+    `Meta has ${audiences.length} audiences marked ${marker} in their description (${audiences.map((a) => `${a.id} "${a.name}"`).join(", ")}), ` +
+      "so Slice cannot tell which one it syncs. Fix: delete the ones not in use in Audience Manager, or record the right id with " +
+      "insert into activation.destination_audiences (destination, audience_id, external_audience_id, created_at) values (…)",
+  );
 }

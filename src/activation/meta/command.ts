@@ -9,6 +9,7 @@ import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/c
 import { openActivationWarehouse } from "../../warehouse/open.ts";
 import { registerS3SyncCommand } from "../s3/command.ts";
 import { metaConfigFromEnv } from "./config.ts";
+import { describeRetry } from "./client.ts";
 import { type MetaSyncEvent, syncMeta } from "./sync.ts";
 
 export function formatMetaSyncEvent(event: MetaSyncEvent): string {
@@ -27,7 +28,13 @@ export function formatMetaSyncEvent(event: MetaSyncEvent): string {
         `(total +${n(event.totals.rowsAdded)} -${n(event.totals.rowsRemoved)})`
       );
     case "retry":
-      return `  retry ${event.retry.attempt} in ${(event.retry.delayMs / 1000).toFixed(1)}s: ${event.retry.reason}`;
+      return `  ${describeRetry(event.retry)}`;
+    case "session_restart":
+      return (
+        `  replace session ${event.abandonedSessionId} abandoned: no answer to batch ${event.batchSeq}${event.lastBatch ? " (the last)" : ""} (${event.reason}); ` +
+        `starting a new session from batch 1 (attempt ${event.attempt} of ${event.maxAttempts})` +
+        (event.lastBatch ? "; if Meta did swap, the new session swaps to the same set" : "; the abandoned session changed nothing")
+      );
   }
 }
 

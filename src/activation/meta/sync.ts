@@ -8,6 +8,9 @@
  * replace: one usersreplace session with every current valid member; Meta swaps the audience when the
  *   batch flagged last arrives, and only then does synced_members become the replacing set. A replace that
  *   stops part-way changes nothing and is simply run again (a new session supersedes the abandoned one).
+ *   When the answer to a batch is lost (Meta may or may not have received it, and a resent batch_seq is a
+ *   session error) the run restarts with a new session from batch 1; at the last batch that is still right:
+ *   if Meta did swap, the new session swaps again to the same set.
  */
 import { randomInt, randomUUID } from "node:crypto";
 import type { Warehouse } from "../../warehouse/duckdb.ts";
@@ -19,12 +22,13 @@ import {
   finishLedger,
   ledgerFinishStatement,
   ledgerIncrementStatement,
+  ledgerResetStatement,
   requireAudienceMembers,
   startLedger,
   type SyncMode,
 } from "../ledger.ts";
 import { preflightSync, type SyncPreflightOptions } from "../preflight.ts";
-import { MetaGraphClient, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
+import { audienceMarker, MetaGraphClient, MetaGraphError, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
 import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
 import { META_MAX_ROWS_PER_REQUEST, prepareBatch, type PreparedBatch } from "./payload.ts";
 import {
@@ -57,7 +61,9 @@ export interface SyncTotals {
 export type MetaSyncEvent =
   | { type: "started"; syncId: string; mode: SyncMode; externalAudienceId: string; audienceSource: AudienceSource; toAdd: number; toRemove: number; closedInterrupted: number }
   | { type: "batch"; syncId: string; phase: ChangeKind; batchSeq: number; rowsSent: number; rowsInvalid: number; numReceived: number; seconds: number; totals: SyncTotals }
-  | { type: "retry"; syncId: string; retry: RetryEvent };
+  | { type: "retry"; syncId: string; retry: RetryEvent }
+  /** A replace session given up after a lost answer; the run starts session `attempt` of `maxAttempts`. */
+  | { type: "session_restart"; syncId: string; attempt: number; maxAttempts: number; abandonedSessionId: number; batchSeq: number; lastBatch: boolean; reason: string };
 
 export interface SyncMetaOptions {
   audienceId: string;
@@ -86,34 +92,57 @@ export interface SyncMetaResult extends SyncTotals {
   seconds: number;
 }
 
-export type AudienceSource = "warehouse" | "adopted" | "created";
+/**
+ * warehouse: activation.destination_audiences knew it; adopted: found on Meta by its marker (the warehouse
+ * record was lost); created: created now; recovered: created now although the answer was lost.
+ */
+export type AudienceSource = "warehouse" | "adopted" | "created" | "recovered";
 
 export function defaultAudienceName(audienceId: string): string {
   return `Slice ${audienceId}`;
 }
 
+export function defaultAudienceDescription(destination: string, audienceId: string): string {
+  return `Customer list managed by Slice; edits are overwritten by the next sync. ${audienceMarker(destination, audienceId)}`;
+}
+
 /**
  * Returns the Meta audience id for this warehouse audience, creating the customer-file audience when
- * needed. Before creating, it adopts an audience of the same name in the ad account, so a run that
- * crashed between Meta's answer and the warehouse insert does not leave a duplicate behind. Names and
- * descriptions stay neutral: Meta flags audiences whose wording suggests health or finances.
+ * needed. Every audience Slice creates carries audienceMarker(destination, audience) in its description;
+ * without a warehouse record the marked audience is adopted (a crash between Meta's answer and the
+ * warehouse insert, or a lost record), and an answer lost while creating is recovered the same way, so
+ * no duplicate is created. Audiences that merely share the name are never adopted: anyone can name an
+ * audience "Slice …", and an empty orphan must not win. Names and descriptions stay neutral: Meta flags
+ * audiences whose wording suggests health or finances.
  */
 export async function ensureAudience(
   wh: Warehouse | ActivationWarehouse,
-  options: { audienceId: string; destination?: string; client: MetaGraphClient; name?: string; description?: string },
+  options: { audienceId: string; destination?: string; client: MetaGraphClient; name?: string },
 ): Promise<{ externalAudienceId: string; source: AudienceSource }> {
   const aw = asActivationWarehouse(wh);
   const destination = options.destination ?? "meta";
   await ensureMetaStateTables(aw);
   const known = await findExternalAudience(aw, destination, options.audienceId);
   if (known) return { externalAudienceId: known, source: "warehouse" };
-  const name = options.name ?? defaultAudienceName(options.audienceId);
-  let source: AudienceSource = "adopted";
-  let externalAudienceId = await options.client.findCustomAudienceByName(name);
-  if (!externalAudienceId) {
-    const description = options.description ?? `Customer list managed by Slice (audience ${options.audienceId}); edits are overwritten by the next sync.`;
-    externalAudienceId = (await options.client.createCustomAudience({ name, description })).id;
-    source = "created";
+  const marker = audienceMarker(destination, options.audienceId);
+  const marked = await options.client.findMarkedAudiences(marker);
+  let externalAudienceId: string;
+  let source: AudienceSource;
+  if (marked.length > 1) {
+    throw new Error(
+      `Meta has ${marked.length} audiences marked ${marker} (${marked.map((audience) => audience.id).join(", ")}) and activation.destination_audiences has none for ` +
+        `${destination}/${options.audienceId}. Fix: delete the ones not in use in Audience Manager, or record the right one with ` +
+        `insert into activation.destination_audiences (destination, audience_id, external_audience_id, created_at) values ('${destination}', '${options.audienceId}', '<id>', current_timestamp)`,
+    );
+  }
+  if (marked.length === 1) {
+    externalAudienceId = marked[0].id;
+    source = "adopted";
+  } else {
+    const name = options.name ?? defaultAudienceName(options.audienceId);
+    const created = await options.client.createMarkedAudience({ name, description: defaultAudienceDescription(destination, options.audienceId), marker });
+    externalAudienceId = created.id;
+    source = created.recovered ? "recovered" : "created";
   }
   await rememberExternalAudience(aw, destination, options.audienceId, externalAudienceId);
   return { externalAudienceId, source };
@@ -231,13 +260,61 @@ async function runIncremental(run: RunContext): Promise<void> {
   await finishLedger(aw, syncId, "succeeded");
 }
 
+/** A replace batch whose answer was lost: which session, which batch, and whether it was the last. */
+class LostReplaceAnswer extends Error {
+  constructor(
+    readonly failure: MetaGraphError,
+    readonly sessionId: number,
+    readonly batchSeq: number,
+    readonly lastBatch: boolean,
+  ) {
+    super(failure.message);
+  }
+}
+
+/**
+ * Replace: sessions until one completes. A session whose batch got no answer (outcome unknown) is given up
+ * and a new one started from batch 1, at most config.retry.maxAttempts sessions. The ledger counts only the
+ * session in progress (an abandoned one changed nothing on Meta), rows_added and rows_removed only once the
+ * last batch is acknowledged.
+ */
+async function runReplace(run: RunContext, estimatedTotal: number): Promise<void> {
+  const maxAttempts = run.client.config.retry.maxAttempts;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runReplaceSession(run, estimatedTotal);
+      return;
+    } catch (error) {
+      if (!(error instanceof LostReplaceAnswer)) throw replaceFailure(error, undefined);
+      if (attempt >= maxAttempts) throw replaceFailure(error.failure, error);
+      await run.aw.transaction([ledgerResetStatement(run.aw.dialect, run.syncId)]);
+      Object.assign(run.totals, { batchesSent: 0, rowsAdded: 0, rowsRemoved: 0, rowsInvalid: 0, rowsAccepted: 0 });
+      await run.onProgress?.({
+        type: "session_restart", syncId: run.syncId, attempt: attempt + 1, maxAttempts, abandonedSessionId: error.sessionId,
+        batchSeq: error.batchSeq, lastBatch: error.lastBatch, reason: MetaGraphError.describeFailure(error.failure.details),
+      });
+    }
+  }
+}
+
+/** What a failed replace did and did not change, appended to the error the run ends with. */
+function replaceFailure(error: unknown, lost: LostReplaceAnswer | undefined): unknown {
+  // Only Meta's answers tell about the session; a warehouse error after the last batch says nothing of it.
+  if (!(error instanceof MetaGraphError)) return error;
+  error.message += lost?.lastBatch
+    ? " The answer to the last batch of the replace session was lost, so Meta may already hold the new set; activation.synced_members still holds the previous one. Run the replace again to be certain."
+    : " The replace session was abandoned before its last batch, so nothing was replaced: Meta still holds the audience as before, and so does activation.synced_members. Run the replace again.";
+  return error;
+}
+
 /**
  * One usersreplace session. Each batch is read before the previous one is sent, because the request
  * must say whether it is the last; the synced state changes only once the last batch is acknowledged.
  */
-async function runReplace(run: RunContext, estimatedTotal: number): Promise<void> {
+async function runReplaceSession(run: RunContext, estimatedTotal: number): Promise<void> {
   const { aw, syncId, destination, audienceId } = run;
   const sessionId = randomSessionId();
+  let membersSent = 0;
   const iterator = batches(aw, syncId, "replace", run.batchSize);
   let current = await iterator.next();
   if (current.done || current.value.prepared.memberIds.length === 0) {
@@ -255,17 +332,24 @@ async function runReplace(run: RunContext, estimatedTotal: number): Promise<void
     let response: MetaUsersResponse | undefined;
     if (sent > 0) {
       batchSeq += 1;
-      response = await run.client.replaceUsers(run.externalAudienceId, batch.prepared.payload, {
-        session_id: sessionId,
-        batch_seq: batchSeq,
-        last_batch_flag: following.done === true || following.value.prepared.memberIds.length === 0,
-        estimated_num_total: estimatedTotal,
-      });
+      const lastBatch = following.done === true || following.value.prepared.memberIds.length === 0;
+      try {
+        response = await run.client.replaceUsers(run.externalAudienceId, batch.prepared.payload, {
+          session_id: sessionId,
+          batch_seq: batchSeq,
+          last_batch_flag: lastBatch,
+          estimated_num_total: estimatedTotal,
+        });
+      } catch (error) {
+        if (error instanceof MetaGraphError && error.outcomeUnknown) throw new LostReplaceAnswer(error, sessionId, batchSeq, lastBatch);
+        throw error;
+      }
+      membersSent += sent;
     }
     const counts = {
       sent,
       batches: sent > 0 ? 1 : 0,
-      added: sent,
+      added: 0,
       removed: 0,
       invalid: batch.prepared.invalid.length + Number(response?.num_invalid_entries ?? 0),
       accepted: Number(response?.num_received ?? 0),
@@ -277,9 +361,10 @@ async function runReplace(run: RunContext, estimatedTotal: number): Promise<void
     if (following.done) {
       // Meta has swapped the audience: the synced state becomes the set that was sent.
       counts.removed = await countReplacedAway(aw, syncId, destination, audienceId);
+      counts.added = membersSent;
       await aw.transaction([
         ...completeReplaceStatements(aw.dialect, syncId, destination, audienceId),
-        ledgerIncrementStatement(aw.dialect, syncId, { removed: counts.removed }),
+        ledgerIncrementStatement(aw.dialect, syncId, { added: counts.added, removed: counts.removed }),
         ledgerFinishStatement(aw.dialect, syncId, "succeeded"),
       ]);
     }
@@ -310,7 +395,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
       void options.onProgress?.({ type: "retry", syncId, retry });
     },
   });
-  const closedInterrupted = await closeInterruptedSyncs(aw, destination, audienceId, syncId);
+  const closedInterrupted = await closeInterruptedSyncs(aw, destination, audienceId, syncId, "meta");
   await dropStaleChangeSnapshots(aw);
   await startLedger(aw, { destination, audienceId, mode, triggeredBy: options.triggeredBy, syncId });
 

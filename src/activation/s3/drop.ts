@@ -311,7 +311,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
   await requireAudienceMembers(aw);
   await ensureLedgerTable(aw);
   const syncId = randomUUID();
-  await closeInterruptedSyncs(aw, partner.id, audienceId, syncId);
+  await closeInterruptedSyncs(aw, partner.id, audienceId, syncId, "s3_drop");
   // A file drop is a full snapshot that replaces the previous one, hence mode "replace".
   await startLedger(aw, { destination: partner.id, audienceId, mode: "replace", triggeredBy: options.triggeredBy, syncId });
 

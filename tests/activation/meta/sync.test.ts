@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MetaGraphClient, MetaGraphError } from "../../../src/activation/meta/client.ts";
 import { type MetaConfigInput, parseMetaConfig } from "../../../src/activation/meta/config.ts";
-import { ensureAudience, syncMeta, type SyncMetaOptions } from "../../../src/activation/meta/sync.ts";
+import { defaultAudienceDescription, ensureAudience, syncMeta, type SyncMetaOptions } from "../../../src/activation/meta/sync.ts";
 import { asActivationWarehouse, readLedger } from "../../../src/activation/ledger.ts";
 import { syncedMemberIds } from "../../../src/activation/meta/state.ts";
 import { Warehouse } from "../../../src/warehouse/duckdb.ts";
@@ -134,18 +134,36 @@ describe("incremental sync", () => {
     expect(server.externIds(metaAudienceId())).toContain(externIdOf(customerIdOf(5)));
   });
 
-  it("adopts an audience of the same name instead of creating a duplicate", async () => {
+  it("adopts the audience carrying its marker when the warehouse record is lost, never a same-name orphan", async () => {
     const { wh, server, config } = await setup(10, { maxListPageSize: 10 });
     const client = new MetaGraphClient(parseMetaConfig(config));
-    for (let index = 0; index < 30; index++) await client.createCustomAudience({ name: `Other ${index}`, description: "" });
-    const existing = await client.createCustomAudience({ name: `Slice ${AUDIENCE}`, description: "" });
+    for (let index = 0; index < 29; index++) await client.createCustomAudience({ name: `Other ${index}`, description: "" });
+    // An empty audience of the same name without the marker (made by hand, or by an older version) comes first.
+    const orphan = await client.createCustomAudience({ name: `Slice ${AUDIENCE}`, description: "" });
+    await client.createCustomAudience({ name: `Slice ${AUDIENCE}`, description: defaultAudienceDescription("other_meta", AUDIENCE) });
+    const existing = await client.createCustomAudience({ name: `Slice ${AUDIENCE}`, description: defaultAudienceDescription("meta", AUDIENCE) });
     const adopted = await ensureAudience(wh, { audienceId: AUDIENCE, client });
     expect(adopted).toEqual({ externalAudienceId: existing.id, source: "adopted" });
+    expect(adopted.externalAudienceId).not.toBe(orphan.id);
     expect(await ensureAudience(wh, { audienceId: AUDIENCE, client })).toEqual({ externalAudienceId: existing.id, source: "warehouse" });
-    expect(server.audienceIds()).toHaveLength(31);
+    expect(server.audienceIds()).toHaveLength(32);
     const listing = server.requests.filter((request) => request.method === "GET");
     expect(listing).toHaveLength(4);
     expect(listing.every((request) => !request.queryKeys.includes("access_token"))).toBe(true);
+  });
+
+  it("creates a new marked audience beside a same-name one without the marker, and refuses to guess between two marked ones", async () => {
+    const { wh, server, config } = await setup(10);
+    const client = new MetaGraphClient(parseMetaConfig(config));
+    const orphan = await client.createCustomAudience({ name: `Slice ${AUDIENCE}`, description: "" });
+    const created = await ensureAudience(wh, { audienceId: AUDIENCE, client });
+    expect(created.source).toBe("created");
+    expect(created.externalAudienceId).not.toBe(orphan.id);
+    expect(server.audience(created.externalAudienceId).description).toContain(`[slice-audience meta/${AUDIENCE}]`);
+
+    await wh.run("delete from activation.destination_audiences");
+    await client.createCustomAudience({ name: "Copy", description: defaultAudienceDescription("meta", AUDIENCE) });
+    await expect(ensureAudience(wh, { audienceId: AUDIENCE, client })).rejects.toThrow(/Meta has 2 audiences marked \[slice-audience meta\/lapsed_pizza_fans\].*Fix: delete the ones not in use/);
   });
 });
 
