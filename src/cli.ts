@@ -18,6 +18,7 @@ import { registerDemoCommand } from "./demo.ts";
 import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
 import { registerProveCommand } from "./bigquery-proof/command.ts";
+import { registerScheduleCommands } from "./schedule/command.ts";
 import { registerReleaseCommand } from "./release/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
   registerGenerateCommand(program);
   registerLoadCommand(program);
   registerRunnerCommands(program);
+  registerScheduleCommands(program);
   registerTestCommand(program);
   registerScoresCommand(program);
   registerSyncCommands(program);
