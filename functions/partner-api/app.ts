@@ -6,20 +6,32 @@
  */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { type ApiContext, getAudience, getChangePage, getMemberPage, listAudiences, streamMembers } from "../../src/api/audiences.ts";
+import {
+  type ApiContext,
+  describeMemberStream,
+  getAudience,
+  getChangePage,
+  getMemberPage,
+  listAudiences,
+  refuseStreamPaging,
+  streamMembers,
+} from "../../src/api/audiences.ts";
 import {
   changeQuerySchema,
   endpointNotFound,
   memberQuerySchema,
+  methodNotAllowed,
   noStore,
   partnerAuth,
   type PartnerApiEnv,
   partnerRateLimit,
   problemErrorHandler,
+  requireJsonAcceptable,
   validQuery,
   wantsNdjson,
 } from "../../src/api/http.ts";
-import { type ApiKeyRegistry, ApiKeyVerifier, type RateLimitSettings } from "../../src/api/keys.ts";
+import { type ApiKeyRegistry, ApiKeyVerifier, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
+import { DEFAULT_STREAM_LIMITS, parseStreamLimits, type StreamLimits, StreamSlots } from "../../src/api/streams.ts";
 import { DEFAULT_RATE_LIMIT, TokenBucketLimiter } from "../../src/api/rate-limit.ts";
 import { assertCursorSecret } from "../../src/api/cursor.ts";
 import type { AudienceReader } from "../../src/warehouse/adapter.ts";
@@ -33,41 +45,69 @@ export interface PartnerApiDependencies {
   rateLimit?: RateLimitSettings;
   /** Clock for the rate limiter (tests move it by hand). */
   nowMs?: () => number;
+  /** Concurrent NDJSON streams per partner and in total (default DEFAULT_STREAM_LIMITS). */
+  streamLimits?: StreamLimits;
+  /** Throttling of slow-hash (scrypt) key verifications (default DEFAULT_KEY_VERIFICATION_LIMITS). */
+  keyVerification?: KeyVerificationLimits;
   /** Warehouse rows per keyset query while streaming NDJSON. */
   streamPageRows?: number;
   /** Where unexpected errors are logged. */
   log?: (message: string) => void;
 }
 
-function audienceRoutes(context: ApiContext, streamPageRows: number | undefined, log: (message: string) => void) {
+function audienceRoutes(context: ApiContext, streams: StreamSlots, streamPageRows: number | undefined, log: (message: string) => void) {
   return new Hono<PartnerApiEnv>()
-    .get("/", async (c) => c.json(await listAudiences(context.reader, c.get("partnerId"))))
-    .get("/:id", async (c) => c.json(await getAudience(context.reader, c.get("partnerId"), c.req.param("id"))))
+    .get("/", async (c) => {
+      requireJsonAcceptable(c);
+      return c.json(await listAudiences(context.reader, c.get("partnerId")));
+    })
+    .all("/", methodNotAllowed)
+    .get("/:id", async (c) => {
+      requireJsonAcceptable(c);
+      return c.json(await getAudience(context.reader, c.get("partnerId"), c.req.param("id")));
+    })
+    .all("/:id", methodNotAllowed)
     .get("/:id/members", validQuery(memberQuerySchema), async (c) => {
       const query = c.req.valid("query");
       if (!wantsNdjson(c, query.format)) {
         return c.json(await getMemberPage(context, c.get("partnerId"), c.req.param("id"), query));
       }
-      const members = await streamMembers(context, c.get("partnerId"), c.req.param("id"), {
-        cursor: query.cursor,
-        pageRows: streamPageRows,
-        onError: (error) => log(`partner-api ${c.get("requestId")} NDJSON stream aborted: ${error instanceof Error ? error.message : String(error)}`),
-      });
-      return c.body(members.stream, 200, {
+      refuseStreamPaging(query);
+      const partner = c.get("partnerId");
+      const headers = (described: { asOfDate: string | null; memberCount: number }) => ({
         "Content-Type": "application/x-ndjson; charset=utf-8",
-        "Slice-As-Of-Date": members.asOfDate ?? "",
-        "Slice-Member-Count": String(members.memberCount),
+        "Slice-As-Of-Date": described.asOfDate ?? "",
+        "Slice-Member-Count": String(described.memberCount),
       });
+      // HEAD gets the headers only: Hono drops a GET body for HEAD without cancelling it, so a stream made
+      // here would hold a warehouse read (and a slot) that nobody ever ends.
+      if (c.req.method === "HEAD") return c.body(null, 200, headers(await describeMemberStream(context, partner, c.req.param("id"))));
+      const release = streams.acquire(partner);
+      try {
+        const members = await streamMembers(context, partner, c.req.param("id"), {
+          pageRows: streamPageRows,
+          onFinish: release,
+          onError: (error) => log(`partner-api ${c.get("requestId")} NDJSON stream aborted: ${error instanceof Error ? error.message : String(error)}`),
+        });
+        return c.body(members.stream, 200, headers(members));
+      } catch (error) {
+        release();
+        throw error;
+      }
     })
-    .get("/:id/changes", validQuery(changeQuerySchema), async (c) =>
-      c.json(await getChangePage(context, c.get("partnerId"), c.req.param("id"), c.req.valid("query"))),
-    );
+    .all("/:id/members", methodNotAllowed)
+    .get("/:id/changes", validQuery(changeQuerySchema), async (c) => {
+      requireJsonAcceptable(c);
+      return c.json(await getChangePage(context, c.get("partnerId"), c.req.param("id"), c.req.valid("query")));
+    })
+    .all("/:id/changes", methodNotAllowed);
 }
 
 export function createPartnerApiApp(dependencies: PartnerApiDependencies): Hono<PartnerApiEnv> {
   assertCursorSecret(dependencies.cursorSecret);
   const log = dependencies.log ?? console.error;
-  const verifier = new ApiKeyVerifier(dependencies.keys);
+  const verifier = new ApiKeyVerifier(dependencies.keys, { limits: dependencies.keyVerification, nowMs: dependencies.nowMs });
+  const streams = new StreamSlots(dependencies.streamLimits ? parseStreamLimits(dependencies.streamLimits, "streamLimits") : DEFAULT_STREAM_LIMITS);
   const fallbackRate = dependencies.rateLimit ?? DEFAULT_RATE_LIMIT;
   const limiter = new TokenBucketLimiter((partner) => verifier.rateLimitFor(partner) ?? fallbackRate, dependencies.nowMs);
   const context: ApiContext = { reader: dependencies.reader, cursorSecret: dependencies.cursorSecret };
@@ -75,7 +115,7 @@ export function createPartnerApiApp(dependencies: PartnerApiDependencies): Hono<
   const app = new Hono<PartnerApiEnv>();
   app.use("*", requestId(), noStore);
   app.use("/v1/*", partnerAuth(verifier), partnerRateLimit(limiter));
-  app.route("/v1/audiences", audienceRoutes(context, dependencies.streamPageRows, log));
+  app.route("/v1/audiences", audienceRoutes(context, streams, dependencies.streamPageRows, log));
   app.notFound(endpointNotFound);
   app.onError(problemErrorHandler(log));
   return app;

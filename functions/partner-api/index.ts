@@ -36,7 +36,7 @@ export function createPartnerApiHandler(options: PartnerApiHandlerOptions = {}):
   const build = async () => {
     const settings = partnerApiSettingsFromEnv(options.env ?? process.env);
     const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
-    const app = createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, log });
+    const app = createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, streamLimits: settings.streamLimits, log });
     return getRequestListener(app.fetch);
   };
   return async (req, res) => {

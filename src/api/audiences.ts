@@ -19,7 +19,7 @@ import {
   type MemberRecord,
 } from "../warehouse/adapter.ts";
 import { signCursor, verifyChangeCursor, verifyMemberCursor } from "./cursor.ts";
-import { audienceNotFound, invalidRequest, ProblemError } from "./problem.ts";
+import { audienceNotFound, type InvalidField, invalidRequest, ProblemError } from "./problem.ts";
 
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
@@ -135,8 +135,9 @@ export async function getMemberPage(
   context: ApiContext,
   partner: string,
   audienceId: string,
-  query: { limit: number; cursor?: string },
+  query: { limit?: number; cursor?: string },
 ): Promise<MemberPage> {
+  const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
   await requireAudience(context.reader, partner, audienceId);
   const snapshot = await context.reader.memberSnapshot(partner, audienceId);
   let afterMemberId = "";
@@ -147,11 +148,11 @@ export async function getMemberPage(
   }
   if (!snapshot.as_of_date) return { data: [], next_cursor: null, as_of_date: null };
   // One row more than asked tells whether another page exists, so the last page never points to an empty one.
-  const rows = await context.reader.memberPage({ audienceId, partnerId: partner, asOfDate: snapshot.as_of_date, afterMemberId, limit: query.limit + 1 });
-  const page = rows.slice(0, query.limit);
+  const rows = await context.reader.memberPage({ audienceId, partnerId: partner, asOfDate: snapshot.as_of_date, afterMemberId, limit: limit + 1 });
+  const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next_cursor =
-    rows.length > query.limit && last
+    rows.length > limit && last
       ? signCursor(context.cursorSecret, {
           v: 1,
           kind: "members",
@@ -175,21 +176,29 @@ export interface MemberStream {
  * from the reader only when the client has taken the previous one, so memory stays at about one batch
  * whatever the audience size.
  */
+/** What the NDJSON stream will send, without opening it: its snapshot and its line count (for HEAD). */
+export async function describeMemberStream(context: ApiContext, partner: string, audienceId: string): Promise<{ asOfDate: string | null; memberCount: number }> {
+  await requireAudience(context.reader, partner, audienceId);
+  const snapshot = await context.reader.memberSnapshot(partner, audienceId);
+  return { asOfDate: snapshot.as_of_date, memberCount: snapshot.member_count };
+}
+
+/**
+ * The whole snapshot as NDJSON, one member per line, in no promised order. The stream pulls the next batch
+ * from the reader only when the client has taken the previous one, so memory stays at about one batch
+ * whatever the audience size. `onFinish` runs once when the stream ends, fails or is cancelled.
+ */
 export async function streamMembers(
   context: ApiContext,
   partner: string,
   audienceId: string,
-  options: { cursor?: string; pageRows?: number; onError?: (error: unknown) => void } = {},
+  options: { pageRows?: number; onError?: (error: unknown) => void; onFinish?: () => void } = {},
 ): Promise<MemberStream> {
-  if (options.cursor) {
-    throw invalidRequest([{ in: "query", name: "cursor", detail: "the NDJSON stream always returns the whole audience; leave cursor out" }]);
-  }
-  await requireAudience(context.reader, partner, audienceId);
-  const snapshot = await context.reader.memberSnapshot(partner, audienceId);
+  const { asOfDate, memberCount } = await describeMemberStream(context, partner, audienceId);
   const batchRows = options.pageRows ?? STREAM_PAGE_ROWS;
   const encoder = new TextEncoder();
-  const batches: AsyncIterator<MemberRecord[]> | undefined = snapshot.as_of_date
-    ? context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate: snapshot.as_of_date }, batchRows)[Symbol.asyncIterator]()
+  const batches: AsyncIterator<MemberRecord[]> | undefined = asOfDate
+    ? context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate }, batchRows)[Symbol.asyncIterator]()
     : undefined;
   let cancelled = false;
   const stream = new ReadableStream<Uint8Array>({
@@ -200,6 +209,7 @@ export async function streamMembers(
         if (cancelled) return;
         if (next.done) {
           controller.close();
+          options.onFinish?.();
           return;
         }
         let text = "";
@@ -207,6 +217,7 @@ export async function streamMembers(
         controller.enqueue(encoder.encode(text));
       } catch (error) {
         if (cancelled) return;
+        options.onFinish?.();
         // Headers are gone by now: aborting the body is the only signal left, and the client sees a
         // truncated chunked response (and a line count below Slice-Member-Count).
         options.onError?.(error);
@@ -216,18 +227,36 @@ export async function streamMembers(
     async cancel() {
       // The client went away: end the warehouse read (and free its connection).
       cancelled = true;
-      await batches?.return?.();
+      try {
+        await batches?.return?.();
+      } finally {
+        options.onFinish?.();
+      }
     },
   });
-  return { stream, asOfDate: snapshot.as_of_date, memberCount: snapshot.member_count };
+  return { stream, asOfDate, memberCount };
+}
+
+/**
+ * The NDJSON stream sends the whole audience: a cursor or a limit would be silently ignored, so both are
+ * refused (page with JSON for either).
+ */
+export function refuseStreamPaging(query: { limit?: number; cursor?: string }): void {
+  const fields: InvalidField[] = [];
+  if (query.cursor !== undefined) fields.push({ in: "query", name: "cursor", detail: "the NDJSON stream always returns the whole audience; leave cursor out" });
+  if (query.limit !== undefined) {
+    fields.push({ in: "query", name: "limit", detail: "the NDJSON stream always returns the whole audience; leave limit out, or ask for JSON pages (format=json) to page with limit" });
+  }
+  if (fields.length > 0) throw invalidRequest(fields);
 }
 
 export async function getChangePage(
   context: ApiContext,
   partner: string,
   audienceId: string,
-  query: { since: string; limit: number; cursor?: string },
+  query: { since: string; limit?: number; cursor?: string },
 ): Promise<Page<ChangeResource>> {
+  const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
   await requireAudience(context.reader, partner, audienceId);
   const cursor = query.cursor
     ? verifyChangeCursor(context.cursorSecret, query.cursor, { partner, audience: audienceId, since: query.since })
@@ -237,12 +266,12 @@ export async function getChangePage(
     partnerId: partner,
     since: query.since,
     after: cursor ? { eventDate: cursor.after_event_date, memberId: cursor.after_member_id, event: cursor.after_event } : undefined,
-    limit: query.limit + 1,
+    limit: limit + 1,
   });
-  const page = rows.slice(0, query.limit);
+  const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   const next_cursor =
-    rows.length > query.limit && last
+    rows.length > limit && last
       ? signCursor(context.cursorSecret, {
           v: 1,
           kind: "changes",

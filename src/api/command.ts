@@ -6,6 +6,7 @@ import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/conf
 import { createApiKey, DEFAULT_API_KEYS_FILE, type HashAlgorithm } from "./keys.ts";
 import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, servePartnerApi } from "./serve.ts";
+import { DEFAULT_STREAM_LIMITS, parseStreamLimits } from "./streams.ts";
 
 function positiveNumber(name: string, integer: boolean) {
   return (value: string): number => {
@@ -41,7 +42,9 @@ export function registerApiCommands(program: Command): void {
     .option("--host <address>", "address to bind; 0.0.0.0 exposes it to the network", DEFAULT_API_HOST)
     .option("--keys-file <path>", "API key registry (YAML/JSON of key hashes)", DEFAULT_API_KEYS_FILE)
     .option("--rate-burst <n>", "requests a partner may send at once", positiveNumber("--rate-burst", true), DEFAULT_RATE_LIMIT.burst)
-    .option("--rate-per-second <n>", "sustained requests per second per partner", positiveNumber("--rate-per-second", false), DEFAULT_RATE_LIMIT.per_second);
+    .option("--rate-per-second <n>", "sustained requests per second per partner", positiveNumber("--rate-per-second", false), DEFAULT_RATE_LIMIT.per_second)
+    .option("--max-streams-per-partner <n>", "NDJSON streams one partner may have open at once", positiveNumber("--max-streams-per-partner", true), DEFAULT_STREAM_LIMITS.per_partner)
+    .option("--max-streams <n>", "NDJSON streams open at once, all partners together", positiveNumber("--max-streams", true), DEFAULT_STREAM_LIMITS.total);
   addWarehouseOptions(serveCommand).action(async (opts) => {
     const running = await servePartnerApi({
       warehouse: warehouseConfigFromFlags(opts),
@@ -51,6 +54,10 @@ export function registerApiCommands(program: Command): void {
       // From the environment only: a secret on the command line shows in `ps`.
       cursorSecret: process.env.SLICE_CURSOR_SECRET,
       rateLimit: { burst: opts.rateBurst, per_second: opts.ratePerSecond },
+      streamLimits: parseStreamLimits(
+        { ...DEFAULT_STREAM_LIMITS, per_partner: opts.maxStreamsPerPartner, total: opts.maxStreams },
+        "--max-streams-per-partner / --max-streams",
+      ),
     });
     await new Promise<void>((resolve) => {
       const stop = () => {

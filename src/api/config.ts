@@ -6,6 +6,7 @@ import { z } from "zod";
 import { assertCursorSecret, MIN_CURSOR_SECRET_LENGTH } from "./cursor.ts";
 import { type ApiKeyRegistry, loadApiKeyRegistry, parseApiKeyRegistryText, type RateLimitSettings } from "./keys.ts";
 import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./streams.ts";
 import { type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
 
 const envSchema = z.object({
@@ -14,6 +15,8 @@ const envSchema = z.object({
   SLICE_CURSOR_SECRET: z.string({ error: "is not set" }).min(MIN_CURSOR_SECRET_LENGTH, `needs at least ${MIN_CURSOR_SECRET_LENGTH} characters`),
   SLICE_API_RATE_BURST: z.coerce.number().int().min(1).optional(),
   SLICE_API_RATE_PER_SECOND: z.coerce.number().positive().optional(),
+  SLICE_API_MAX_STREAMS_PER_PARTNER: z.coerce.number().int().min(1).max(1000).optional(),
+  SLICE_API_MAX_STREAMS: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
 /** The variables the partner API function reads (deploy/ sets them; tests/deploy checks it). */
@@ -23,6 +26,8 @@ const ENV_FIXES: Record<string, string> = {
   SLICE_CURSOR_SECRET: "set it to a long random value shared by every instance (e.g. from Secret Manager; `openssl rand -base64 48`)",
   SLICE_API_RATE_BURST: "set a whole number of requests, e.g. 60",
   SLICE_API_RATE_PER_SECOND: "set a positive number of requests per second, e.g. 5",
+  SLICE_API_MAX_STREAMS_PER_PARTNER: `set a whole number of NDJSON streams one partner may have open at once, e.g. ${DEFAULT_STREAM_LIMITS.per_partner}`,
+  SLICE_API_MAX_STREAMS: `set a whole number of NDJSON streams open at once on an instance, e.g. ${DEFAULT_STREAM_LIMITS.total}`,
 };
 
 export interface CloudFunctionSettings {
@@ -31,6 +36,7 @@ export interface CloudFunctionSettings {
   /** SLICE_BIGQUERY_* (src/warehouse/config.ts); undefined when no project is set. */
   bigQuery: BigQueryWarehouseConfig | undefined;
   rateLimit: RateLimitSettings;
+  streamLimits: StreamLimits;
 }
 
 export function partnerApiSettingsFromEnv(env: Record<string, string | undefined>): CloudFunctionSettings {
@@ -59,6 +65,11 @@ export function partnerApiSettingsFromEnv(env: Record<string, string | undefined
     rateLimit: {
       burst: vars.SLICE_API_RATE_BURST ?? DEFAULT_RATE_LIMIT.burst,
       per_second: vars.SLICE_API_RATE_PER_SECOND ?? DEFAULT_RATE_LIMIT.per_second,
+    },
+    streamLimits: {
+      ...DEFAULT_STREAM_LIMITS,
+      per_partner: vars.SLICE_API_MAX_STREAMS_PER_PARTNER ?? DEFAULT_STREAM_LIMITS.per_partner,
+      total: vars.SLICE_API_MAX_STREAMS ?? DEFAULT_STREAM_LIMITS.total,
     },
   };
 }

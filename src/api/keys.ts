@@ -17,11 +17,12 @@
  *   rate_limits:                  # optional, per partner; the others get the server default
  *     media_x: { burst: 60, per_second: 5 }
  */
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, scrypt, type ScryptOptions, scryptSync, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ProblemError } from "./problem.ts";
+import { TokenBucketLimiter } from "./rate-limit.ts";
 
 export const DEFAULT_API_KEYS_FILE = "config/api-keys.yaml";
 
@@ -144,16 +145,31 @@ export function hashApiKey(key: string, algorithm: HashAlgorithm = "sha256"): st
   return `scrypt:${SCRYPT_COST.N}:${SCRYPT_COST.r}:${SCRYPT_COST.p}:${salt}:${derived}`;
 }
 
+function scryptParameters(storedHash: string): { salt: string; expected: Buffer; options: ScryptOptions } | undefined {
+  const scrypt = SCRYPT_HASH.exec(storedHash);
+  if (!scrypt) return undefined;
+  const [, n, r, p, salt, expected] = scrypt;
+  return { salt, expected: Buffer.from(expected, "base64url"), options: { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * Number(n) * Number(r) } };
+}
+
+/** Synchronous check, for tools and tests; the server uses `verifyApiKeyHashAsync`, which keeps the event loop free. */
 export function verifyApiKeyHash(key: string, storedHash: string): boolean {
   if (SHA256_HASH.test(storedHash)) {
     return timingSafeEqual(Buffer.from(sha256Hex(key), "hex"), Buffer.from(storedHash.slice("sha256:".length), "hex"));
   }
-  const scrypt = SCRYPT_HASH.exec(storedHash);
-  if (!scrypt) return false;
-  const [, n, r, p, salt, expected] = scrypt;
-  const expectedBytes = Buffer.from(expected, "base64url");
-  const derived = scryptSync(key, salt, expectedBytes.length, { N: Number(n), r: Number(r), p: Number(p), maxmem: 256 * Number(n) * Number(r) });
-  return timingSafeEqual(derived, expectedBytes);
+  const parameters = scryptParameters(storedHash);
+  if (!parameters) return false;
+  return timingSafeEqual(scryptSync(key, parameters.salt, parameters.expected.length, parameters.options), parameters.expected);
+}
+
+/** Like `verifyApiKeyHash`, but scrypt runs on libuv's thread pool instead of blocking the event loop. */
+export async function verifyApiKeyHashAsync(key: string, storedHash: string): Promise<boolean> {
+  const parameters = scryptParameters(storedHash);
+  if (!parameters) return verifyApiKeyHash(key, storedHash);
+  const derived = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(key, parameters.salt, parameters.expected.length, parameters.options, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+  return timingSafeEqual(derived, parameters.expected);
 }
 
 export interface NewApiKey {
@@ -178,25 +194,118 @@ export function createApiKey(partner: string, options: { algorithm?: HashAlgorit
   return { key, entry, registryLine };
 }
 
-/** Resolves presented keys to partner ids; remembers keys it has verified so scrypt runs once per key. */
+/** How slow-hash verifications are bounded (keys whose entry uses scrypt, and unknown ids, see below). */
+export interface KeyVerificationLimits {
+  /** Verifications per key id: a bucket of `burst`, refilled at `per_second`, spent before hashing. */
+  attempts: RateLimitSettings;
+  /** scrypt runs at once in the process (on libuv's thread pool, 4 threads by default). */
+  concurrent: number;
+  /** Verifications waiting for a slot; beyond it a request gets 429 without hashing. */
+  waiting: number;
+}
+
+export const DEFAULT_KEY_VERIFICATION_LIMITS: KeyVerificationLimits = { attempts: { burst: 10, per_second: 0.5 }, concurrent: 2, waiting: 32 };
+
+/** A counting semaphore with a bounded queue. */
+class HashSlots {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(private readonly limits: KeyVerificationLimits) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limits.concurrent) {
+      if (this.queue.length >= this.limits.waiting) {
+        throw new ProblemError("rate-limited", "Too many API key verifications are in progress. Retry after 1 s.", { headers: { "Retry-After": "1" } });
+      }
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else {
+      this.running += 1;
+    }
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next waiter, so `running` only drops when nobody waits.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
+  }
+}
+
+/**
+ * Resolves presented keys to partner ids; remembers keys it has verified so scrypt runs once per key.
+ *
+ * A key that still has to be verified against a scrypt entry is throttled before any hashing: a bucket per
+ * key id (a wrong secret for a known id costs a token, so guessing is slow and cannot use up the CPU), a cap
+ * on scrypt runs at once, and scrypt itself on the thread pool, so other requests are served meanwhile.
+ * An id that is not in the registry goes through the same steps, against a decoy hash with the registry's
+ * scrypt parameters: unknown ids and wrong secrets cost the same time, so timing does not tell which ids
+ * exist. (sha256 entries are checked at once; their ids are as hard to guess as a 48-bit random number.)
+ */
 export class ApiKeyVerifier {
   private readonly byId = new Map<string, ApiKeyEntry>();
   private readonly verified = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<string | undefined>>();
+  private readonly attempts: TokenBucketLimiter;
+  private readonly slots: HashSlots;
+  private readonly decoyHash: string | undefined;
+  /** scrypt runs started (tests check that throttled attempts hash nothing). */
+  scryptRuns = 0;
 
-  constructor(readonly registry: ApiKeyRegistry) {
+  constructor(
+    readonly registry: ApiKeyRegistry,
+    options: { limits?: KeyVerificationLimits; nowMs?: () => number } = {},
+  ) {
     for (const entry of registry.keys) this.byId.set(entry.id, entry);
+    const limits = options.limits ?? DEFAULT_KEY_VERIFICATION_LIMITS;
+    // Ids rotate freely for unknown keys: keep at most a few thousand buckets (full ones are dropped first).
+    this.attempts = new TokenBucketLimiter(() => limits.attempts, options.nowMs, { maxBuckets: 4096 });
+    this.slots = new HashSlots(limits);
+    const scryptEntry = registry.keys.find((entry) => SCRYPT_HASH.test(entry.hash));
+    if (scryptEntry) {
+      const [, n, r, p] = SCRYPT_HASH.exec(scryptEntry.hash)!;
+      this.decoyHash = `scrypt:${n}:${r}:${p}:${randomBytes(16).toString("base64url")}:${randomBytes(32).toString("base64url")}`;
+    }
   }
 
-  /** The partner id the key belongs to, or undefined for an unknown, revoked or malformed key. */
-  partnerFor(key: string): string | undefined {
+  /**
+   * The partner id the key belongs to, or undefined for an unknown, revoked or malformed key. Throws a 429
+   * problem when the key id's verification bucket is empty or too many verifications wait.
+   */
+  async partnerFor(key: string): Promise<string | undefined> {
     const match = KEY_PATTERN.exec(key);
     if (!match) return undefined;
-    const entry = this.byId.get(match[1]);
-    if (!entry) return undefined;
+    const id = match[1];
+    const entry = this.byId.get(id);
     const fingerprint = sha256Hex(key);
     const remembered = this.verified.get(fingerprint);
     if (remembered) return remembered;
-    if (!verifyApiKeyHash(key, entry.hash)) return undefined;
+    const hash = entry?.hash ?? this.decoyHash;
+    if (!hash) return undefined;
+    if (!SCRYPT_HASH.test(hash)) return this.remember(fingerprint, entry, verifyApiKeyHash(key, hash));
+    // The same key shown by several requests at once is hashed once.
+    const pending = this.inFlight.get(fingerprint);
+    if (pending) return pending;
+    const decision = this.attempts.take(id);
+    if (!decision.allowed) {
+      throw new ProblemError("rate-limited", `Too many attempts with this API key id. Retry after ${decision.retryAfterSeconds} s.`, {
+        headers: { "Retry-After": String(decision.retryAfterSeconds) },
+      });
+    }
+    const verification = this.slots
+      .run(async () => {
+        this.scryptRuns += 1;
+        return verifyApiKeyHashAsync(key, hash);
+      })
+      .then((matches) => this.remember(fingerprint, entry, matches && entry !== undefined))
+      .finally(() => this.inFlight.delete(fingerprint));
+    this.inFlight.set(fingerprint, verification);
+    return verification;
+  }
+
+  private remember(fingerprint: string, entry: ApiKeyEntry | undefined, matches: boolean): string | undefined {
+    if (!entry || !matches) return undefined;
     // Bounded: at most one remembered fingerprint per registry entry that a right key was shown for.
     if (this.verified.size < this.byId.size * 2) this.verified.set(fingerprint, entry.partner);
     return entry.partner;
@@ -210,12 +319,12 @@ export class ApiKeyVerifier {
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 /** The partner behind an Authorization header; 401 problem when it is missing or not a known key. */
-export function authenticatePartner(verifier: ApiKeyVerifier, authorization: string | undefined): string {
+export async function authenticatePartner(verifier: ApiKeyVerifier, authorization: string | undefined): Promise<string> {
   const challenge = { "WWW-Authenticate": 'Bearer realm="slice-partner-api"' };
   if (!authorization) {
     throw new ProblemError("unauthorized", "Send your API key as `Authorization: Bearer <key>`.", { headers: challenge });
   }
-  const partner = verifier.partnerFor(BEARER.exec(authorization)?.[1] ?? "");
+  const partner = await verifier.partnerFor(BEARER.exec(authorization)?.[1] ?? "");
   if (!partner) {
     throw new ProblemError("unauthorized", "The API key is not valid. Check it was copied whole, or ask for a new one.", {
       headers: { "WWW-Authenticate": 'Bearer realm="slice-partner-api", error="invalid_token"' },

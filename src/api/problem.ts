@@ -20,6 +20,10 @@ export const PROBLEM_TYPES = {
   "invalid-cursor": { status: 400, title: "Invalid cursor" },
   "snapshot-replaced": { status: 410, title: "Audience snapshot replaced" },
   "rate-limited": { status: 429, title: "Too many requests" },
+  "too-many-streams": { status: 429, title: "Too many concurrent NDJSON streams" },
+  "method-not-allowed": { status: 405, title: "Method not allowed" },
+  "not-acceptable": { status: 406, title: "Not acceptable" },
+  "request-header-fields-too-large": { status: 431, title: "Request header fields too large" },
   "internal": { status: 500, title: "Internal server error" },
   "http-error": { status: 500, title: "HTTP error" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;

@@ -36,11 +36,30 @@ export class TokenBucketLimiter {
   constructor(
     private readonly settingsFor: (partner: string) => RateLimitSettings,
     private readonly nowMs: () => number = () => Date.now(),
+    private readonly options: { maxBuckets?: number } = {},
   ) {}
+
+  /**
+   * Keeps the map bounded when keys come from clients (key ids): buckets that refilled completely equal new
+   * ones and go first; if that is not enough, the oldest go.
+   */
+  private prune(now: number): void {
+    const max = this.options.maxBuckets;
+    if (max === undefined || this.buckets.size < max) return;
+    for (const [key, bucket] of this.buckets) {
+      const { burst, per_second } = this.settingsFor(key);
+      if (bucket.tokens + ((now - bucket.updatedAtMs) / 1000) * per_second >= burst) this.buckets.delete(key);
+    }
+    for (const key of this.buckets.keys()) {
+      if (this.buckets.size < max) break;
+      this.buckets.delete(key);
+    }
+  }
 
   take(partner: string): RateDecision {
     const { burst, per_second } = this.settingsFor(partner);
     const now = this.nowMs();
+    if (!this.buckets.has(partner)) this.prune(now);
     const bucket = this.buckets.get(partner) ?? { tokens: burst, updatedAtMs: now };
     bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.updatedAtMs) / 1000) * per_second);
     bucket.updatedAtMs = now;

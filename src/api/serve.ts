@@ -6,6 +6,7 @@
  * network is a decision to take on purpose (--host 0.0.0.0).
  */
 import { randomBytes } from "node:crypto";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
@@ -13,6 +14,8 @@ import type { WarehouseConfig } from "../warehouse/config.ts";
 import { DEFAULT_WAREHOUSE_PATH } from "../warehouse/duckdb.ts";
 import { openAudienceReader } from "../warehouse/open.ts";
 import { DEFAULT_API_KEYS_FILE, loadApiKeyRegistry, type RateLimitSettings } from "./keys.ts";
+import { answerClientErrorsWithProblems } from "./node-server.ts";
+import type { StreamLimits } from "./streams.ts";
 
 export const DEFAULT_API_PORT = 8787;
 export const DEFAULT_API_HOST = "127.0.0.1";
@@ -28,6 +31,8 @@ export interface ServePartnerApiOptions {
   /** HMAC secret for cursors; when missing a random one is made and cursors die with the process. */
   cursorSecret?: string;
   rateLimit?: RateLimitSettings;
+  /** Concurrent NDJSON streams per partner and in total. */
+  streamLimits?: StreamLimits;
   /** Where the URL and warnings go. */
   print?: (line: string) => void;
 }
@@ -54,11 +59,12 @@ export async function servePartnerApi(options: ServePartnerApiOptions = {}): Pro
     await opened.close();
     throw error;
   }
-  const app = createPartnerApiApp({ reader, keys, cursorSecret, rateLimit: options.rateLimit });
+  const app = createPartnerApiApp({ reader, keys, cursorSecret, rateLimit: options.rateLimit, streamLimits: options.streamLimits });
   const host = options.host ?? DEFAULT_API_HOST;
   const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: options.port ?? DEFAULT_API_PORT, hostname: host }, (info) => resolve({ server: started, address: info }));
     started.once("error", reject);
+    answerClientErrorsWithProblems(started as Server);
   });
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;

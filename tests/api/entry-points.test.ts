@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,8 @@ describe("environment settings", () => {
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET }, "SLICE_API_KEYS / SLICE_API_KEYS_FILE: set exactly one"],
     [{ SLICE_CURSOR_SECRET: "short", SLICE_API_KEYS: registryYaml }, "SLICE_CURSOR_SECRET: needs at least 32 characters"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_RATE_BURST: "lots" }, "SLICE_API_RATE_BURST"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS: "0" }, "SLICE_API_MAX_STREAMS: Too small"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS_PER_PARTNER: "two" }, "SLICE_API_MAX_STREAMS_PER_PARTNER"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: "keys: 3" }, "SLICE_API_KEYS: keys:"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS_FILE: join(dir, "none.yaml") }, "none.yaml: cannot read"],
   ])("names the variable and the fix (%#)", (env, message) => {
@@ -124,6 +126,9 @@ describe("environment settings", () => {
     expect(settings.keys.keys[0].partner).toBe("media_x");
     expect(settings.bigQuery).toEqual({ engine: "bigquery", projectId: "slice-prod", dataset: "activation", location: "EU" });
     expect(settings.rateLimit).toEqual({ burst: 20, per_second: 2.5 });
+    expect(settings.streamLimits).toEqual({ per_partner: 2, total: 10, retry_after_seconds: 30 });
+    const capped = partnerApiSettingsFromEnv({ SLICE_API_KEYS: registryYaml, SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_MAX_STREAMS_PER_PARTNER: "3", SLICE_API_MAX_STREAMS: "6" });
+    expect(capped.streamLimits).toMatchObject({ per_partner: 3, total: 6 });
   });
 });
 
@@ -138,6 +143,17 @@ describe("servePartnerApi", () => {
       expect(printed.join("\n")).toContain(`${running.url}/v1/audiences`);
       const response = await fetch(`${running.url}/v1/audiences/passive_winback`, { headers: { Authorization: `Bearer ${media.key}` } });
       expect(await response.json()).toMatchObject({ member_count: 270, members_as_of_date: LATEST_DATE });
+      // Headers beyond Node's limit: 431 with a problem body, not Node's empty one.
+      const { port } = new URL(running.url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => socket.write(`GET /v1/audiences HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`));
+        let text = "";
+        socket.on("data", (chunk) => (text += chunk.toString()));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(answer.split("\r\n\r\n")[1])).toMatchObject({ type: "urn:slice:problem:request-header-fields-too-large", status: 431 });
     } finally {
       await running.close();
     }

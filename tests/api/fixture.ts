@@ -5,8 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
-import { createApiKey, type ApiKeyRegistry, type RateLimitSettings } from "../../src/api/keys.ts";
+import { type AudienceReader, DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { createApiKey, type ApiKeyRegistry, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
+import type { StreamLimits } from "../../src/api/streams.ts";
 import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
 
 export const LATEST_DATE = "2026-11-20";
@@ -140,7 +141,16 @@ export function testKeyRegistry(rateLimits: Record<string, RateLimitSettings> = 
 }
 
 export async function createTestApi(
-  options: { rateLimit?: RateLimitSettings; rateLimits?: Record<string, RateLimitSettings>; streamPageRows?: number; warehouse?: Warehouse } = {},
+  options: {
+    rateLimit?: RateLimitSettings;
+    rateLimits?: Record<string, RateLimitSettings>;
+    streamPageRows?: number;
+    warehouse?: Warehouse;
+    streamLimits?: StreamLimits;
+    keyVerification?: KeyVerificationLimits;
+    /** Puts a reader around the DuckDB one (tests count or break its streams). */
+    wrapReader?: (reader: AudienceReader) => AudienceReader;
+  } = {},
 ): Promise<TestApi> {
   const warehouse = options.warehouse ?? (await Warehouse.open(":memory:"));
   if (!options.warehouse) await seedActivationWarehouse(warehouse);
@@ -149,8 +159,10 @@ export async function createTestApi(
   let now = Date.parse("2026-11-21T08:00:00Z");
   const logged: string[] = [];
   const app = createPartnerApiApp({
-    reader,
+    reader: options.wrapReader ? options.wrapReader(reader) : reader,
     keys: registry,
+    streamLimits: options.streamLimits,
+    keyVerification: options.keyVerification,
     cursorSecret: CURSOR_SECRET,
     rateLimit: options.rateLimit ?? { burst: 10_000, per_second: 1000 },
     nowMs: () => now,
