@@ -61,7 +61,7 @@ describe("runDataformBuild with the official v1 client", () => {
 
   it("gives up after the timeout with TIMED_OUT", async () => {
     let clock = 0;
-    const outcome = await runDataformBuild(api, { ...target, timeoutMs: 500, pollMs: 400 }, { asOfDate: "2026-11-04", nowMs: () => clock, sleep: async (ms) => void (clock += ms) });
+    const outcome = await runDataformBuild(api, { ...target, timeoutMs: 500, pollMs: 600 }, { asOfDate: "2026-11-04", nowMs: () => clock, sleep: async (ms) => void (clock += ms) });
     expect(outcome).toMatchObject({ state: "TIMED_OUT", polls: 1 });
   });
 });
