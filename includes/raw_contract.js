@@ -9,7 +9,7 @@
  * Compiled into includes/raw_contract.js (global `raw_contract` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.RAW_TABLES = exports.IDENTITY_SOURCE_SYSTEMS = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
+exports.RAW_TABLES = exports.IDENTITY_SOURCE_SYSTEMS = exports.PRIVACY_IDENTIFIER_TYPES = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
 exports.rawTable = rawTable;
 exports.RAW_SCHEMA = "raw";
 exports.CHANNELS = ["app", "web", "store", "delivery_partner"];
@@ -24,6 +24,8 @@ exports.CONSENT_PURPOSES = [
     "partner_media",
 ];
 exports.LOYALTY_EVENT_KINDS = ["slice_earned", "card_completed", "reward_redeemed"];
+/** What a suppression names (macros/privacy.ts SUPPRESSION_TYPES, kept equal by a test). */
+exports.PRIVACY_IDENTIFIER_TYPES = ["customer_id", "email", "phone", "loyalty_card", "device_id", "source_record", "person_id"];
 /** Systems that know a person under their own id; loyalty and webshop ids are customer ids in `customers`. */
 exports.IDENTITY_SOURCE_SYSTEMS = ["loyalty", "webshop", "app", "delivery_partner", "pos"];
 function col(name, type, nullable, description, values) {
@@ -137,6 +139,16 @@ exports.RAW_TABLES = [
             col("device_id", "string", true, "App installation or browser id."),
             col("first_seen_at", "timestamp", false, "When the system first saw the record (UTC)."),
             col("last_seen_at", "timestamp", false, "When the system last saw the record (UTC)."),
+        ],
+    },
+    {
+        name: "privacy_suppressions",
+        description: "The suppression list: persons who asked to be forgotten, as hashed identifiers only. Staging drops every raw row carrying one of them and keeps their orders only anonymized (docs/privacy.md), so reloading old files does not bring the person back. Written by slice privacy forget and functions/privacy, or loaded like any raw table.",
+        columns: [
+            col("identifier_type", "string", false, "What the hash is of: customer_id, email, phone, loyalty_card, device_id, source_record ('<source_system>:<source_id>' of identities) or person_id.", exports.PRIVACY_IDENTIFIER_TYPES),
+            col("identifier_sha256", "string", false, "SHA-256 (lower-case hex) of the identifier normalized as the audiences normalize it (macros/identifiers.ts): e-mail trimmed and lower-case, phone as E.164 digits, card and device id upper-case."),
+            col("request_id", "string", false, "The erasure request (privacy.privacy_requests) that put it on the list."),
+            col("suppressed_at", "timestamp", false, "When it was put on the list (UTC)."),
         ],
     },
 ];

@@ -46,6 +46,8 @@ export const CONSENT_PURPOSES = [
   "partner_media",
 ] as const;
 export const LOYALTY_EVENT_KINDS = ["slice_earned", "card_completed", "reward_redeemed"] as const;
+/** What a suppression names (macros/privacy.ts SUPPRESSION_TYPES, kept equal by a test). */
+export const PRIVACY_IDENTIFIER_TYPES = ["customer_id", "email", "phone", "loyalty_card", "device_id", "source_record", "person_id"] as const;
 /** Systems that know a person under their own id; loyalty and webshop ids are customer ids in `customers`. */
 export const IDENTITY_SOURCE_SYSTEMS = ["loyalty", "webshop", "app", "delivery_partner", "pos"] as const;
 
@@ -161,6 +163,16 @@ export const RAW_TABLES: readonly RawTable[] = [
       col("device_id", "string", true, "App installation or browser id."),
       col("first_seen_at", "timestamp", false, "When the system first saw the record (UTC)."),
       col("last_seen_at", "timestamp", false, "When the system last saw the record (UTC)."),
+    ],
+  },
+  {
+    name: "privacy_suppressions",
+    description: "The suppression list: persons who asked to be forgotten, as hashed identifiers only. Staging drops every raw row carrying one of them and keeps their orders only anonymized (docs/privacy.md), so reloading old files does not bring the person back. Written by slice privacy forget and functions/privacy, or loaded like any raw table.",
+    columns: [
+      col("identifier_type", "string", false, "What the hash is of: customer_id, email, phone, loyalty_card, device_id, source_record ('<source_system>:<source_id>' of identities) or person_id.", PRIVACY_IDENTIFIER_TYPES),
+      col("identifier_sha256", "string", false, "SHA-256 (lower-case hex) of the identifier normalized as the audiences normalize it (macros/identifiers.ts): e-mail trimmed and lower-case, phone as E.164 digits, card and device id upper-case."),
+      col("request_id", "string", false, "The erasure request (privacy.privacy_requests) that put it on the list."),
+      col("suppressed_at", "timestamp", false, "When it was put on the list (UTC)."),
     ],
   },
 ];
