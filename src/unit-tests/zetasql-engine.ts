@@ -3,9 +3,9 @@
  * analyzer BigQuery is built on), so each test proves the BigQuery SQL too, offline.
  *
  * The evaluator runs queries only. Tables live here, in memory, as the evaluator's own values; the
- * statements a test needs besides queries (an INSERT … SELECT and a DELETE … WHERE, which the pre/post
- * operations and the incremental merge use) are applied by evaluating a query and replacing the table's
- * rows. Anything else is reported as not evaluable, never skipped.
+ * statements a test needs besides queries (an INSERT … SELECT, a DELETE … WHERE and an UPDATE … SET … WHERE,
+ * which the pre/post operations and the incremental merge use) are applied by evaluating a query and
+ * replacing the table's rows. Anything else is reported as not evaluable, never skipped.
  */
 import { type Column, bigQueryTypeName } from "../validate/types.ts";
 import { stripComments } from "../validate/sql-text.ts";
@@ -28,6 +28,34 @@ const UNSUPPORTED = /unsupported|not (yet )?(implemented|supported)|unimplemente
 
 const INSERT = /^\s*insert\s+into\s+`([^`]+)`\s*\(([^)]*)\)\s*(select[\s\S]*)$/i;
 const DELETE = /^\s*delete\s+from\s+`([^`]+)`\s+where\s+([\s\S]*?);?\s*$/i;
+const UPDATE = /^\s*update\s+`([^`]+)`\s+set\s+([\s\S]*?)\s+where\s+([\s\S]*?);?\s*$/i;
+
+/** Splits `a = x, b = f(y, z)` at the commas outside parentheses and quotes. */
+export function splitAssignments(text: string): { column: string; expr: string }[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoteChar = "";
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoteChar) {
+      if (c === "\\") i++;
+      else if (c === quoteChar) quoteChar = "";
+    } else if (c === "'" || c === '"' || c === "`") quoteChar = c;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "," && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((part) => {
+    const at = part.indexOf("=");
+    if (at < 0) throw new Error(`UPDATE assignment without "=": ${part.trim()}`);
+    return { column: unquote(part.slice(0, at)), expr: part.slice(at + 1).trim() };
+  });
+}
 
 function fullName(target: GraphTarget): string {
   return [target.database, target.schema, target.name].filter(Boolean).join(".");
@@ -85,9 +113,11 @@ export class ZetaSqlTestEngine implements TestEngine {
     if (insert) return this.insert(insert[1], insert[2].split(",").map(unquote), insert[3]);
     const del = DELETE.exec(sql);
     if (del) return this.delete(del[1], del[2]);
+    const update = UPDATE.exec(sql);
+    if (update) return this.update(update[1], splitAssignments(update[2]), update[3]);
     throw new EngineLimitation(
       ENGINE,
-      `the reference evaluator runs queries only, and of the other statements slice test applies INSERT … SELECT and DELETE … WHERE; this is neither: ${sql.slice(0, 120)}`,
+      `the reference evaluator runs queries only, and of the other statements slice test applies INSERT … SELECT, DELETE … WHERE and UPDATE … SET … WHERE; this is neither: ${sql.slice(0, 120)}`,
     );
   }
 
@@ -122,6 +152,16 @@ export class ZetaSqlTestEngine implements TestEngine {
     const local = condition.split(`\`${name}\`.`).join(`${alias}.`);
     const kept = await this.evaluate(`SELECT ${alias}.* FROM \`${name}\` AS ${alias} WHERE (${local}) IS NOT TRUE`);
     this.tables.set(name, { columns: table.columns, rows: kept.rows });
+  }
+
+  /** UPDATE t SET c = e, … WHERE condition: the rows for which the condition is true get the new values. */
+  private async update(name: string, assignments: { column: string; expr: string }[], condition: string): Promise<void> {
+    const table = this.table(name);
+    const alias = "slice_test_target";
+    const local = (sql: string) => sql.split(`\`${name}\`.`).join(`${alias}.`);
+    const replaced = assignments.map((a) => `IF((${local(condition)}) IS TRUE, ${local(a.expr)}, ${alias}.${quote(a.column)}) AS ${quote(a.column)}`);
+    const updated = await this.evaluate(`SELECT ${alias}.* REPLACE (${replaced.join(", ")}) FROM \`${name}\` AS ${alias}`);
+    this.tables.set(name, { columns: table.columns, rows: updated.rows });
   }
 
   async close(): Promise<void> {
