@@ -78,7 +78,7 @@ async function dataformRun(asOfDate: string): Promise<DataformRunResult> {
     workDir: join(ARTIFACTS, ".credentials"),
     vars: { engine: "bigquery", as_of_date: asOfDate },
     env: bq.env,
-  }, 300_000);
+  });
   writeFileSync(join(ARTIFACTS, `dataform-run-${asOfDate}.stdout.txt`), run.stdout);
   writeFileSync(join(ARTIFACTS, `dataform-run-${asOfDate}.stderr.txt`), run.stderr);
   console.log(`dataform run as of ${asOfDate}: exit ${run.exitCode}, ${run.actions.length} actions  ${elapsed(t0)}`);
