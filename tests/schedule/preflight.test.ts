@@ -5,7 +5,11 @@
  * passive_winback (macros/audiences.ts) needs profiling, plus partner_meta for Meta and partner_media for
  * media_x.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../src/cli.ts";
 import { asActivationWarehouse, readLedger } from "../../src/activation/ledger.ts";
 import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { requiredPurposes, type SyncPreflightOptions } from "../../src/activation/preflight.ts";
@@ -176,6 +180,57 @@ describe("build gating and staleness", () => {
       const [ledger] = await wh.query<{ status: string; error: string }>("select status, error from activation.sync_ledger order by started_at desc limit 1");
       expect(ledger).toMatchObject({ status: "failed" });
       expect(ledger.error).toMatch(/staleness bound/);
+    }
+  });
+});
+
+describe("slice sync meta --check-build", () => {
+  it("exits non-zero with the staleness error past the bound, and syncs within it", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "slice-preflight-")), "wh.duckdb");
+    const fileWh = await Warehouse.open(file);
+    const memory = wh;
+    wh = fileWh;
+    try {
+      await seedAudience(wh, { audienceId: AUDIENCE, destination: "meta", count: 3, asOfDate: AS_OF });
+      await wh.run(`create schema if not exists raw; create table raw.consent_events (customer_id varchar, purpose varchar, granted boolean, source varchar, occurred_at timestamp);
+        create schema if not exists intermediate; create table intermediate.int_customer_accounts (customer_id varchar, person_id varchar, person_customer_id varchar, is_person_anchor boolean);`);
+      await recordBuild(AS_OF, true);
+    } finally {
+      await fileWh.close();
+      wh = memory;
+    }
+    const env = { META_ACCESS_TOKEN: "pf", META_AD_ACCOUNT_ID: "act_7", META_GRAPH_BASE_URL: meta.baseUrl };
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    const errors: string[] = [];
+    const spyError = vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    const spyLog = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+      process.exitCode = undefined;
+      // 2026-11-23 12:00 Helsinki: the scheduler's date is 2026-11-22, two days after the last good build.
+      await main(["node", "slice", "sync", "meta", "--audience", AUDIENCE, "--warehouse", file, "--check-build", "--now", "2026-11-23T10:00:00Z"]);
+      expect(process.exitCode).toBe(1);
+      expect(errors.join("\n")).toMatch(/slice sync meta failed: refused: the last good build of audience passive_winback is as of 2026-11-20, 2 day\(s\) before 2026-11-22 .*staleness bound of 1 day\(s\)/);
+      process.exitCode = undefined;
+      await main(["node", "slice", "sync", "meta", "--audience", AUDIENCE, "--warehouse", file, "--max-staleness-days", "2", "--now", "2026-11-23T10:00:00Z"]);
+      expect(process.exitCode).toBeUndefined();
+    } finally {
+      process.exitCode = undefined;
+      spyError.mockRestore();
+      spyLog.mockRestore();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    const check = await Warehouse.open(file);
+    try {
+      expect(await check.query("select status, error is null as ok from activation.sync_ledger order by started_at")).toEqual([
+        { status: "failed", ok: false },
+        { status: "succeeded", ok: true },
+      ]);
+    } finally {
+      await check.close();
     }
   });
 });

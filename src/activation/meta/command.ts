@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
 import { openActivationWarehouse } from "../../warehouse/open.ts";
+import { addPreflightOptions, preflightFromFlags } from "../../schedule/command.ts";
 import { registerS3SyncCommand } from "../s3/command.ts";
 import { metaConfigFromEnv } from "./config.ts";
 import { describeRetry } from "./client.ts";
@@ -46,7 +47,7 @@ export function registerMetaSyncCommand(sync: Command): void {
     .option("--replace", "replace the whole audience in one usersreplace session instead of sending changes")
     .option("--destination <name>", "destination value in activation.audience_members", "meta")
     .option("--batch-size <n>", "rows per request, at most 10000", (value) => Number.parseInt(value, 10));
-  addWarehouseOptions(command).action(async (opts) => {
+  addWarehouseOptions(addPreflightOptions(command)).action(async (opts) => {
     try {
       const config = metaConfigFromEnv();
       const opened = await openActivationWarehouse(warehouseConfigFromFlags(opts));
@@ -59,6 +60,7 @@ export function registerMetaSyncCommand(sync: Command): void {
           mode: opts.replace ? "replace" : "incremental",
           batchSize: opts.batchSize,
           onProgress: (event) => console.log(formatMetaSyncEvent(event)),
+          preflight: preflightFromFlags(opts),
         });
         console.log(
           `Done: ${result.batchesSent} batch(es), +${result.rowsAdded} -${result.rowsRemoved}, ${result.rowsInvalid} invalid left out, ` +

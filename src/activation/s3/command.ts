@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
 import { openActivationWarehouse } from "../../warehouse/open.ts";
+import { addPreflightOptions, preflightFromFlags } from "../../schedule/command.ts";
 import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../partners.ts";
 import { dropToS3, type S3DropEvent } from "./drop.ts";
 
@@ -37,7 +38,7 @@ export function registerS3SyncCommand(sync: Command): void {
     .option("--partners-file <path>", "partner settings YAML", DEFAULT_PARTNERS_FILE)
     .option("--date <YYYY-MM-DD>", "snapshot date to drop (default: the latest as_of_date)")
     .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", (value) => Number.parseInt(value, 10));
-  addWarehouseOptions(command).action(async (opts) => {
+  addWarehouseOptions(addPreflightOptions(command)).action(async (opts) => {
     try {
       const partner = findS3Partner(loadPartners(opts.partnersFile), opts.partner, opts.partnersFile);
       const opened = await openActivationWarehouse(warehouseConfigFromFlags(opts));
@@ -49,6 +50,7 @@ export function registerS3SyncCommand(sync: Command): void {
           asOfDate: opts.date,
           rowsPerPart: opts.rowsPerPart,
           onProgress: (event) => console.log(formatS3DropEvent(event)),
+          preflight: preflightFromFlags(opts),
         });
         console.log(
           `Done (${result.status}): ${result.rows.toLocaleString("en-US")} rows in ${result.parts.length} part(s), ` +
