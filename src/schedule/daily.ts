@@ -89,7 +89,9 @@ export async function buildForDate(wh: Warehouse, options: ScheduledBuildOptions
     if (compiledAsOf !== options.asOfDate) throw new Error(`the compiled graph is as of ${compiledAsOf}, not ${options.asOfDate}`);
     const phases = buildPhases(buildGraph(compiled));
     const run = (selectors: string[]) =>
-      runGraph(wh, compiled, { selectors, fullRefresh: options.fullRefresh, concurrency: options.concurrency ?? 2, onEvent: options.onEvent });
+      // A failing check holds back everything below its table, not only the actions that read the check:
+      // a scheduled build writes no mart (nor history row) from data that failed its assertions.
+      runGraph(wh, compiled, { selectors, fullRefresh: options.fullRefresh, concurrency: options.concurrency ?? 2, assertionPolicy: "block-downstream", onEvent: options.onEvent });
     chain = await run(phases.chain);
     if (chain.ok) publish = await run(phases.publish);
     const results: ActionResult[] = [...chain.results, ...(publish?.results ?? [])];
