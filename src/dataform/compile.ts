@@ -46,7 +46,8 @@ const table = z
     ...baseAction,
     type: z.enum(["table", "view", "incremental"]).optional(),
     enumType: z.enum(["TABLE", "VIEW", "INCREMENTAL"]).optional(),
-    query: z.string(),
+    // Missing on a table that failed to compile; compileProject throws on compilation errors first.
+    query: z.string().default(""),
     incrementalQuery: z.string().optional(),
     preOps: z.array(z.string()).optional(),
     postOps: z.array(z.string()).optional(),
@@ -91,6 +92,9 @@ const test = z
   .object({
     name: z.string(),
     fileName: z.string().optional(),
+    target: target.optional(),
+    tags: z.array(z.string()).optional(),
+    disabled: z.boolean().optional(),
     // Missing when the test failed to compile; the compilation error then says why.
     testQuery: z.string().optional(),
     expectedOutputQuery: z.string().optional(),
@@ -105,6 +109,7 @@ const compilationError = z
     message: z.string(),
   })
   .passthrough();
+export type CompilationErrorEntry = z.infer<typeof compilationError>;
 
 export const compiledGraphSchema = z
   .object({
@@ -231,16 +236,22 @@ async function compileWithCli(projectDir: string, args: string[], timeoutMs: num
   return JSON.parse(json);
 }
 
+/**
+ * Validates the CLI's JSON with the one schema of the compiled graph, keeping compilation errors in
+ * graphErrors (slice test reports a broken test by its file instead of failing the whole compile).
+ */
+export function parseCompiledGraph(raw: unknown, where: string): CompiledGraph {
+  const parsed = compiledGraphSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`Unexpected JSON from dataform compile of ${where}: ${parsed.error.message}`);
+  return parsed.data;
+}
+
 export async function compileProject(options: CompileOptions = {}): Promise<CompiledGraph> {
   const raw = (await runDataformCompile(options)) as { graphErrors?: { compilationErrors?: unknown } };
   // Compilation errors first: a half-compiled action would otherwise fail the schema with a vaguer message.
   const errors = z.array(compilationError).safeParse(raw.graphErrors?.compilationErrors ?? []);
   if (errors.success && errors.data.length > 0) throw new CompilationError(errors.data);
-  const parsed = compiledGraphSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(`Unexpected JSON from dataform compile: ${parsed.error.message}`);
-  }
-  return parsed.data;
+  return parseCompiledGraph(raw, resolve(options.projectDir ?? "."));
 }
 
 /** `database.schema.name`, the name Dataform shows for an action. */

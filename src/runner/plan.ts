@@ -56,7 +56,7 @@ export function buildGraph(graph: CompiledGraph): ActionGraph {
   // With includeTestsInCompiledGraph, Dataform lists each unit test among the dependencyTargets of the
   // table it tests; a test produces no data, so those edges are not dependencies.
   const unitTests = new Set(
-    graph.tests.map((test) => (test as { target?: Target }).target).filter((t): t is Target => Boolean(t)).map(actionKey),
+    graph.tests.map((test) => test.target).filter((t): t is Target => Boolean(t)).map(actionKey),
   );
   const deps = (targets: Target[] | undefined) => (targets ?? []).map(actionKey).filter((key) => !unitTests.has(key));
 
