@@ -186,7 +186,7 @@ exports.STAGING_SOURCES = [
             {
                 reason: "occurred_after_as_of_date",
                 rule: "occurred_at is on or after the day after vars.as_of_date",
-                kpiEffect: "the change counts from the build whose as-of date reaches it",
+                kpiEffect: "a withdrawal is honoured at the next sync all the same (held back from Meta, removed by the hashes last sent, and from S3 drops: activation.sync_suppressions, docs/schedule.md); in the profile, reach and audiences the change counts from the build whose as-of date reaches it",
                 fix: "nothing to do, or build with a later --vars as_of_date",
                 expected: true,
             },
