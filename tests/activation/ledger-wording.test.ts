@@ -13,10 +13,10 @@ afterEach(async () => {
 });
 
 describe("defaultTriggeredBy", () => {
-  const noOsUser = () => {
+  const noOsUser = (): string => {
     throw new Error("uid has no passwd entry");
   };
-  it.each([
+  it.each<{ env: Record<string, string>; osUser: () => string; expected: string }>([
     { env: { SLICE_TRIGGERED_BY: "schedule:daily", USER: "anna" }, osUser: () => "root", expected: "schedule:daily" },
     { env: { USER: "anna" }, osUser: () => "root", expected: "cli:anna" },
     { env: {}, osUser: () => "slice-runner", expected: "cli:slice-runner" },

@@ -391,7 +391,9 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
           leavePartsOnError: false,
         }).done();
       } catch (error) {
-        throw s3Failure("upload", bucket, part.key, error);
+        // The answer may be what was lost: a CompleteMultipartUpload whose answer is lost is retried by the
+        // SDK and then refused (NoSuchUpload), although the object is complete. The object decides.
+        if (!(await partIsInPlace(s3, bucket, part).catch(() => false))) throw s3Failure("upload", bucket, part.key, error);
       }
       uploaded += 1;
       await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { batches: 1, accepted: part.rows })]);
@@ -402,10 +404,16 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     const keep = new Set(parts.map((part) => part.key));
     let continuationToken: string | undefined;
     do {
-      const listing = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${keyPrefix}/`, ContinuationToken: continuationToken }));
+      const listing = await s3
+        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${keyPrefix}/`, ContinuationToken: continuationToken }))
+        .catch((error: unknown) => {
+          throw s3Failure("listing", bucket, `${keyPrefix}/`, error);
+        });
       for (const object of listing.Contents ?? []) {
         if (!object.Key || keep.has(object.Key) || !PART_FILE_PATTERN.test(object.Key)) continue;
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key }));
+        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key })).catch((error: unknown) => {
+          throw s3Failure("delete", bucket, object.Key!, error);
+        });
         await emit({ type: "stale_part_deleted", key: object.Key });
       }
       continuationToken = listing.IsTruncated ? listing.NextContinuationToken : undefined;

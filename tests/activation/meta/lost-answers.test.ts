@@ -111,6 +111,8 @@ describe("Meta sync with a lost, refused or throttled answer at every kind of re
     };
     const events: MetaSyncEvent[] = [];
     const mode: SyncMode = point.request === "replace" ? "replace" : "incremental";
+    const lastBatch = point.request === "replace" && point.last;
+    const batchSeq = "batch" in point ? point.batch : 0;
     const run = () => syncMeta(wh, { audienceId: AUDIENCE, config, batchSize: BATCH, mode, onProgress: (event) => void events.push(event) });
 
     // The state before the faulted run: removes need synced members to remove, a replace an audience to replace.
@@ -143,7 +145,7 @@ describe("Meta sync with a lost, refused or throttled answer at every kind of re
       expect(times).toBe(MAX_ATTEMPTS);
       expect(first.message).not.toMatch(/check the ad account id, the audience id and the payload/);
       if (mode === "replace") {
-        expect(first.message).toMatch(point.last ? /Meta may already hold the new set.*Run the replace again/ : /nothing was replaced.*Run the replace again/);
+        expect(first.message).toMatch(lastBatch ? /Meta may already hold the new set.*Run the replace again/ : /nothing was replaced.*Run the replace again/);
       }
       await run();
     }
@@ -175,9 +177,9 @@ describe("Meta sync with a lost, refused or throttled answer at every kind of re
       const restarts = events.filter((event) => event.type === "session_restart");
       if (fault !== "throttle" && times === 1) {
         expect(restarts).toHaveLength(1);
-        expect(restarts[0]).toMatchObject({ attempt: 2, maxAttempts: MAX_ATTEMPTS, batchSeq: point.batch, lastBatch: point.last });
+        expect(restarts[0]).toMatchObject({ attempt: 2, maxAttempts: MAX_ATTEMPTS, batchSeq, lastBatch });
       }
-      if (FORWARDED[fault] && point.last && times === 1) {
+      if (FORWARDED[fault] && lastBatch && times === 1) {
         // The first replace (before the fault), the session whose last answer was lost (Meta swapped all the
         // same), and the new session, which swapped again to the same set.
         expect(sessions.map((session) => session.outcome)).toEqual(["finished", "finished", "finished"]);
