@@ -139,6 +139,39 @@ describe("/usersreplace session rules", () => {
     expect(server.externIds(audienceId)).toEqual([hex("extern:r1"), hex("extern:r2"), hex("extern:r3")].sort());
     expect((await replace({ session_id: 21, batch_seq: 3, last_batch_flag: true }, ["r4"])).json.error.message).toMatch(/already finished/);
   });
+
+  it.each([
+    { resent: 1, last: false, error: /batch_seq 1 of replace session \d+ was already received/ },
+    { resent: 2, last: false, error: /batch_seq 2 of replace session \d+ was already received/ },
+    { resent: 3, last: true, error: /replace session \d+ has already finished; batch_seq 3 was not applied/ },
+  ])("answers a resent batch $resent (last: $last) with a session error and applies it only once", async ({ resent, last, error }) => {
+    const sessionId = 300 + resent;
+    const before = server.externIds(audienceId);
+    for (let seq = 1; seq <= resent; seq++) {
+      expect((await replace({ session_id: sessionId, batch_seq: seq, last_batch_flag: last && seq === resent, estimated_num_total: 3 }, [`s${seq}`])).status).toBe(200);
+    }
+    const again = await replace({ session_id: sessionId, batch_seq: resent, last_batch_flag: last, estimated_num_total: 3 }, [`s${resent}`]);
+    expect(again.status).toBe(400);
+    expect(again.json.error).toMatchObject({ code: 100, type: "OAuthException" });
+    expect(again.json.error.message).toMatch(error);
+    const log = server.replaceSessions(audienceId).find((session) => session.id === String(sessionId));
+    expect(log).toMatchObject({ batches: resent, outcome: last ? "finished" : "open" });
+    if (!last) expect(server.externIds(audienceId)).toEqual(before);
+  });
+
+  it("abandons an open session when a new one starts, and keeps session ids unique in the ad account", async () => {
+    expect((await replace({ session_id: 41, batch_seq: 1, last_batch_flag: false }, ["a1"])).status).toBe(200);
+    expect((await replace({ session_id: 42, batch_seq: 1, last_batch_flag: true }, ["a2"])).status).toBe(200);
+    expect(server.externIds(audienceId)).toEqual([hex("extern:a2")]);
+    expect(server.replaceSessions(audienceId).slice(-2)).toMatchObject([{ id: "41", outcome: "abandoned" }, { id: "42", outcome: "finished" }]);
+    const other = (await call("POST", "/act_777/customaudiences", { name: "Other", subtype: "CUSTOM", customer_file_source: "USER_PROVIDED_ONLY" })).json.id;
+    const reused = await call("POST", `/${other}/usersreplace`, { payload: payload(["b1"]), session: { session_id: 42, batch_seq: 1, last_batch_flag: true } });
+    expect(reused.json.error.message).toMatch(/session_id 42 is already used by another audience/);
+  });
+
+  it("refuses an estimated_num_total that is not a whole number", async () => {
+    expect((await replace({ session_id: 51, batch_seq: 1, last_batch_flag: true, estimated_num_total: 2.5 }, ["e1"])).json.error.message).toMatch(/estimated_num_total/);
+  });
 });
 
 describe("fault injection", () => {
