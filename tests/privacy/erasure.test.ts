@@ -145,15 +145,25 @@ describe("erasure end to end", () => {
     expect(meta.externIds(metaAudience)).toEqual([]);
     const drop = await dropToS3(wh, { audienceId: AUDIENCE, asOfDate: "2025-06-02", partner: s3.partner({ columns: ["extern_id_sha256", "email_sha256"] }), env: TEST_ENV });
     expect(drop).toMatchObject({ rows: 0 });
+    // the drop announces the deletion: a file of the hashes the partner may hold, listed in the manifest
+    const manifest = JSON.parse((await s3.getBytes(`slice/audiences/audience=${AUDIENCE}/date=2025-06-02/manifest.json`)).toString("utf8")) as DropManifest;
+    expect(manifest.deletions).toMatchObject({ file: "deletions.csv.gz", rows: 3 });
+    expect((await s3.getGunzipped(manifest.deletions!.key)).trim().split("\n").sort()).toEqual([
+      `email_sha256,${sha("aino.v@kotiposti.fi")}`, `extern_id_sha256,${sha("C1")}`, `extern_id_sha256,${sha("C5")}`, "identifier,sha256",
+    ].sort());
+    const steps = await wh.query<{ system: string; done: boolean; detail: string }>(
+      "select system, completed_at is not null as done, detail from privacy.privacy_request_steps order by system");
+    expect(steps.map((s) => [s.system, s.done])).toEqual([
+      ["partner:media_x", true], ["partner:meta", true], ["partner_api", true], ["raw", true], ["warehouse", true],
+    ]);
+    expect(steps.find((s) => s.system === "partner:meta")?.detail).toMatch(/^removed from Meta by sync /);
+    expect(await wh.scalar("select status from privacy.privacy_requests")).toBe("completed");
 
     expect(await findPerson()).toEqual([]);
     // revenue keeps the person's orders, anonymized
     const [orders] = await wh.query<{ n: string; identified: string }>(
       "select count(*) as n, count(customer_id) + count(guest_phone_e164_digits) as identified from staging.stg_pos__orders where order_id in ('O20', 'O21')");
     expect(orders).toEqual({ n: "2", identified: "0" });
-    const steps = await wh.query<{ system: string; done: boolean }>(
-      "select system, completed_at is not null as done from privacy.privacy_request_steps order by system");
-    expect(steps.filter((s) => ["warehouse", "raw", "partner_api"].includes(s.system)).every((s) => s.done)).toBe(true);
 
     // The original files are delivered again (raw as after slice load --replace of each): staging keeps the
     // person out, and the build's purge takes them out of raw once more.

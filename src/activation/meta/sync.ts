@@ -49,6 +49,7 @@ import {
   snapshotIncrementalChanges,
   snapshotReplaceSet,
 } from "./state.ts";
+import { completeMetaSteps } from "../../privacy/partners.ts";
 
 export interface SyncTotals {
   batchesSent: number;
@@ -416,6 +417,8 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
       await runReplace(run, total);
     }
     await dropChangeSnapshot(aw, syncId);
+    // erasure requests whose person Meta no longer holds are recorded as told (src/privacy/partners.ts)
+    await completeMetaSteps(aw, destination, syncId);
     return {
       syncId, destination, audienceId, externalAudienceId, mode, ...totals,
       requests: client.stats.requests, retries: client.stats.retries, seconds: (performance.now() - started) / 1000,

@@ -40,6 +40,7 @@ import {
 } from "../ledger.ts";
 import type { HashedIdentifierColumn, S3PartnerSettings } from "../partners.ts";
 import { notSuppressed, preflightSync, type SyncPreflightOptions } from "../preflight.ts";
+import { markPartnerTold, prepareDeletions, uploadDeletions } from "../../privacy/partners.ts";
 import {
   assertIsoDate,
   csvHeader,
@@ -328,6 +329,8 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       emit({ type: "part_written", file: part.file, rows: part.rows, sizeBytes: part.size_bytes, seconds }),
     );
     const parts: ManifestPart[] = written.parts.map(({ path: _path, ...part }) => part);
+    // erasure requests the partner has not been told of yet (src/privacy/partners.ts)
+    const deletions = await prepareDeletions(aw, { partner, dir, keyPrefix });
     const manifest: DropManifest = {
       manifest_version: 1,
       audience_id: audienceId,
@@ -340,6 +343,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       schema: manifestSchema(partner.columns as HashedIdentifierColumn[]),
       rows: written.rows,
       parts,
+      ...(deletions ? { deletions: deletions.part } : {}),
       created_at: new Date().toISOString(),
       sync_id: syncId,
     };
@@ -350,11 +354,14 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     });
 
     const existing = await readManifest(s3, bucket, manifestKey);
+    // a deletion file announced earlier for this date stays listed when the drop is written again
+    if (!manifest.deletions && existing?.deletions) manifest.deletions = existing.deletions;
     if (existing && sameDropContent(existing, manifest)) {
       const checks = await Promise.all(parts.map((part) => partIsInPlace(s3, bucket, part)));
       if (checks.every(Boolean)) {
         await emit({ type: "unchanged", key: manifestKey, rows: written.rows, parts: parts.length });
         await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
+        if (deletions) await markPartnerTold(aw, partner.id, deletions, syncId);
         return result("unchanged", 0);
       }
     }
@@ -419,6 +426,13 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       continuationToken = listing.IsTruncated ? listing.NextContinuationToken : undefined;
     } while (continuationToken);
 
+    if (deletions) {
+      try {
+        await uploadDeletions(s3, bucket, deletions);
+      } catch (error) {
+        throw s3Failure("upload", bucket, deletions.part.key, error);
+      }
+    }
     try {
       await s3.send(new PutObjectCommand({
         Bucket: bucket,
@@ -432,6 +446,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     }
     await emit({ type: "manifest_written", key: manifestKey, rows: written.rows, parts: parts.length });
     await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
+    if (deletions) await markPartnerTold(aw, partner.id, deletions, syncId);
     return result("written", uploaded);
   } catch (error) {
     await finishLedger(aw, syncId, "failed", error instanceof Error ? error.message : String(error)).catch(() => undefined);

@@ -97,6 +97,11 @@ export interface DropManifest {
   schema: { name: HashedIdentifierColumn; type: "string"; description: string }[];
   rows: number;
   parts: ManifestPart[];
+  /**
+   * Erasure requests since the last drop (docs/privacy.md): a file of the hashes the partner must delete
+   * wherever it holds them, whatever audience or drop they came with. Absent when there is none.
+   */
+  deletions?: ManifestPart;
   created_at: string;
   sync_id: string;
 }
