@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { asActivationWarehouse, closeInterruptedSyncs, defaultTriggeredBy, ensureLedgerTable, type InterruptedRunKind, readLedger, startLedger } from "../../src/activation/ledger.ts";
 import { describeRetry, MetaGraphError } from "../../src/activation/meta/client.ts";
+import { formatMetaSyncEvent } from "../../src/activation/meta/command.ts";
 import type { SyncMode } from "../../src/activation/ledger.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 
@@ -65,5 +66,24 @@ describe("retry wording", () => {
   ])("the final failure after %i attempt(s) reads '%s'", (attempts, text) => {
     const error = new MetaGraphError({ method: "POST", path: "/1/users", kind: "transient", attempts, httpStatus: 500 });
     expect(error.message).toContain(text);
+  });
+});
+
+describe("progress lines", () => {
+  it.each([
+    {
+      event: { type: "retry" as const, syncId: "s", retry: { method: "DELETE", path: "/1/users", attempt: 2, maxAttempts: 6, delayMs: 4000, reason: "network error: UND_ERR_SOCKET on DELETE /1/users" } },
+      line: "  retrying (attempt 3 of 6) in 4.0s after network error: UND_ERR_SOCKET on DELETE /1/users",
+    },
+    {
+      event: { type: "session_restart" as const, syncId: "s", attempt: 2, maxAttempts: 6, abandonedSessionId: 77, batchSeq: 2, lastBatch: false, reason: "HTTP 500 on POST /1/usersreplace" },
+      line: "  replace session 77 abandoned: no answer to batch 2 (HTTP 500 on POST /1/usersreplace); starting a new session from batch 1 (attempt 2 of 6); the abandoned session changed nothing",
+    },
+    {
+      event: { type: "session_restart" as const, syncId: "s", attempt: 3, maxAttempts: 6, abandonedSessionId: 78, batchSeq: 5, lastBatch: true, reason: "network error: other side closed on POST /1/usersreplace" },
+      line: "  replace session 78 abandoned: no answer to batch 5 (the last) (network error: other side closed on POST /1/usersreplace); starting a new session from batch 1 (attempt 3 of 6); if Meta did swap, the new session swaps to the same set",
+    },
+  ])("$line", ({ event, line }) => {
+    expect(formatMetaSyncEvent(event)).toBe(line);
   });
 });
