@@ -66,7 +66,7 @@ export class MetaGraphError extends Error {
 
   static describe(d: GraphErrorDetails): string {
     const failure = MetaGraphError.describeFailure(d);
-    if (d.kind === "permanent") return `${failure}. Fix: ${permanentErrorFix(d.code, d.subcode)}`;
+    if (d.kind === "permanent") return `${failure}. Fix: ${permanentErrorFix(d.code, d.subcode, d.graphMessage)}`;
     const attempts = `${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`;
     return `${failure}; gave up after ${attempts}. Fix: wait for the rate-limit window or the outage to pass and run the sync again (it resumes)`;
   }

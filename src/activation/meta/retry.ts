@@ -41,8 +41,11 @@ export function classifyFailure(facts: FailureFacts): FailureKind {
   return "permanent";
 }
 
-/** What to do about a permanent Graph error, by code; the message always names the code as well. */
-export function permanentErrorFix(code: number | undefined, subcode?: number): string {
+/**
+ * What to do about a permanent Graph error, by code (and, for a usersreplace session error, which Meta
+ * gives no code of its own, by the message); the message always names the code as well.
+ */
+export function permanentErrorFix(code: number | undefined, subcode?: number, graphMessage?: string): string {
   switch (code) {
     case 190:
       return "the access token is invalid or expired: set META_ACCESS_TOKEN to a valid system-user token";
@@ -53,6 +56,9 @@ export function permanentErrorFix(code: number | undefined, subcode?: number): s
     case 100:
       if (subcode === 33) return "the object does not exist or the token cannot see it: check META_AD_ACCOUNT_ID and the audience id in activation.destination_audiences";
       if (subcode === 1713230) return "Meta blocked uploads to this audience (integrity restriction): resolve it in Audience Manager or create a new audience";
+      if (graphMessage && /\bsession\b/i.test(graphMessage)) {
+        return "Meta refused this usersreplace session (a batch it had already received, or a session that had finished): run the replace again, which starts a new session";
+      }
       return "Meta rejected a parameter: check the ad account id, the audience id and the payload";
     case 2650:
       return "Meta failed to update the audience: check that the audience still exists and is a customer-file audience";

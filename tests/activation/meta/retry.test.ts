@@ -37,6 +37,14 @@ describe("permanentErrorFix", () => {
     expect(permanentErrorFix(200)).toContain("ads_management");
     expect(permanentErrorFix(100, 33)).toContain("META_AD_ACCOUNT_ID");
   });
+
+  it.each([
+    ["(#100) batch_seq 2 of replace session 123 was already received", /refused this usersreplace session.*run the replace again/],
+    ["(#100) replace session 123 has already finished; batch_seq 3 was not applied", /refused this usersreplace session.*run the replace again/],
+    ["(#100) Invalid parameter", /check the ad account id, the audience id and the payload/],
+  ])("code 100 '%s' -> %s", (message, fix) => {
+    expect(permanentErrorFix(100, undefined, message)).toMatch(fix);
+  });
 });
 
 describe("backoff", () => {
