@@ -19,6 +19,7 @@ import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
 import { registerProveCommand } from "./bigquery-proof/command.ts";
 import { registerScheduleCommands } from "./schedule/command.ts";
+import { registerHealthCommand } from "./health/command.ts";
 import { registerReleaseCommand } from "./release/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   registerLoadCommand(program);
   registerRunnerCommands(program);
   registerScheduleCommands(program);
+  registerHealthCommand(program);
   registerTestCommand(program);
   registerScoresCommand(program);
   registerSyncCommands(program);

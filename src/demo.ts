@@ -2,6 +2,7 @@
  * `slice demo` (what `npm start` runs): the main job on the embedded default. Generates demo data when
  * the warehouse has none, builds every model, runs every assertion and prints a short KPI summary.
  */
+import { wholeNumber } from "./cli-options.ts";
 import type { Command } from "commander";
 import { generate } from "./generate/generate.ts";
 import { fitFromWarehouse } from "./scores/fit.ts";
@@ -101,8 +102,8 @@ export function registerDemoCommand(program: Command): void {
     .command("demo")
     .description("The main job: generate demo data if the warehouse is empty, build every model, run every assertion, print KPIs.")
     .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
-    .option("--customers <n>", "customers to generate when the warehouse is empty", (v) => Number.parseInt(v, 10), 20_000)
-    .option("--seed <n>", "generator seed", (v) => Number.parseInt(v, 10), 42)
+    .option("--customers <n>", "customers to generate when the warehouse is empty", wholeNumber("--customers", { min: 1 }), 20_000)
+    .option("--seed <n>", "generator seed", wholeNumber("--seed", { min: 0 }), 42)
     .action(async (opts) => {
       const ok = await runDemo({ warehousePath: opts.warehouse, customers: opts.customers, seed: opts.seed });
       if (!ok) process.exitCode = 1;

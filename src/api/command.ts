@@ -1,6 +1,7 @@
 /**
  * `slice serve` (the partner API on the configured warehouse: DuckDB file or BigQuery) and `slice api-key create --partner ID`.
  */
+import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { createApiKey, DEFAULT_API_KEYS_FILE, type HashAlgorithm } from "./keys.ts";
@@ -38,7 +39,7 @@ export function registerApiCommands(program: Command): void {
   const serveCommand = program
     .command("serve")
     .description("Serve the partner pull API (GET /v1/audiences…) on the DuckDB warehouse file or a BigQuery dataset.")
-    .option("--port <n>", "TCP port (0 picks a free one)", (value) => Number.parseInt(value, 10), DEFAULT_API_PORT)
+    .option("--port <n>", "TCP port (0 picks a free one)", wholeNumber("--port", { min: 0, max: 65535 }), DEFAULT_API_PORT)
     .option("--host <address>", "address to bind; 0.0.0.0 exposes it to the network", DEFAULT_API_HOST)
     .option("--keys-file <path>", "API key registry (YAML/JSON of key hashes)", DEFAULT_API_KEYS_FILE)
     .option("--rate-burst <n>", "requests a partner may send at once", positiveNumber("--rate-burst", true), DEFAULT_RATE_LIMIT.burst)

@@ -3,6 +3,7 @@
  * Every step runs in a child process so each reports its own peak RSS; short steps are repeated and the
  * median is kept.
  */
+import { wholeNumber } from "../cli-options.ts";
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -198,10 +199,10 @@ export function registerBenchCommand(program: Command): void {
   program
     .command("bench")
     .description("Benchmark generation and builds (full, floor, incremental day) and write bench/results/*.json.")
-    .option("--customers <n>", "customers to generate", (v) => Number.parseInt(v, 10), 1_000_000)
+    .option("--customers <n>", "customers to generate", wholeNumber("--customers", { min: 1 }), 1_000_000)
     .option("--quick", "50,000 customers (CI smoke)")
-    .option("--repeat <n>", "runs of the build steps (median kept)", (v) => Number.parseInt(v, 10))
-    .option("--seed <n>", "generator seed", (v) => Number.parseInt(v, 10), 42)
+    .option("--repeat <n>", "runs of the build steps (median kept)", wholeNumber("--repeat", { min: 1 }))
+    .option("--seed <n>", "generator seed", wholeNumber("--seed", { min: 0 }), 42)
     .option("--out <file>", "where to write the JSON (default bench/results/<date>-<customers>.json; the temp directory with --quick)")
     .action(async (opts) => {
       const customers = opts.quick ? 50_000 : opts.customers;

@@ -2,6 +2,7 @@
  * Benchmark steps. Each runs in its own child process (`slice bench-step NAME …`) so its peak RSS is its
  * own; it prints one `BENCH_RESULT {json}` line that the orchestrator (bench.ts) collects.
  */
+import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { generate, generateNextDay } from "../generate/generate.ts";
 import { build, compileForDuckDb } from "../runner/command.ts";
@@ -121,8 +122,8 @@ export function registerBenchStepCommand(program: Command): void {
     .command("bench-step", { hidden: true })
     .argument("<step>", Object.keys(STEPS).join(" | "))
     .requiredOption("--warehouse <path>", "DuckDB file")
-    .option("--customers <n>", "customers", (v) => Number.parseInt(v, 10), 50_000)
-    .option("--seed <n>", "seed", (v) => Number.parseInt(v, 10), 42)
+    .option("--customers <n>", "customers", wholeNumber("--customers", { min: 1 }), 50_000)
+    .option("--seed <n>", "seed", wholeNumber("--seed", { min: 0 }), 42)
     .option("--date <date>", "day for next-day")
     .action(async (step: string, opts) => {
       const run = STEPS[step];

@@ -1,6 +1,7 @@
 /**
  * `slice explore`: serves the explorer over the local warehouse file.
  */
+import { wholeNumber } from "../cli-options.ts";
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
@@ -83,7 +84,7 @@ export function registerExplorerCommands(program: Command): void {
   program
     .command("explore")
     .description("Serve the local explorer: customer profile cards, KPI dashboard and lineage over the DuckDB warehouse.")
-    .option("--port <n>", "port to listen on (0 picks a free one)", (v) => Number.parseInt(v, 10), DEFAULT_EXPLORER_PORT)
+    .option("--port <n>", "port to listen on (0 picks a free one)", wholeNumber("--port", { min: 0, max: 65535 }), DEFAULT_EXPLORER_PORT)
     .option("--host <address>", `address to bind; anything but loopback needs ${TOKEN_ENV}`, DEFAULT_EXPLORER_HOST)
     .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
     .option("--project <dir>", "Dataform project directory (for the lineage page)", ".")

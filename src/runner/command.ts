@@ -2,10 +2,14 @@
  * `slice compile`, `slice build` and `slice run-info`: compile with the official Dataform CLI and run the
  * graph on the embedded DuckDB warehouse.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
-import { fittedScoreVars } from "../scores/vars.ts";
+import { scoreVarsForBuild } from "../scores/vars.ts";
+import { wholeNumber } from "../cli-options.ts";
+import { buildHealthLines } from "../health/command.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
 import { progressPrinter, summarizeRun } from "./progress.ts";
@@ -46,12 +50,24 @@ export async function compileForDuckDb(projectDir = ".", vars: Record<string, st
   return compileProject({ projectDir, vars: { ...vars, engine: "duckdb" } });
 }
 
+/** vars.as_of_date of the project's workflow_settings.yaml. */
+export function configuredAsOfDate(projectDir = "."): string | undefined {
+  const path = join(projectDir, "workflow_settings.yaml");
+  if (!existsSync(path)) return undefined;
+  const settings = parseYaml(readFileSync(path, "utf8")) as { vars?: Record<string, unknown> } | null;
+  const value = settings?.vars?.as_of_date;
+  return typeof value === "string" ? value : undefined;
+}
+
 export async function build(options: BuildOptions = {}, warehouse?: Warehouse): Promise<RunResult> {
   const own = !warehouse;
   const wh = warehouse ?? (await Warehouse.open(options.warehousePath ?? DEFAULT_WAREHOUSE_PATH));
   try {
-    // The latest converged fit (slice fit) becomes the scoring vars, unless given explicitly.
-    const compiled = await compileForDuckDb(options.projectDir, { ...(await fittedScoreVars(wh)), ...options.vars });
+    // The latest converged fit (slice fit) becomes the scoring vars, unless given explicitly or made for
+    // another as-of date.
+    const scoring = await scoreVarsForBuild(wh, options.vars?.as_of_date ?? configuredAsOfDate(options.projectDir));
+    if (scoring.notice && !options.quiet) console.warn(scoring.notice);
+    const compiled = await compileForDuckDb(options.projectDir, { ...scoring.vars, ...options.vars });
     return await runGraph(wh, compiled, {
       selectors: options.selectors,
       fullRefresh: options.fullRefresh,
@@ -93,7 +109,7 @@ export function registerRunnerCommands(program: Command): void {
     .option("--full-refresh", "rebuild incremental tables from scratch")
     .option("--vars <k=v>", "override workflow_settings.yaml vars (repeatable)", collect, [])
     .option("--dry-run", "print the plan and run nothing")
-    .option("--concurrency <n>", "actions run side by side", (v) => Number.parseInt(v, 10), 2)
+    .option("--concurrency <n>", "actions run side by side", wholeNumber("--concurrency", { min: 1, max: 64 }), 2)
     .option("--assertion-failures <policy>", "block-dependents | block-downstream | warn", "block-dependents")
     .action(async (opts) => {
       const policy = opts.assertionFailures as AssertionPolicy;
@@ -119,7 +135,9 @@ export function registerRunnerCommands(program: Command): void {
         }
         return;
       }
-      console.log(summarizeRun(result));
+      // the summary ends with the data's health: warnings do not fail the build, but they are shown
+      const health = await Warehouse.open(opts.warehouse).then(async (wh) => buildHealthLines(wh).finally(() => wh.close()));
+      console.log([summarizeRun(result), ...health].join("\n"));
       if (!result.ok) process.exitCode = 1;
     });
 

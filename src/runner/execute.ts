@@ -327,7 +327,9 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
 
   const policy = options.assertionPolicy ?? "block-dependents";
   const sample = options.failingRowSample ?? 5;
-  const concurrency = Math.max(1, options.concurrency ?? 1);
+  const concurrency = options.concurrency ?? 1;
+  // NaN or 0 would open no connection and wait forever
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}.`);
   const results = new Map<string, ActionResult>();
   const blocked = new Set<string>();
   const pending = [...planned];

@@ -1,6 +1,7 @@
 /**
  * `slice daily` and `slice backfill`: the scheduled build on the embedded warehouse, then the syncs.
  */
+import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { metaConfigFromEnv } from "../activation/meta/config.ts";
 import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../activation/partners.ts";
@@ -48,7 +49,7 @@ export function registerScheduleCommands(program: Command): void {
     .option("--now <ISO instant>", "the time the scheduler fired (default: now); decides the as-of date")
     .option("--sync <spec>", "meta:<audience> or s3:<audience>:<partner> (repeatable); run after a good build", collect, [])
     .option("--partners-file <path>", "partner settings YAML", DEFAULT_PARTNERS_FILE)
-    .option("--concurrency <n>", "actions run side by side", (v) => Number.parseInt(v, 10), 2)
+    .option("--concurrency <n>", "actions run side by side", wholeNumber("--concurrency", { min: 1, max: 64 }), 2)
     .action(async (opts) => {
       const settings = loadScheduleSettings(opts.project);
       const now = opts.now ? new Date(opts.now) : new Date();
@@ -78,7 +79,7 @@ export function registerScheduleCommands(program: Command): void {
     .option("--date <YYYY-MM-DD>", "one as-of date")
     .option("--from <YYYY-MM-DD>", "first as-of date of a range (with --to)")
     .option("--to <YYYY-MM-DD>", "last as-of date of a range, inclusive")
-    .option("--concurrency <n>", "actions run side by side", (v) => Number.parseInt(v, 10), 2)
+    .option("--concurrency <n>", "actions run side by side", wholeNumber("--concurrency", { min: 1, max: 64 }), 2)
     .action(async (opts) => {
       if (opts.date && (opts.from || opts.to)) throw new Error("give either --date or --from/--to, not both");
       if (!opts.date && !(opts.from && opts.to)) throw new Error("give --date YYYY-MM-DD, or --from YYYY-MM-DD --to YYYY-MM-DD");

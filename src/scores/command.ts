@@ -60,6 +60,13 @@ export async function runFitCommand(options: FitCommandOptions, print: (line: st
   }
   const wh = await Warehouse.open(options.warehouse);
   try {
+    if (options.ordersRelation === DEFAULT_ORDERS_RELATION && !(await wh.tableExists("staging", "stg_pos__orders"))) {
+      // DuckDB would only say that the staging schema does not exist
+      throw new Error(
+        `slice fit: the warehouse has no staging.stg_pos__orders yet; the fit reads the staged orders, which slice build creates. ` +
+          `Run slice build --vars as_of_date=${options.asOfDate} first (after loading raw data with slice load or slice generate).`,
+      );
+    }
     const result = await fitFromWarehouse(wh, {
       asOfDate: options.asOfDate,
       calibrationEndDate: options.calibrationEnd,

@@ -28,3 +28,35 @@ export async function fittedScoreVars(wh: Warehouse): Promise<Record<string, str
     scores_time_unit: String(bgnbd.unit),
   };
 }
+
+/** Days after the fit's as-of date for which a build still scores with it. */
+export const FIT_VALID_DAYS = 92;
+
+export interface BuildScoreVars {
+  vars: Record<string, string>;
+  /** Why the latest fit is not used, with the fix; absent when it is used or there is none. */
+  notice?: string;
+}
+
+/**
+ * The fit's vars for a build as of `buildAsOfDate`. Parameters fitted as of one date describe the customers up
+ * to that date: a build before it, or more than FIT_VALID_DAYS after it (a purchase log from 1997 built with
+ * the default as-of date of 2026 gave T of 1,550 weeks), scores with the fallback rule instead and says so.
+ */
+export async function scoreVarsForBuild(wh: Warehouse, buildAsOfDate: string | undefined): Promise<BuildScoreVars> {
+  const vars = await fittedScoreVars(wh);
+  if (Object.keys(vars).length === 0 || !buildAsOfDate) return { vars };
+  const [fit] = await wh.query(
+    "select cast(as_of_date as varchar) as as_of_date from scores.model_fits where model = 'bgnbd' and converged order by fitted_at desc limit 1",
+  );
+  const fitAsOf = String(fit?.as_of_date ?? "");
+  const days = (Date.parse(`${buildAsOfDate}T00:00:00Z`) - Date.parse(`${fitAsOf}T00:00:00Z`)) / 86_400_000;
+  if (!Number.isFinite(days) || (days >= 0 && days <= FIT_VALID_DAYS)) return { vars };
+  return {
+    vars: {},
+    notice:
+      `The latest fit (scores.model_fits) is as of ${fitAsOf}, this build as of ${buildAsOfDate} ` +
+      `(${days < 0 ? "before the fit" : `${Math.round(days)} days after it, more than ${FIT_VALID_DAYS}`}): customer_scores uses the fallback rule. ` +
+      `Fit for this date (slice fit --as-of-date ${buildAsOfDate}) or build as of the fit's date (--vars as_of_date=${fitAsOf}).`,
+  };
+}

@@ -4,6 +4,7 @@
  * registerSyncCommands reuses an existing `sync` command when another area registered one first, so
  * further destinations can add their own `slice sync <name>` beside these.
  */
+import { wholeNumber } from "../../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
 import { openActivationWarehouse } from "../../warehouse/open.ts";
@@ -46,7 +47,7 @@ export function registerMetaSyncCommand(sync: Command): void {
     .requiredOption("--audience <id>", "audience_id in activation.audience_members")
     .option("--replace", "replace the whole audience in one usersreplace session instead of sending changes")
     .option("--destination <name>", "destination value in activation.audience_members", "meta")
-    .option("--batch-size <n>", "rows per request, at most 10000", (value) => Number.parseInt(value, 10));
+    .option("--batch-size <n>", "rows per request, at most 10000", wholeNumber("--batch-size", { min: 1, max: 10000 }));
   addWarehouseOptions(addPreflightOptions(command)).action(async (opts) => {
     try {
       const config = metaConfigFromEnv();

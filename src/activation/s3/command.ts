@@ -1,6 +1,7 @@
 /**
  * `slice sync s3 --audience ID --partner P`: drops an audience snapshot into a partner's bucket.
  */
+import { wholeNumber } from "../../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
 import { openActivationWarehouse } from "../../warehouse/open.ts";
@@ -37,7 +38,7 @@ export function registerS3SyncCommand(sync: Command): void {
     .requiredOption("--partner <id>", "partner id in the partners file (kind: s3)")
     .option("--partners-file <path>", "partner settings YAML", DEFAULT_PARTNERS_FILE)
     .option("--date <YYYY-MM-DD>", "snapshot date to drop (default: the latest as_of_date)")
-    .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", (value) => Number.parseInt(value, 10));
+    .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", wholeNumber("--rows-per-part", { min: 1 }));
   addWarehouseOptions(addPreflightOptions(command)).action(async (opts) => {
     try {
       const partner = findS3Partner(loadPartners(opts.partnersFile), opts.partner, opts.partnersFile);

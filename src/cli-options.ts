@@ -1,0 +1,49 @@
+/**
+ * Parsers for numeric command-line options, so every command validates a number the same way: a value that
+ * is not a number in range fails with the option's name and what it takes (commander prints it and exits).
+ */
+import { InvalidArgumentError } from "commander";
+
+export interface NumberBounds {
+  min?: number;
+  max?: number;
+}
+
+function range({ min, max }: NumberBounds): string {
+  if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`;
+  if (min !== undefined) return ` of at least ${min}`;
+  if (max !== undefined) return ` of at most ${max}`;
+  return "";
+}
+
+/** A whole number written in decimal digits (an optional minus sign), within bounds. */
+export function wholeNumber(option: string, bounds: NumberBounds = {}): (value: string) => number {
+  return (value) => {
+    const text = value.trim();
+    const parsed = Number(text);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(parsed) || (bounds.min !== undefined && parsed < bounds.min) || (bounds.max !== undefined && parsed > bounds.max)) {
+      throw new InvalidArgumentError(`${option} takes a whole number${range(bounds)}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+/** A decimal number (such as 0.5), within bounds. */
+export function decimalNumber(option: string, bounds: NumberBounds = {}): (value: string) => number {
+  return (value) => {
+    const text = value.trim();
+    const parsed = Number(text);
+    if (!/^-?(\d+\.?\d*|\.\d+)$/.test(text) || !Number.isFinite(parsed) || (bounds.min !== undefined && parsed < bounds.min) || (bounds.max !== undefined && parsed > bounds.max)) {
+      throw new InvalidArgumentError(`${option} takes a number${range(bounds)}, got "${value}".`);
+    }
+    return parsed;
+  };
+}
+
+/** One of the listed values. */
+export function oneOf<T extends string>(option: string, values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`${option} takes ${values.join(" | ")}, got "${value}".`);
+    return value as T;
+  };
+}
