@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { RAW_TABLES } from "../../macros/raw_contract.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { describeForecast, forecastQuarantine } from "./forecast.ts";
 import { type FileLoadReport, load, LoadError } from "./load.ts";
 import { FILE_FORMATS } from "./mapping.ts";
 
@@ -61,6 +62,9 @@ export async function runLoadCommand(options: LoadCommandOptions, print: (line: 
         0,
       )} rejected.`,
     );
+    // staging needs stores, customers and products: say now what a build would quarantine without them
+    const tables = [...new Set(loaded.flatMap((r) => (r.orderLines ? [r.table, "order_lines"] : [r.table])))];
+    for (const forecast of await forecastQuarantine(wh, tables)) print(describeForecast(forecast));
     return reports;
   } catch (error) {
     if (error instanceof LoadError && error.reports.length > 0) {
