@@ -14,6 +14,8 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { CompilationError, type CompiledGraph } from "../dataform/compile.ts";
+import { NoBuildError, readHealth } from "../health/report.ts";
+import { HealthPage } from "./views/health.tsx";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { requireToken } from "./auth.ts";
 import { ExplorerDb, MissingTableError, loadCustomer, loadDashboard, loadLastRuns, loadWarehouseColumns, searchCustomers } from "./data.ts";
@@ -66,6 +68,7 @@ function toProblem(error: unknown, instance: string): { problem: Problem; unexpe
   });
   if (error instanceof ExplorerProblem) return { problem: build(error.slug, error.detail), unexpected: false };
   if (error instanceof MissingTableError) return { problem: build("warehouse-not-built", error.message), unexpected: false };
+  if (error instanceof NoBuildError) return { problem: build("warehouse-not-built", error.message), unexpected: false };
   if (error instanceof CompilationError) {
     return { problem: build("lineage-unavailable", `The Dataform project does not compile: ${error.message}`), unexpected: false };
   }
@@ -173,6 +176,8 @@ export function createExplorerApp(deps: ExplorerDeps): Hono {
   });
 
   app.get("/dashboard", async (c) => c.html(<DashboardPage data={await loadDashboard(db)} />));
+
+  app.get("/health", async (c) => c.html(<HealthPage report={await readHealth(deps.warehouse)} />));
 
   app.get("/lineage", async (c) => {
     const compiled = await graph();

@@ -3,6 +3,7 @@
  * fix of each reason, freshness, volume, assertion history, and the worst funnel line.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createExplorerApp } from "../../src/explorer/app.tsx";
 import { buildHealthLines } from "../../src/health/command.ts";
 import { formatHealth, NoBuildError, overallLevel, readHealth, worstLine, worstLineText, type FunnelLine } from "../../src/health/report.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
@@ -87,5 +88,27 @@ describe("slice health", () => {
     expect(worstLine([line("a", "ok", 0.9), line("b", "warn", 0.1), line("c", "warn", 0.2)])?.source).toBe("c");
     expect(worstLine([])).toBeNull();
     expect(worstLineText(null)).toBe("Staging: every raw row staged, nothing quarantined.");
+  });
+});
+
+describe("the explorer's data health page", () => {
+  const explorer = () => createExplorerApp({ warehouse: wh, graph: () => Promise.reject(new Error("not used")) });
+
+  it("shows the funnel with levels and fixes, freshness, volume and the assertion history", async () => {
+    await healthViews();
+    const response = await explorer().request("/health");
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(`<p data-testid="worst-line">Staging, worst line: orders 6,919 of 6,919 raw rows (100 %) quarantined as unknown_store [error]; fix: ${STORE_FIX}</p>`);
+    expect(html).toMatch(/<tr data-source="orders" data-reason="unknown_store"><td>orders<\/td><td>unknown_store<\/td><td class="number">6,919<\/td><td class="number">100(\.0)?\s?%<\/td><td><span class="level level-error">error<\/span><\/td><td>load stores/);
+    expect(html).toContain("30 % fewer");
+    expect(html).toContain("failed: staging_quarantine_orders");
+    expect(html).toContain('href="/health"');
+  });
+
+  it("answers a warehouse without a build with the not-built problem", async () => {
+    const response = await explorer().request("/health", { headers: { accept: "application/json" } });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ title: "Warehouse not built yet", status: 503 });
   });
 });

@@ -6,7 +6,7 @@
 import type { Child } from "hono/jsx";
 import { html } from "hono/html";
 
-export type Section = "customers" | "dashboard" | "lineage" | "none";
+export type Section = "customers" | "dashboard" | "lineage" | "health" | "none";
 
 export interface LayoutProps {
   title: string;
@@ -43,6 +43,7 @@ export function Layout(props: LayoutProps) {
             {link("customers", "/customers", "Customers")}
             {link("dashboard", "/dashboard", "KPI dashboard")}
             {link("lineage", "/lineage", "Lineage")}
+            {link("health", "/health", "Data health")}
           </nav>
           <form class="search" method="get" action="/customers" role="search">
             <input type="search" name="q" value={props.query ?? ""} placeholder="Customer id, name or e-mail" aria-label="Search customers" />
