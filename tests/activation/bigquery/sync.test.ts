@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BigQueryActivationWarehouse } from "../../../src/activation/bigquery.ts";
 import { readLedger } from "../../../src/activation/ledger.ts";
 import { syncedMemberIds } from "../../../src/activation/meta/state.ts";
-import { syncMeta } from "../../../src/activation/meta/sync.ts";
+import { type MetaSyncEvent, syncMeta } from "../../../src/activation/meta/sync.ts";
 import type { LocalBigQuery } from "../../../src/bigquery-local/server.ts";
 import { main } from "../../../src/cli.ts";
 import { startMetaContractServer } from "../../support/meta-contract-server.ts";
@@ -130,6 +130,32 @@ describe("Meta sync on BigQuery", () => {
       expect(server.externIds(server.audienceIds()[0])).toEqual(await bigQueryExpectedExternIds(client, audienceId, "meta"));
       expect(await syncedMemberIds(aw, "meta", audienceId)).toHaveLength(118);
       expect(await readLedger(aw, replaced.syncId)).toMatchObject({ mode: "replace", status: "succeeded", rows_removed: 2 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a replace whose last answer is lost after Meta swapped starts a new session, and the ledger counts that one", async () => {
+    const audienceId = "bq_replace_lost";
+    await seedBigQueryAudience(client, { audienceId, destination: "meta", count: 120 });
+    const { server, config } = await metaServer();
+    try {
+      await syncMeta(aw, { audienceId, config, batchSize: 40 });
+      await client.query({ query: `delete from ${table("audience_members")} where audience_id = @a and customer_id in unnest(@c)`, params: { a: audienceId, c: [customerIdOf(3)] } });
+      const events: MetaSyncEvent[] = [];
+      const replaced = await syncMeta(aw, {
+        audienceId, config, batchSize: 40, mode: "replace",
+        onProgress: (event) => {
+          events.push(event);
+          if (event.type === "batch" && event.batchSeq === 2 && !events.some((e) => e.type === "session_restart")) server.injectFault({ kind: "drop_after_acting" });
+        },
+      });
+      expect(events.filter((event) => event.type === "session_restart")).toMatchObject([{ batchSeq: 3, lastBatch: true, attempt: 2 }]);
+      const metaAudience = server.audienceIds()[0];
+      expect(server.replaceSessions(metaAudience).map((session) => session.outcome)).toEqual(["finished", "finished"]);
+      expect(server.externIds(metaAudience)).toEqual(await bigQueryExpectedExternIds(client, audienceId, "meta"));
+      expect(await syncedMemberIds(aw, "meta", audienceId)).toHaveLength(119);
+      expect(await readLedger(aw, replaced.syncId)).toMatchObject({ status: "succeeded", batches_sent: 3, rows_added: 119, rows_removed: 1 });
     } finally {
       await server.close();
     }
