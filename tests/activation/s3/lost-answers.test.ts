@@ -49,8 +49,10 @@ const POINTS: Point[] = [
 ];
 
 const KINDS: FaultKind[] = ["drop_before", "drop_after", "http500", "http500_after", "s3_slowdown"];
-/** Multipart drops are large (over 5 MiB of gzip); fewer kinds keep the table quick while covering acted / not acted. */
-const MULTIPART_KINDS: FaultKind[] = ["drop_before", "drop_after", "http500_after"];
+/** A read changes nothing, so whether it was forwarded does not matter: a lost answer and a refusal cover it. */
+const READ_KINDS: FaultKind[] = ["drop_after", "s3_slowdown"];
+/** Multipart drops are large (over 5 MiB of gzip); the faults after S3 acted are the ones that matter there. */
+const MULTIPART_KINDS: FaultKind[] = ["drop_after", "http500_after"];
 /** createS3Client's SDK retries: a fault this many times outlasts the run. */
 const SDK_ATTEMPTS = 3;
 
@@ -61,9 +63,13 @@ interface Case {
   times: number;
 }
 
+const isRead = (point: Point) => /^(GetObject|HeadObject|ListObjectsV2)/.test(point.call);
+const kindsOf = (point: Point) => (point.scenario === "multipart" ? MULTIPART_KINDS : isRead(point) ? READ_KINDS : KINDS);
+const outlasted = (point: Point) => point.scenario !== "multipart" || point.call === "CompleteMultipartUpload";
+
 const CASES: Case[] = POINTS.flatMap((point) => [
-  ...(point.scenario === "multipart" ? MULTIPART_KINDS : KINDS).map((fault) => ({ point, fault, times: 1 })),
-  { point, fault: "drop_after" as const, times: SDK_ATTEMPTS },
+  ...kindsOf(point).map((fault) => ({ point, fault, times: 1 })),
+  ...(outlasted(point) ? [{ point, fault: "drop_after" as const, times: SDK_ATTEMPTS }] : []),
 ]).map((c) => ({ ...c, name: `${c.point.call}: ${c.fault}${c.times > 1 ? ` x${c.times} (outlasts the run)` : ""}` }));
 
 const cleanup: (() => Promise<void>)[] = [];
