@@ -542,7 +542,8 @@ export function volumeLevels(volumeRows: string, target?: Dialect): string {
     else 'ok'
   end as level,
   concat(source, ': ', ${d.cast("day_rows", "string")}, ' on ', ${d.cast("volume_date", "string")}, ' against a median of ',
-    ${d.cast("round(median_rows, 1)", "string")}, ' on the same weekday of the ', ${d.cast("weeks", "string")}, ' weeks before (',
+    -- a median of counts is whole or ends in .5; written without float formatting, which the engines do differently
+    ${d.cast(d.cast("floor(median_rows)", "int64"), "string")}, case when median_rows > floor(median_rows) then '.5' else '' end, ' on the same weekday of the ', ${d.cast("weeks", "string")}, ' weeks before (',
     case when drop_share is null then 'no earlier rows' when drop_share >= 0 then concat(${percentText(d, "drop_share")}, ' % fewer') else concat(${percentText(d, "-drop_share")}, ' % more') end,
     ')') as message
 from (${volumeRows}) volume_rows`;

@@ -23,8 +23,14 @@ import { audienceNotFound, type InvalidField, invalidRequest, ProblemError } fro
 
 export const DEFAULT_PAGE_LIMIT = 1000;
 export const MAX_PAGE_LIMIT = 10_000;
-/** Members per write while streaming NDJSON (and per keyset page where the reader pages). */
+/** Members per reader batch while streaming NDJSON (the keyset page size where the reader pages, i.e. BigQuery). */
 export const STREAM_PAGE_ROWS = 10_000;
+/**
+ * Members per write to the client (about 1.1 MB of NDJSON). A batch is written in these slices, each only
+ * when the client has taken the previous one, so a stream holds one reader batch and about two slices,
+ * whatever the audience size: with ten streams at once that is what keeps the server's memory flat.
+ */
+export const STREAM_WRITE_ROWS = 1_000;
 
 export interface ApiContext {
   reader: AudienceReader;
@@ -201,19 +207,26 @@ export async function streamMembers(
     ? context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate }, batchRows)[Symbol.asyncIterator]()
     : undefined;
   let cancelled = false;
+  let batch: MemberRecord[] = [];
+  let offset = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const next = batches ? await batches.next() : { done: true as const, value: undefined };
-        // The client may have gone while the batch was being read.
-        if (cancelled) return;
-        if (next.done) {
-          controller.close();
-          options.onFinish?.();
-          return;
+        if (offset >= batch.length) {
+          const next = batches ? await batches.next() : { done: true as const, value: undefined };
+          // The client may have gone while the batch was being read.
+          if (cancelled) return;
+          if (next.done) {
+            controller.close();
+            options.onFinish?.();
+            return;
+          }
+          batch = next.value;
+          offset = 0;
         }
         let text = "";
-        for (const row of next.value) text += memberNdjsonLine(row) ?? "";
+        const end = Math.min(batch.length, offset + STREAM_WRITE_ROWS);
+        for (; offset < end; offset += 1) text += memberNdjsonLine(batch[offset]) ?? "";
         controller.enqueue(encoder.encode(text));
       } catch (error) {
         if (cancelled) return;
@@ -227,6 +240,7 @@ export async function streamMembers(
     async cancel() {
       // The client went away: end the warehouse read (and free its connection).
       cancelled = true;
+      batch = [];
       try {
         await batches?.return?.();
       } finally {

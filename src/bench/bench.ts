@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
+import { runApiStreamsCase, runApiStreamsOnly } from "./api-streams.ts";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slice.mjs");
@@ -132,6 +133,9 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
   rows.push({ step: `partner API: NDJSON stream and JSON pages, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 3) });
   log(`  api stream      ${lastLines(api, 3)}`);
+  const concurrent = await runApiStreamsCase(options.customers);
+  rows.push(concurrent);
+  log(`  api 10 streams  ${concurrent.note}`);
   const t1 = performance.now();
   const meta = await runScript("tests/activation/meta/bench-sync-1m.ts", [members]);
   rows.push({ step: `Meta sync, ${options.customers.toLocaleString("en-US")} members (local contract server)`, seconds: (performance.now() - t1) / 1000, peak_rss_mb: 0, note: lastLines(meta, 4) });
@@ -203,9 +207,15 @@ export function registerBenchCommand(program: Command): void {
     .option("--quick", "50,000 customers (CI smoke)")
     .option("--repeat <n>", "runs of the build steps (median kept)", wholeNumber("--repeat", { min: 1 }))
     .option("--seed <n>", "generator seed", wholeNumber("--seed", { min: 0 }), 42)
+    .option("--only <case>", "run one case alone: api-streams (10 concurrent NDJSON streams of --customers members)")
     .option("--out <file>", "where to write the JSON (default bench/results/<date>-<customers>.json; the temp directory with --quick)")
     .action(async (opts) => {
       const customers = opts.quick ? 50_000 : opts.customers;
+      if (opts.only !== undefined) {
+        if (opts.only !== "api-streams") throw new Error(`--only ${opts.only}: the one case that runs alone is api-streams`);
+        await runApiStreamsOnly(customers);
+        return;
+      }
       await runBench({ customers, repeat: opts.repeat ?? (customers <= 100_000 ? 3 : 1), seed: opts.seed, quick: Boolean(opts.quick), out: opts.out });
     });
 }

@@ -321,6 +321,9 @@ class ConnectionPool {
   }
 }
 
+/** DuckDB's vector size: the rows one fetchChunk returns. */
+const DUCKDB_STREAM_BATCH_ROWS = 2048;
+
 export class DuckDbAudienceReader implements AudienceReader {
   private readonly queries = audienceReadQueries(duckDbReadDialect);
 
@@ -382,10 +385,13 @@ export class DuckDbAudienceReader implements AudienceReader {
       const query = this.queries.snapshotMembers(request);
       const result = await connection.stream(query.sql, query.params);
       const columns = result.deduplicatedColumnNames();
+      // Batches no larger than a DuckDB chunk: larger ones only cost memory here, since every chunk is
+      // fetched on demand anyway (ten streams of 10,000-row batches were most of an 800 MiB peak).
+      const flushAt = Math.min(batchRows, DUCKDB_STREAM_BATCH_ROWS);
       let batch: MemberRecord[] = [];
       for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
         for (const row of chunk.getRowObjects(columns)) batch.push(toRecords.member(row as RawRow));
-        if (batch.length >= batchRows) {
+        if (batch.length >= flushAt) {
           yield batch;
           batch = [];
         }

@@ -32,6 +32,14 @@ export async function openActivationWarehouse(config: WarehouseConfig): Promise<
   return { warehouse: asActivationWarehouse(wh), description, close: () => wh.close() };
 }
 
+/**
+ * DuckDB's buffer cache for the partner API's read-only instance. Left at DuckDB's default (80 % of RAM) it
+ * keeps every block the streams read, so the server's RSS grows with the audiences served; the API's reads
+ * (streams, keyset pages of up to 10,000, counts) need little of it. The bench's api-streams case
+ * (src/bench/api-streams.ts) measures with the same value.
+ */
+export const API_DUCKDB_MEMORY_LIMIT = "256MB";
+
 /** The tables the partner API reads. */
 export const API_TABLES = ["audiences", "audience_members", "audience_member_events"] as const;
 
@@ -56,7 +64,7 @@ export async function openAudienceReader(config: WarehouseConfig): Promise<Opene
     return { reader, description, close: () => reader.close() };
   }
   requireDuckDbFile(config.path);
-  const warehouse = await Warehouse.open(config.path, { readOnly: true });
+  const warehouse = await Warehouse.open(config.path, { readOnly: true, memoryLimit: API_DUCKDB_MEMORY_LIMIT });
   const missing: string[] = [];
   for (const table of API_TABLES) if (!(await warehouse.tableExists("activation", table))) missing.push(`activation.${table}`);
   if (missing.length > 0) {

@@ -1,7 +1,10 @@
 /**
  * Measures the NDJSON member stream on a large audience (not a unit test; run it by hand):
  *
- *   npx tsx tests/api/measure-ndjson-stream.ts [--members 1000000] [--page-rows 10000]
+ *   npx tsx tests/api/measure-ndjson-stream.ts [--members 1000000] [--page-rows 10000] [--streams 1] [--memory-limit 512MB]
+ *
+ * With --streams N the client reads N streams of the audience at once (the stream limits are raised to N)
+ * and the JSON pages are skipped: that is the concurrency case of `npm run bench`.
  *
  * Builds a temp DuckDB with one audience of N members (all 13 identifier columns filled), serves the app
  * on 127.0.0.1, reads /members?format=ndjson over HTTP from a separate node process (so the server's RSS
@@ -28,6 +31,7 @@ function option(name: string, fallback: number): number {
 
 const members = option("members", 1_000_000);
 const pageRows = option("page-rows", 10_000);
+const streams = option("streams", 1);
 /** DuckDB's buffer cache for the serving instance; it would otherwise keep every block read, up to 80% of RAM. */
 const memoryLimit = process.argv.includes("--memory-limit") ? process.argv[process.argv.indexOf("--memory-limit") + 1] : "512MB";
 const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
@@ -61,6 +65,7 @@ const app = createPartnerApiApp({
   cursorSecret: CURSOR_SECRET,
   streamPageRows: pageRows,
   rateLimit: { burst: 1_000_000, per_second: 1_000_000 },
+  streamLimits: { per_partner: streams, total: streams, retry_after_seconds: 30 },
 });
 const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
   const running = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(running));
@@ -78,32 +83,38 @@ const sampler = setInterval(() => {
 }, 20);
 
 started = performance.now();
-// The client counts lines and bytes and prints them as JSON; it runs in its own process.
+// The client counts lines and bytes of every stream and prints them as JSON; it runs in its own process.
 const client = `
 const http = require("node:http");
-http.get({ host: "127.0.0.1", port: ${port}, path: "/v1/audiences/big_audience/members?format=ndjson",
+const one = () => new Promise((resolve, reject) => http.get({ host: "127.0.0.1", port: ${port}, path: "/v1/audiences/big_audience/members?format=ndjson",
   headers: { Authorization: "Bearer ${keys.media_x}" } }, (res) => {
-  if (res.statusCode !== 200) { console.error("status " + res.statusCode); process.exit(1); }
+  if (res.statusCode !== 200) { reject(new Error("status " + res.statusCode)); return; }
   let lines = 0, bytes = 0;
   res.on("data", (chunk) => { bytes += chunk.length; for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++; });
-  res.on("end", () => console.log(JSON.stringify({ lines, bytes })));
-});`;
-const { lines, bytes } = await new Promise<{ lines: number; bytes: number }>((resolve, reject) => {
-  execFile(process.execPath, ["-e", client], { maxBuffer: 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))));
+  res.on("end", () => resolve({ lines, bytes }));
+  res.on("error", reject);
+}).on("error", reject));
+Promise.all(Array.from({ length: ${streams} }, one)).then((results) => console.log(JSON.stringify(results)), (error) => { console.error(error.message); process.exit(1); });`;
+const results = await new Promise<{ lines: number; bytes: number }[]>((resolve, reject) => {
+  execFile(process.execPath, ["-e", client], { maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout))));
 });
 const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
 peakRss = Math.max(peakRss, process.memoryUsage().rss);
+const lines = results.reduce((sum, result) => sum + result.lines, 0);
+const bytes = results.reduce((sum, result) => sum + result.bytes, 0);
 
 console.log(
-  `streamed ${lines.toLocaleString("en-US")} lines (${mib(bytes)} MiB) in ${seconds.toFixed(1)}s: ` +
+  `streamed ${lines.toLocaleString("en-US")} lines (${mib(bytes)} MiB) in ${streams} concurrent stream(s) in ${seconds.toFixed(1)}s: ` +
     `${Math.round(lines / seconds).toLocaleString("en-US")} rows/s, ${(bytes / 1024 / 1024 / seconds).toFixed(1)} MiB/s; ` +
     `server RSS before ${mib(rssBefore)} MiB, peak ${mib(peakRss)} MiB; peak JS heap ${mib(peakHeap)} MiB ` +
     `(client in a child process; ${pageRows}-row batches; DuckDB memory_limit ${memoryLimit})`,
 );
-if (lines !== members) console.log(`MISMATCH: expected ${members} lines`);
+console.log(`RESULT ${JSON.stringify({ members, streams, seconds, lines, bytes, rss_before_mib: Math.round(rssBefore / 2 ** 20), peak_rss_mib: Math.round(peakRss / 2 ** 20), peak_heap_mib: Math.round(peakHeap / 2 ** 20), memory_limit: memoryLimit, page_rows: pageRows })}`);
+for (const result of results) if (result.lines !== members) console.log(`MISMATCH: a stream had ${result.lines} lines, expected ${members}`);
 
-// JSON pages with keyset cursors, as a partner's batch job reads them.
+// JSON pages with keyset cursors, as a partner's batch job reads them (single-stream runs only).
+if (streams === 1) {
 started = performance.now();
 let pages = 0;
 let paged = 0;
@@ -125,6 +136,7 @@ console.log(
     `${(pages / pageSeconds).toFixed(1)} pages/s, ${Math.round(paged / pageSeconds).toLocaleString("en-US")} rows/s`,
 );
 if (paged !== members) console.log(`MISMATCH: expected ${members} paged members`);
+}
 
 server.close();
 await reader.close();

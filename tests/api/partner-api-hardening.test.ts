@@ -140,6 +140,19 @@ describe("concurrent NDJSON streams (item 7)", () => {
     }
   });
 
+  it("write a reader batch to the client in slices of at most 1,000 members, so a stream holds little memory", async () => {
+    api = await createTestApi({ streamPageRows: 10_000 });
+    await insertMembers(api.warehouse, "passive_winback", "media_x", 10_000, 14_999, LATEST_DATE);
+    const response = await api.app.request(`${MEMBERS}?format=ndjson`, { headers: api.auth("media_x") });
+    const reader = response.body!.getReader();
+    const linesPerChunk: number[] = [];
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      linesPerChunk.push(new TextDecoder().decode(chunk.value).split("\n").length - 1);
+    }
+    expect(linesPerChunk.reduce((sum, lines) => sum + lines, 0)).toBe(270 + 4_500);
+    expect(Math.max(...linesPerChunk)).toBeLessThanOrEqual(1_000);
+  });
+
   it("settings are validated", () => {
     expect(parseStreamLimits({ per_partner: 2, total: 10, retry_after_seconds: 30 }, "x")).toEqual({ per_partner: 2, total: 10, retry_after_seconds: 30 });
     expect(() => parseStreamLimits({ per_partner: 0, total: 10, retry_after_seconds: 30 }, "--max-streams-per-partner")).toThrow(/--max-streams-per-partner: per_partner: .*Fix:/s);

@@ -85,7 +85,7 @@ describe("volume anomalies", () => {
     const [orders] = await wh.query("select day_rows, median_rows, drop_share, level, message from staging.source_volume where source = 'orders'");
     expect(orders).toMatchObject({ day_rows: "70", median_rows: 100, level: "warn" });
     expect(Number(orders.drop_share)).toBeCloseTo(0.3, 10);
-    expect(orders.message).toBe("orders: 70 on 2025-01-31 against a median of 100.0 on the same weekday of the 4 weeks before (30 % fewer)");
+    expect(orders.message).toBe("orders: 70 on 2025-01-31 against a median of 100 on the same weekday of the 4 weeks before (30 % fewer)");
 
     await wh.run("insert into raw.orders select * replace ('extra-' || order_id as order_id) from raw.orders where order_id like '2025-01-31-%' and order_id < '2025-01-31-2'");
     const [after] = await wh.query("select day_rows, level from staging.source_volume where source = 'orders'");
