@@ -191,7 +191,6 @@ resource "google_cloudfunctions2_function" "scheduler" {
       SLICE_DATAFORM_GIT_COMMITISH     = var.dataform_release_branch
       SLICE_DATAFORM_SERVICE_ACCOUNT   = google_service_account.dataform_runner.email
       SLICE_DATAFORM_ASSERTION_DATASET = google_bigquery_dataset.assertions.dataset_id
-      SLICE_SCHEDULE_TIME_ZONE         = var.schedule_time_zone
       SLICE_SYNC_TARGETS               = jsonencode(local.sync_targets)
       SLICE_BIGQUERY_PROJECT           = var.project_id
       SLICE_BIGQUERY_DATASET           = google_bigquery_dataset.activation.dataset_id

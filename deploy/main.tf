@@ -10,11 +10,13 @@ locals {
   sync_targets = concat(
     [for audience in var.meta_audiences : {
       name = "meta:${audience}"
+      kind = "meta"
       url  = google_cloudfunctions2_function.meta_sync.service_config[0].uri
       body = { audience = audience }
     }],
     [for drop in var.s3_drops : {
       name = "${drop.partner}:${drop.audience}"
+      kind = "s3"
       url  = google_cloudfunctions2_function.s3_drop.service_config[0].uri
       body = { audience = drop.audience, partner = drop.partner }
     }],

@@ -39,7 +39,7 @@ variable "schedule_cron" {
 }
 
 variable "schedule_time_zone" {
-  description = "IANA time zone of the schedule and of \"yesterday\"; must equal vars.local_time_zone in workflow_settings.yaml."
+  description = "IANA time zone of the Cloud Scheduler cron; must equal vars.local_time_zone in workflow_settings.yaml, whose calendar decides \"yesterday\" (the functions read it from there)."
   type        = string
   default     = "Europe/Helsinki"
 }

@@ -10,7 +10,10 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { metaConfigFromEnv } from "../../src/activation/meta/config.ts";
 import { type SyncMetaOptions, syncMeta } from "../../src/activation/meta/sync.ts";
-import type { Env } from "../../src/cloud/env.ts";
+import { SyncRefusedError } from "../../src/activation/preflight.ts";
+import { type Env, FUNCTION_PROJECT_DIR } from "../../src/cloud/env.ts";
+import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
+import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { type HttpFunction, invalidBodyHook, lazyHttpFunction, problemResponse } from "../../src/cloud/http-function.ts";
 import { metaSyncRequestSchema } from "../../src/cloud/sync-functions.ts";
 import { bigQueryWarehouseConfigFromEnv } from "../../src/warehouse/config.ts";
@@ -19,6 +22,9 @@ import { openActivationWarehouse } from "../../src/warehouse/open.ts";
 export interface MetaSyncFunctionOptions {
   env?: Env;
   log?: (line: string) => void;
+  /** Where workflow_settings.yaml is (default: the deployed repository root). */
+  projectDir?: string;
+  now?: () => Date;
   /** Test hook: Meta client options (retry pacing). */
   clientOptions?: SyncMetaOptions["clientOptions"];
 }
@@ -28,12 +34,20 @@ export function createMetaSyncApp(options: MetaSyncFunctionOptions = {}): Hono {
   const log = options.log ?? console.error;
   const config = metaConfigFromEnv(env as NodeJS.ProcessEnv);
   const warehouseConfig = bigQueryWarehouseConfigFromEnv(env);
+  const schedule = loadScheduleSettings(options.projectDir ?? FUNCTION_PROJECT_DIR);
   const app = new Hono();
   app.post("/", zValidator("json", metaSyncRequestSchema, invalidBodyHook), async (c) => {
     const body = c.req.valid("json");
     const opened = await openActivationWarehouse(warehouseConfig);
     try {
+      // The gate of every sync (src/activation/preflight.ts): the last good build, not older than
+      // vars.sync_max_staleness_days before the build's date (the scheduler sends it) or the date for now.
+      const preflight = {
+        expectedAsOfDate: body.as_of_date ?? scheduledAsOfDate(options.now?.() ?? new Date(), schedule),
+        maxStalenessDays: schedule.maxStalenessDays,
+      };
       const result = await syncMeta(opened.warehouse, {
+        preflight,
         audienceId: body.audience,
         destination: body.destination,
         mode: body.mode,
@@ -58,6 +72,10 @@ export function createMetaSyncApp(options: MetaSyncFunctionOptions = {}): Hono {
       });
     } catch (error) {
       const message = (error as Error).message;
+      if (error instanceof SyncRefusedError) {
+        log(`metaSync ${body.audience} refused: ${message}`);
+        return problemResponse(c, 409, "Meta sync refused", message, { audience: body.audience });
+      }
       log(`metaSync ${body.audience} failed: ${message}`);
       return problemResponse(c, 500, "Meta sync failed", message, { audience: body.audience });
     } finally {

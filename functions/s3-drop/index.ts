@@ -10,7 +10,10 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { findS3Partner } from "../../src/activation/partners.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
-import type { Env } from "../../src/cloud/env.ts";
+import { SyncRefusedError } from "../../src/activation/preflight.ts";
+import { type Env, FUNCTION_PROJECT_DIR } from "../../src/cloud/env.ts";
+import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
+import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { type HttpFunction, invalidBodyHook, lazyHttpFunction, problemResponse } from "../../src/cloud/http-function.ts";
 import { partnersFromEnv, s3DropRequestSchema } from "../../src/cloud/sync-functions.ts";
 import { bigQueryWarehouseConfigFromEnv } from "../../src/warehouse/config.ts";
@@ -19,6 +22,9 @@ import { openActivationWarehouse } from "../../src/warehouse/open.ts";
 export interface S3DropFunctionOptions {
   env?: Env;
   log?: (line: string) => void;
+  /** Where workflow_settings.yaml is (default: the deployed repository root). */
+  projectDir?: string;
+  now?: () => Date;
 }
 
 export function createS3DropApp(options: S3DropFunctionOptions = {}): Hono {
@@ -26,6 +32,7 @@ export function createS3DropApp(options: S3DropFunctionOptions = {}): Hono {
   const log = options.log ?? console.error;
   const partners = partnersFromEnv(env);
   const warehouseConfig = bigQueryWarehouseConfigFromEnv(env);
+  const schedule = loadScheduleSettings(options.projectDir ?? FUNCTION_PROJECT_DIR);
   const app = new Hono();
   app.post("/", zValidator("json", s3DropRequestSchema, invalidBodyHook), async (c) => {
     const body = c.req.valid("json");
@@ -37,7 +44,14 @@ export function createS3DropApp(options: S3DropFunctionOptions = {}): Hono {
     }
     const opened = await openActivationWarehouse(warehouseConfig);
     try {
+      // The gate of every sync (src/activation/preflight.ts): the last good build, not older than
+      // vars.sync_max_staleness_days before the build's date (the scheduler sends it) or the date for now.
+      const preflight = {
+        expectedAsOfDate: body.as_of_date ?? scheduledAsOfDate(options.now?.() ?? new Date(), schedule),
+        maxStalenessDays: schedule.maxStalenessDays,
+      };
       const result = await dropToS3(opened.warehouse, {
+        preflight,
         audienceId: body.audience,
         partner,
         asOfDate: body.as_of_date,
@@ -61,6 +75,10 @@ export function createS3DropApp(options: S3DropFunctionOptions = {}): Hono {
       });
     } catch (error) {
       const message = (error as Error).message;
+      if (error instanceof SyncRefusedError) {
+        log(`s3Drop ${body.audience} to ${partner.id} refused: ${message}`);
+        return problemResponse(c, 409, "S3 drop refused", message, { audience: body.audience });
+      }
       log(`s3Drop ${body.audience} to ${partner.id} failed: ${message}`);
       return problemResponse(c, 500, "S3 drop failed", message, { audience: body.audience, partner: partner.id });
     } finally {

@@ -126,8 +126,10 @@ export type BuildOutcome =
 
 export interface BuildOptions {
   asOfDate: string;
-  /** Compilation variables besides as_of_date and engine (e.g. a backfill's settings). */
+  /** Compilation variables besides as_of_date and engine. */
   vars?: Record<string, string>;
+  /** Rebuild incremental tables from scratch (backfills: their watermarks may be later than the date). */
+  fullRefresh?: boolean;
   sleep?: (ms: number) => Promise<void>;
   nowMs?: () => number;
   log?: (line: string) => void;
@@ -155,8 +157,11 @@ export async function runDataformBuild(api: DataformApi, target: DataformTarget,
     return { state: "COMPILATION_FAILED", asOfDate: options.asOfDate, compilationResult, errors };
   }
   log(`dataform: compiled ${target.gitCommitish} (${compilation.resolvedGitCommitSha ?? "?"}) as of ${options.asOfDate}: ${compilationResult}`);
+  const invocationConfig: Record<string, unknown> = {};
+  if (target.serviceAccount) invocationConfig.serviceAccount = target.serviceAccount;
+  if (options.fullRefresh) invocationConfig.fullyRefreshIncrementalTablesEnabled = true;
   const workflowInvocation: Record<string, unknown> = { compilationResult };
-  if (target.serviceAccount) workflowInvocation.invocationConfig = { serviceAccount: target.serviceAccount };
+  if (Object.keys(invocationConfig).length > 0) workflowInvocation.invocationConfig = invocationConfig;
   const [invocation] = await api.createWorkflowInvocation({ parent, workflowInvocation });
   const name = invocation.name ?? "";
   log(`dataform: invoked ${name}`);

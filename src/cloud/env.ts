@@ -6,6 +6,9 @@ import { z } from "zod";
 
 export type Env = Record<string, string | undefined>;
 
+/** The repository root the functions are deployed from: its workflow_settings.yaml holds the schedule. */
+export const FUNCTION_PROJECT_DIR = new URL("../../", import.meta.url).pathname;
+
 /** Unset and empty variables are the same thing to Terraform and to `gcloud --set-env-vars`. */
 function withoutEmpty(env: Env, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,23 +1,35 @@
 /**
- * The scheduler function's work for one day: decide the as-of date, run the Dataform build for it
- * (dataform-build.ts) and, only when the build SUCCEEDED, call the sync functions in order, each with an
- * ID token for its URL (Cloud Functions gen2 only lets in callers with roles/run.invoker).
+ * The scheduler function's work, the Google Cloud counterpart of `slice daily` and `slice backfill`
+ * (src/schedule/daily.ts), with the same date logic, settings (workflow_settings.yaml vars) and build record:
  *
- * A failed, cancelled, timed-out or uncompilable build calls no sync: partners keep the last good snapshot.
+ * - a daily run decides the as-of date (yesterday in vars.local_time_zone, or the date asked for), runs the
+ *   Dataform build for it (dataform-build.ts), records it in activation.build_runs and, only when the build
+ *   SUCCEEDED, calls the sync functions in order, each with an ID token for its URL (Cloud Functions gen2
+ *   only lets in callers with roles/run.invoker). After a failed, cancelled, timed-out or uncompilable build
+ *   no sync is called and each gets a ledger row saying why: partners keep the last good snapshot.
+ * - a backfill builds each date oldest first with incremental tables fully refreshed, never syncs, and
+ *   builds the last good date again afterwards when it is later (kind restore), so the current tables
+ *   describe the latest day again.
  */
 import { v1 } from "@google-cloud/dataform";
 import { z } from "zod";
 import { type BuildOutcome, type DataformApi, type DataformTarget, dataformTargetFromEnv, runDataformBuild, SCHEDULED_BUILD_ENV_VARS } from "./dataform-build.ts";
-import { type Env, parseEnv, requiredEnvNames } from "./env.ts";
+import { type Env, FUNCTION_PROJECT_DIR, parseEnv, requiredEnvNames } from "./env.ts";
 import type { ActivationWarehouse } from "../activation/ledger.ts";
 import { type BuildSummary, recordBuildFinish, recordBuildStart } from "../schedule/build-record.ts";
-import { isIsoDate, requireTimeZone, scheduledAsOfDate } from "../schedule/dates.ts";
+import { isIsoDate, scheduledAsOfDate } from "../schedule/dates.ts";
 import { BIGQUERY_ENV_VARS, type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
+import { finishLedger, startLedger } from "../activation/ledger.ts";
+import { type BuildKind, lastGoodBuild } from "../schedule/build-record.ts";
+import { type BackfillRequest, backfillDates } from "../schedule/dates.ts";
+import { loadScheduleSettings, type ScheduleSettings } from "../schedule/settings.ts";
 
 export const syncTargetSchema = z
   .object({
     /** For logs and the response, e.g. meta:passive_winback. */
     name: z.string().min(1),
+    /** meta (body.destination, default meta) or s3 (body.partner): the ledger row when the sync is not run. */
+    kind: z.enum(["meta", "s3"]),
     url: z.url(),
     /** The sync function's request body; as_of_date is added. */
     body: z.record(z.string(), z.unknown()).default({}),
@@ -43,26 +55,11 @@ const syncTargetsSchema = z.string().transform((text, ctx) => {
 });
 
 export const schedulerEnvSchema = z.object({
-  /** Should equal vars.local_time_zone in workflow_settings.yaml: "yesterday" is a local day. */
-  SLICE_SCHEDULE_TIME_ZONE: z
-    .string()
-    .refine((zone) => {
-      try {
-        requireTimeZone(zone);
-        return true;
-      } catch {
-        return false;
-      }
-    }, "is not an IANA time zone")
-    .default("Europe/Helsinki"),
-  SLICE_SCHEDULE_OFFSET_DAYS: z.coerce.number().int().min(0).max(31).default(1),
   SLICE_SYNC_TARGETS: syncTargetsSchema.default([]),
 });
 
 const FIXES: Record<string, string> = {
-  SLICE_SCHEDULE_TIME_ZONE: "set the IANA zone of vars.local_time_zone, e.g. Europe/Helsinki",
-  SLICE_SCHEDULE_OFFSET_DAYS: "set how many local days before today the as-of date is, 1 = yesterday",
-  SLICE_SYNC_TARGETS: 'set a JSON array of {"name", "url", "body"} (deploy/functions.tf builds it), or leave it unset for no syncs',
+  SLICE_SYNC_TARGETS: 'set a JSON array of {"name", "kind", "url", "body"} (deploy/main.tf builds it), or leave it unset for no syncs',
 };
 
 /** The scheduler also writes activation.build_runs (src/schedule/build-record.ts) in the BigQuery warehouse. */
@@ -71,23 +68,17 @@ export const SCHEDULER_REQUIRED_ENV_VARS = [...requiredEnvNames(schedulerEnvSche
 
 export interface SchedulerSettings {
   dataform: DataformTarget;
-  timeZone: string;
-  offsetDays: number;
+  /** vars.local_time_zone, schedule_as_of_offset_days, sync_max_staleness_days (src/schedule/settings.ts). */
+  schedule: ScheduleSettings;
   syncTargets: SyncTarget[];
   /** Where activation.build_runs is: the syncs read it before they send. */
   warehouse: BigQueryWarehouseConfig;
 }
 
-export function schedulerSettingsFromEnv(env: Env): SchedulerSettings {
+export function schedulerSettingsFromEnv(env: Env, projectDir = FUNCTION_PROJECT_DIR): SchedulerSettings {
   const dataform = dataformTargetFromEnv(env);
   const vars = parseEnv("scheduler", schedulerEnvSchema, env, FIXES);
-  return {
-    dataform,
-    timeZone: vars.SLICE_SCHEDULE_TIME_ZONE,
-    offsetDays: vars.SLICE_SCHEDULE_OFFSET_DAYS,
-    syncTargets: vars.SLICE_SYNC_TARGETS,
-    warehouse: bigQueryWarehouseConfigFromEnv(env),
-  };
+  return { dataform, schedule: loadScheduleSettings(projectDir), syncTargets: vars.SLICE_SYNC_TARGETS, warehouse: bigQueryWarehouseConfigFromEnv(env) };
 }
 
 /** The official v1 client over REST (the transport the tests run against); apiEndpoint only for tests. */
@@ -152,23 +143,31 @@ export async function triggerSyncs(targets: readonly SyncTarget[], asOfDate: str
   return results;
 }
 
-export interface ScheduledDayResult {
+export interface ScheduledBuild {
   asOfDate: string;
-  /** activation.build_runs.build_id of this run. */
+  kind: BuildKind;
+  /** activation.build_runs.build_id of this build. */
   buildId: string;
   build: BuildOutcome;
+}
+
+export interface ScheduledRunResult {
+  builds: ScheduledBuild[];
   syncs: SyncCallResult[];
+  /** Ledger rows written for syncs that were not called because the build failed. */
+  notRun: { name: string; syncId: string; reason: string }[];
   ok: boolean;
 }
 
-export interface ScheduledDayOptions {
+/** What the scheduler is asked to do: the daily run (the clock's date, or a named day) or a backfill. */
+export type ScheduledRequest = { kind: "daily"; asOfDate?: string } | { kind: "backfill"; request: BackfillRequest };
+
+export interface ScheduledRunOptions {
   settings: SchedulerSettings;
   api: DataformApi;
-  /** The warehouse holding activation.build_runs. */
-  buildRecord: ActivationWarehouse;
+  /** The warehouse holding activation.build_runs and the sync ledger. */
+  warehouse: ActivationWarehouse;
   idTokenHeaders: IdTokenHeaders;
-  /** A backfill or a re-run names the date; the schedule leaves it to the clock. */
-  asOfDate?: string;
   now?: Date;
   sleep?: (ms: number) => Promise<void>;
   log?: (line: string) => void;
@@ -193,23 +192,68 @@ export function buildSummaryOf(build: BuildOutcome): BuildSummary {
   };
 }
 
-export async function runScheduledDay(options: ScheduledDayOptions): Promise<ScheduledDayResult> {
+const TRIGGERED_BY = "cloud-function:scheduler";
+
+/** One recorded build: build_runs row "running", the Dataform run, then the row's outcome. */
+async function recordedBuild(options: ScheduledRunOptions, asOfDate: string, kind: BuildKind): Promise<ScheduledBuild> {
   const log = options.log ?? (() => {});
-  const asOfDate = options.asOfDate ?? scheduledAsOfDate(options.now ?? new Date(), { timeZone: options.settings.timeZone, offsetDays: options.settings.offsetDays });
-  if (!isIsoDate(asOfDate)) throw new Error(`as_of_date ${asOfDate} is not a YYYY-MM-DD date`);
-  const buildId = await recordBuildStart(options.buildRecord, { asOfDate, kind: options.asOfDate ? "backfill" : "daily", triggeredBy: "cloud-function:scheduler" });
+  const buildId = await recordBuildStart(options.warehouse, { asOfDate, kind, triggeredBy: TRIGGERED_BY });
   let build: BuildOutcome;
   try {
-    build = await runDataformBuild(options.api, options.settings.dataform, { asOfDate, log, sleep: options.sleep });
+    build = await runDataformBuild(options.api, options.settings.dataform, { asOfDate, log, sleep: options.sleep, fullRefresh: kind !== "daily" });
   } catch (error) {
-    await recordBuildFinish(options.buildRecord, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `Dataform API: ${(error as Error).message}` });
+    await recordBuildFinish(options.warehouse, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `Dataform API: ${(error as Error).message}` });
     throw error;
   }
-  await recordBuildFinish(options.buildRecord, buildId, buildSummaryOf(build));
-  if (build.state !== "SUCCEEDED") {
-    if (options.settings.syncTargets.length > 0) log(`syncs not called: the build as of ${asOfDate} is ${build.state}; partners keep the last good snapshot`);
-    return { asOfDate, buildId, build, syncs: [], ok: false };
+  await recordBuildFinish(options.warehouse, buildId, buildSummaryOf(build));
+  return { asOfDate, kind, buildId, build };
+}
+
+/** The ledger row of a sync the scheduler did not call, saying why (as `slice daily` writes it). */
+async function recordNotRun(warehouse: ActivationWarehouse, target: SyncTarget, reason: string): Promise<string> {
+  const destination = String(target.kind === "s3" ? target.body.partner : (target.body.destination ?? "meta"));
+  const syncId = await startLedger(warehouse, { destination, audienceId: String(target.body.audience ?? "?"), mode: target.kind === "meta" ? "incremental" : "replace", triggeredBy: TRIGGERED_BY });
+  await finishLedger(warehouse, syncId, "failed", reason);
+  return syncId;
+}
+
+/** A request the scheduler cannot carry out as asked (a backfill range that runs backwards, a future day). */
+export class ScheduleRequestError extends Error {}
+
+export async function runScheduled(request: ScheduledRequest, options: ScheduledRunOptions): Promise<ScheduledRunResult> {
+  const log = options.log ?? (() => {});
+  const { schedule } = options.settings;
+  const today = scheduledAsOfDate(options.now ?? new Date(), schedule);
+  if (request.kind === "backfill") {
+    let dates: string[];
+    try {
+      dates = backfillDates(request.request, today);
+    } catch (error) {
+      throw new ScheduleRequestError((error as Error).message.replace(/--(date|from|to)\b/g, "backfill.$1"));
+    }
+    const before = await lastGoodBuild(options.warehouse);
+    const builds: ScheduledBuild[] = [];
+    for (const date of dates) builds.push(await recordedBuild(options, date, "backfill"));
+    if (before && before.asOfDate > dates[dates.length - 1]) {
+      log(`restore: building ${before.asOfDate} again so the current tables describe the latest good day`);
+      builds.push(await recordedBuild(options, before.asOfDate, "restore"));
+    }
+    return { builds, syncs: [], notRun: [], ok: builds.every((b) => b.build.state === "SUCCEEDED") };
+  }
+  const asOfDate = request.asOfDate ?? today;
+  if (!isIsoDate(asOfDate)) throw new Error(`as_of_date ${asOfDate} is not a YYYY-MM-DD date`);
+  const built = await recordedBuild(options, asOfDate, "daily");
+  if (built.build.state !== "SUCCEEDED") {
+    const good = await lastGoodBuild(options.warehouse);
+    const reason =
+      `not run: the build for ${asOfDate} failed (${built.build.state}); partners stay on ` +
+      `${good ? `the last good build, as of ${good.asOfDate}` : "what they had (no good build yet)"}. ` +
+      `Fix: fix the build and POST {"as_of_date": "${asOfDate}"} to the scheduler again`;
+    const notRun = [];
+    for (const target of options.settings.syncTargets) notRun.push({ name: target.name, syncId: await recordNotRun(options.warehouse, target, reason), reason });
+    if (notRun.length > 0) log(`syncs not called: ${reason}`);
+    return { builds: [built], syncs: [], notRun, ok: false };
   }
   const syncs = await triggerSyncs(options.settings.syncTargets, asOfDate, options.idTokenHeaders, log);
-  return { asOfDate, buildId, build, syncs, ok: syncs.every((sync) => sync.ok) };
+  return { builds: [built], syncs, notRun: [], ok: syncs.every((sync) => sync.ok) };
 }

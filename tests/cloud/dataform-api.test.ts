@@ -108,19 +108,18 @@ describe("scheduler settings from the environment", () => {
     [{ ...base, SLICE_DATAFORM_REPOSITORY: undefined }, "SLICE_DATAFORM_REPOSITORY: is not set. Fix:"],
     [{ ...base, SLICE_DATAFORM_LOCATION: "EU" }, "SLICE_DATAFORM_LOCATION: is not a Dataform region. Fix:"],
     [{ ...base, SLICE_DATAFORM_TIMEOUT_MINUTES: "90" }, "SLICE_DATAFORM_TIMEOUT_MINUTES: cannot exceed"],
-    [{ ...base, SLICE_SCHEDULE_TIME_ZONE: "Mars/Olympus" }, "SLICE_SCHEDULE_TIME_ZONE: is not an IANA time zone. Fix:"],
     [{ ...base, SLICE_SYNC_TARGETS: "[{" }, "SLICE_SYNC_TARGETS: is not JSON. Fix:"],
-    [{ ...base, SLICE_SYNC_TARGETS: '[{"name": "meta", "url": "nope"}]' }, "SLICE_SYNC_TARGETS: [0.url]"],
+    [{ ...base, SLICE_SYNC_TARGETS: '[{"name": "meta", "kind": "meta", "url": "nope"}]' }, "SLICE_SYNC_TARGETS: [0.url]"],
+    [{ ...base, SLICE_SYNC_TARGETS: '[{"name": "meta", "url": "https://x.run.app"}]' }, "SLICE_SYNC_TARGETS: [0.kind]"],
     [{ ...base, SLICE_BIGQUERY_PROJECT: undefined }, "SLICE_BIGQUERY_PROJECT: is not set"],
   ])("names the variable and the fix (%#)", (env, message) => {
     expect(() => schedulerSettingsFromEnv(env)).toThrow(message);
   });
 
-  it("reads the defaults: main, yesterday in Europe/Helsinki, no syncs", () => {
+  it("reads the defaults: main, the schedule of workflow_settings.yaml, no syncs", () => {
     expect(schedulerSettingsFromEnv(base)).toMatchObject({
       dataform: { gitCommitish: "main", pollMs: 15_000, timeoutMs: 55 * 60_000, assertionDataset: "slice_assertions" },
-      timeZone: "Europe/Helsinki",
-      offsetDays: 1,
+      schedule: { timeZone: "Europe/Helsinki", offsetDays: 1 },
       syncTargets: [],
       warehouse: { projectId: PROJECT, dataset: "activation" },
     });

@@ -10,7 +10,8 @@
  * - `s3Drop` drops from BigQuery into s3rver.
  *
  * The Dataform server stands in for the build's effect on the warehouse: when an invocation succeeds for a
- * date it writes that date's audience_members (as the Dataform run would have).
+ * date it writes that date's audience_members (as the Dataform run would have). The syncs' preflight reads
+ * raw.consent_events and intermediate.int_customer_accounts (empty here: no late withdrawals).
  */
 import type { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,8 +19,9 @@ import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
 import { finishedBuilds } from "../../src/schedule/build-record.ts";
+import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
-import { audienceRows, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
+import { AUDIENCE_MEMBERS_SCHEMA, audienceRows, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
 import { customerIdOf, externIdOf } from "../activation/meta/fixtures.ts";
 import { LocalS3, TEST_BUCKET } from "../activation/s3/local-s3.ts";
 import { type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
@@ -27,7 +29,8 @@ import { REPO_ROOT } from "../support/dataform-project.ts";
 import { type MetaContractServer, startMetaContractServer } from "../support/meta-contract-server.ts";
 import { type RunningFunction, startFunction } from "../support/functions-framework.ts";
 
-const AUDIENCE = "daily_winback";
+// Declared in macros/audiences.ts (the preflight needs its consent purposes) for meta and media_x.
+const AUDIENCE = "passive_winback";
 const DAY_1 = "2026-11-20";
 const DAY_2 = "2026-11-21";
 const DAY_3 = "2026-11-22";
@@ -64,7 +67,21 @@ function bigQueryEnv(): Record<string, string> {
 beforeAll(async () => {
   ({ bq, client, restoreEnv } = await startActivationBigQuery());
   await createActivationDataset(client);
-  await client.dataset(DATASET).table("audience_members").create({ schema: { fields: (await import("../activation/bigquery/local-bigquery.ts")).AUDIENCE_MEMBERS_SCHEMA } });
+  await client.dataset(DATASET).table("audience_members").create({ schema: { fields: AUDIENCE_MEMBERS_SCHEMA } });
+  await client.createDataset("raw", { location: LOCATION });
+  await client.dataset("raw").table("consent_events").create({
+    schema: { fields: [
+      { name: "customer_id", type: "STRING" }, { name: "purpose", type: "STRING" }, { name: "granted", type: "BOOL" },
+      { name: "source", type: "STRING" }, { name: "occurred_at", type: "TIMESTAMP" },
+    ] },
+  });
+  await client.createDataset("intermediate", { location: LOCATION });
+  await client.dataset("intermediate").table("int_customer_accounts").create({
+    schema: { fields: [
+      { name: "customer_id", type: "STRING" }, { name: "person_id", type: "STRING" },
+      { name: "person_customer_id", type: "STRING" }, { name: "is_person_anchor", type: "BOOL" },
+    ] },
+  });
   dataform = await startDataformContractServer({
     projectId: PROJECT,
     location: DATAFORM_LOCATION,
@@ -114,10 +131,9 @@ beforeAll(async () => {
     SLICE_DATAFORM_GIT_COMMITISH: "dataform-release",
     SLICE_DATAFORM_SERVICE_ACCOUNT: `slice-dataform@${PROJECT}.iam.gserviceaccount.com`,
     SLICE_DATAFORM_POLL_SECONDS: "0.05",
-    SLICE_SCHEDULE_TIME_ZONE: "Europe/Helsinki",
     SLICE_SYNC_TARGETS: JSON.stringify([
-      { name: `meta:${AUDIENCE}`, url: functions.metaSync.url, body: { audience: AUDIENCE } },
-      { name: `media_x:${AUDIENCE}`, url: functions.s3Drop.url, body: { audience: AUDIENCE, partner: "media_x" } },
+      { name: `meta:${AUDIENCE}`, kind: "meta", url: functions.metaSync.url, body: { audience: AUDIENCE } },
+      { name: `media_x:${AUDIENCE}`, kind: "s3", url: functions.s3Drop.url, body: { audience: AUDIENCE, partner: "media_x" } },
     ]),
   });
 }, 180_000);
@@ -147,7 +163,7 @@ describe("a scheduled day under the Functions Framework", () => {
   it("builds day 1 with as_of_date as a compilation var, records it, then syncs Meta and drops to S3 with ID tokens", async () => {
     const answer = await post(functions.scheduler, { as_of_date: DAY_1 });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    expect(answer.body).toMatchObject({ status: "succeeded", as_of_date: DAY_1, build: { state: "SUCCEEDED", polls: 3, failedActions: [] } });
+    expect(answer.body).toMatchObject({ status: "succeeded", builds: [{ as_of_date: DAY_1, kind: "daily", state: "SUCCEEDED", polls: 3, failedActions: [] }], not_run: [] });
     expect(answer.body.syncs.map((sync: { name: string; ok: boolean }) => [sync.name, sync.ok])).toEqual([[`meta:${AUDIENCE}`, true], [`media_x:${AUDIENCE}`, true]]);
 
     // What the Dataform API received: Google's documented body, the day and the engine as vars.
@@ -164,7 +180,7 @@ describe("a scheduled day under the Functions Framework", () => {
     expect(await s3.keys(`slice/audiences/audience=${AUDIENCE}/date=${DAY_1}/`)).toContain(`slice/audiences/audience=${AUDIENCE}/date=${DAY_1}/manifest.json`);
 
     const aw = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
-    expect((await finishedBuilds(aw))[0]).toMatchObject({ asOfDate: DAY_1, status: "succeeded", kind: "backfill", buildId: answer.body.build_id });
+    expect((await finishedBuilds(aw))[0]).toMatchObject({ asOfDate: DAY_1, status: "succeeded", kind: "daily", buildId: answer.body.builds[0].build_id });
   });
 
   it("day 2: the withdrawal the build applied is removed from Meta by the sync the scheduler calls", async () => {
@@ -175,14 +191,15 @@ describe("a scheduled day under the Functions Framework", () => {
     expect(metaExternIds()).not.toContain(externIdOf(customerIdOf(WITHDRAWN)));
   });
 
-  it("day 3: a failed build calls no sync, answers 502 naming the failed assertion, and build_runs says why", async () => {
+  it("day 3: a failed build calls no sync, answers 502 naming the failed assertion; build_runs and the sync ledger say why", async () => {
     const tokensBefore = dataform.idTokensIssued.length;
     const metaRequestsBefore = meta.requests.length;
     const answer = await post(functions.scheduler, { as_of_date: DAY_3 });
     expect(answer.status).toBe(502);
-    expect(answer.body).toMatchObject({ type: "urn:slice:problem:internal", as_of_date: DAY_3, build: { state: "FAILED" }, syncs: [] });
-    expect(answer.body.detail).toContain("the build is FAILED; no sync was called");
-    expect(answer.body.build.failedActions).toEqual(["slice_assertions.assert_orders_unique: FAILED (Assertion failed: query returned 3 row(s).)"]);
+    expect(answer.body).toMatchObject({ type: "urn:slice:problem:internal", builds: [{ as_of_date: DAY_3, state: "FAILED" }], syncs: [] });
+    expect(answer.body.detail).toBe(`the build as of ${DAY_3} is FAILED; no sync was called`);
+    expect(answer.body.builds[0].failedActions).toEqual(["slice_assertions.assert_orders_unique: FAILED (Assertion failed: query returned 3 row(s).)"]);
+    expect(answer.body.not_run.map((row: { name: string }) => row.name)).toEqual([`meta:${AUDIENCE}`, `media_x:${AUDIENCE}`]);
     expect(dataform.idTokensIssued.length).toBe(tokensBefore);
     expect(meta.requests.length).toBe(metaRequestsBefore);
     expect(metaExternIds()).toEqual(expectedExternIds(DAY_2));
@@ -193,22 +210,70 @@ describe("a scheduled day under the Functions Framework", () => {
     expect(latest).toMatchObject({ asOfDate: DAY_3, status: "failed", assertionsRun: 1, assertionsFailed: 1 });
     expect(latest.error).toContain("slice_assertions.assert_orders_unique");
     expect(previous).toMatchObject({ asOfDate: DAY_2, status: "succeeded" });
+    const [ledger] = await client.query({
+      query: `select destination, status, error from \`${PROJECT}.${DATASET}.sync_ledger\` where sync_id in unnest(@ids) order by destination`,
+      params: { ids: answer.body.not_run.map((row: { syncId: string }) => row.syncId) },
+      location: LOCATION,
+    });
+    expect(ledger.map((row: { destination: string; status: string }) => [row.destination, row.status])).toEqual([["media_x", "failed"], ["meta", "failed"]]);
+    expect(ledger[0].error).toContain(`not run: the build for ${DAY_3} failed (FAILED); partners stay on the last good build, as of ${DAY_2}`);
   });
 
-  it("with no date, builds yesterday in SLICE_SCHEDULE_TIME_ZONE (a daily run)", async () => {
+  it("a sync called for now refuses the stale day-2 audience (409, staleness bound of workflow_settings.yaml) and the ledger says why", async () => {
+    const metaRequestsBefore = meta.requests.length;
+    const answer = await post(functions.metaSync, { audience: AUDIENCE });
+    expect(answer.status).toBe(409);
+    const bound = loadScheduleSettings(REPO_ROOT).maxStalenessDays;
+    expect(answer.body.detail).toContain(`the last good build of audience ${AUDIENCE} is as of ${DAY_2}`);
+    expect(answer.body.detail).toContain(`over the staleness bound of ${bound} day(s)`);
+    expect(meta.requests.length).toBe(metaRequestsBefore);
+    const [ledger] = await client.query({
+      query: `select status, error from \`${PROJECT}.${DATASET}.sync_ledger\` where destination = 'meta' order by started_at desc limit 1`,
+      location: LOCATION,
+    });
+    expect(ledger[0]).toMatchObject({ status: "failed" });
+    expect(ledger[0].error).toContain("staleness bound");
+  });
+
+  it("with no date, builds yesterday in vars.local_time_zone (a daily run)", async () => {
     const before = scheduledAsOfDate(new Date(), { timeZone: "Europe/Helsinki" });
     const answer = await post(functions.scheduler, {});
     const after = scheduledAsOfDate(new Date(), { timeZone: "Europe/Helsinki" });
-    expect([before, after]).toContain(answer.body.as_of_date);
-    expect(dataform.invocationVars().at(-1)).toEqual({ engine: "bigquery", as_of_date: answer.body.as_of_date });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const asOfDate = answer.body.builds[0].as_of_date;
+    expect([before, after]).toContain(asOfDate);
+    expect(dataform.invocationVars().at(-1)).toEqual({ engine: "bigquery", as_of_date: asOfDate });
+    expect(answer.body.syncs.every((sync: { ok: boolean }) => sync.ok)).toBe(true);
     const aw = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
-    expect((await finishedBuilds(aw))[0]).toMatchObject({ asOfDate: answer.body.as_of_date, kind: "daily" });
+    expect((await finishedBuilds(aw))[0]).toMatchObject({ asOfDate, kind: "daily", status: "succeeded" });
+  });
+
+  it("a backfill of day 1 fully refreshes, never syncs, then rebuilds the last good day (restore)", async () => {
+    const tokensBefore = dataform.idTokensIssued.length;
+    const invocationsBefore = dataform.invocations.size;
+    const latest = scheduledAsOfDate(new Date(), { timeZone: "Europe/Helsinki" });
+    const answer = await post(functions.scheduler, { backfill: { date: DAY_1 } });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.builds.map((build: { as_of_date: string; kind: string; state: string }) => [build.as_of_date, build.kind, build.state])).toEqual([
+      [DAY_1, "backfill", "SUCCEEDED"],
+      [latest, "restore", "SUCCEEDED"],
+    ]);
+    expect(answer.body.syncs).toEqual([]);
+    expect(dataform.idTokensIssued.length).toBe(tokensBefore);
+    const invocationBodies = dataform.requests.filter((request) => request.path.endsWith("/workflowInvocations")).slice(invocationsBefore).map((request) => request.body);
+    for (const body of invocationBodies) expect(body).toMatchObject({ invocationConfig: { fullyRefreshIncrementalTablesEnabled: true } });
+    // The current tables describe the latest day again.
+    const [rows] = await client.query({ query: `select distinct cast(as_of_date as string) as d from \`${PROJECT}.${DATASET}.audience_members\``, location: LOCATION });
+    expect(rows).toEqual([{ d: latest }]);
   });
 
   it("answers 400 problems for bodies that break the functions' schemas", async () => {
     const cases: [RunningFunction, unknown, string][] = [
       [functions.scheduler, { as_of_date: "2026-02-30" }, "as_of_date"],
       [functions.scheduler, { date: DAY_1 }, "(body)"],
+      [functions.scheduler, { as_of_date: DAY_1, backfill: { date: DAY_1 } }, "backfill"],
+      [functions.scheduler, { backfill: { from: DAY_2, to: DAY_1 } }, "backfill"],
+      [functions.scheduler, { backfill: { date: "2099-01-01" } }, "backfill"],
       [functions.metaSync, { audience: "Bad Id" }, "audience"],
       [functions.metaSync, { audience: AUDIENCE, mode: "merge" }, "mode"],
       [functions.s3Drop, { audience: AUDIENCE }, "partner"],

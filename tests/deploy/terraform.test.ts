@@ -15,6 +15,7 @@ import { getReferencesInExpression, parse } from "@cdktf/hcl2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLOUD_FUNCTION_ENVIRONMENTS } from "../../src/cloud/sync-functions.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
+import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 
 type Block = Record<string, unknown>;
@@ -264,6 +265,19 @@ describe("deploy/ Terraform: least privilege", () => {
     const datasetGrants = partnerGrants.filter((grant) => grant.includes("google_bigquery_dataset."));
     expect(datasetGrants).toEqual(["partner_api | roles/bigquery.dataViewer | google_bigquery_dataset.activation"]);
     expect(partnerGrants.filter((grant) => !/secretAccessor|jobUser|dataViewer/.test(grant))).toEqual([]);
+  });
+});
+
+describe("deploy/ Terraform: schedule", () => {
+  it("runs the cron in the time zone whose calendar decides yesterday (workflow_settings.yaml vars.local_time_zone)", () => {
+    expect(config.variable.schedule_time_zone.default).toBe(loadScheduleSettings(REPO_ROOT).timeZone);
+    expect(config.resource.get("google_cloud_scheduler_job.daily_build")!.time_zone).toBe("${var.schedule_time_zone}");
+  });
+
+  it("gives every sync target the kind the scheduler needs for its not-run ledger row", () => {
+    const targets = String(config.locals.sync_targets);
+    expect(targets.match(/kind = "meta"/g)).toHaveLength(1);
+    expect(targets.match(/kind = "s3"/g)).toHaveLength(1);
   });
 });
 
