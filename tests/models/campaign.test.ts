@@ -1,8 +1,10 @@
 /**
  * Campaign lift worked out by hand: 4 treated and 4 holdout members of passive_winback (campaign
- * 2026-10-01..31), population taken from the audience snapshot before the start.
+ * 2026-10-01..31), population taken from the audience snapshot before the start; and the refusal when
+ * only a build after the start exists (no fallback to membership computed after the window).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newcombe, katzRelative, minimumDetectableLift } from "../../src/campaign/lift.ts";
 import { compileForDuckDb } from "../../src/runner/command.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
@@ -10,6 +12,7 @@ import { REPO_ROOT } from "../support/dataform-project.ts";
 import { createEmptyRawTables } from "./fixture.ts";
 
 let wh: Warehouse;
+let withoutSnapshot: Record<string, unknown>[];
 
 async function build(): Promise<void> {
   const run = await runGraph(wh, await compileForDuckDb(REPO_ROOT, { as_of_date: "2026-10-31" }));
@@ -32,6 +35,7 @@ beforeAll(async () => {
       ('o4', 'T3', '0001', 'app', 'delivery', '2026-09-20 17:00:00', 30.00, 0, null, 'completed', '2026-09-20 17:00:00');
   `);
   await build();
+  withoutSnapshot = await wh.query("select * from marts.campaign_results order by audience_id");
   await wh.run(`insert into activation.audience_membership_history values
     ${ids.map((id) => `('2026-09-30', 'passive_winback', '${id}', ${id.startsWith("H")})`).join(", ")}`);
   await build();
@@ -39,17 +43,36 @@ beforeAll(async () => {
 afterAll(async () => wh.close());
 
 describe("campaign_results", () => {
-  it("measures conversion and revenue lift against the holdout with 95 % intervals", async () => {
+  it("refuses to measure without a population frozen at or before the start", () => {
+    expect(withoutSnapshot.map((r) => r.audience_id)).toEqual(["passive_winback", "sunday_training_crowd"]);
+    for (const row of withoutSnapshot) {
+      expect(row.population_source).toBeNull();
+      expect(row.verdict).toBe(`no frozen population: build as of ${row.audience_id === "passive_winback" ? "2026-10-01" : "2026-10-04"} or earlier before the campaign starts`);
+      for (const column of ["treated_customers", "holdout_customers", "treated_conversion_rate", "conversion_lift", "conversion_lift_ci_low", "conversion_lift_relative_ci_low", "minimum_detectable_lift", "incremental_conversions", "revenue_lift_per_customer_eur", "incremental_revenue_eur"]) {
+        expect(row[column], column).toBeNull();
+      }
+    }
+  });
+
+  it("measures conversion and revenue lift against the holdout with intervals that hold at small counts", async () => {
     const [row] = await wh.query("select * from marts.campaign_results where audience_id = 'passive_winback'");
-    expect(row).toMatchObject({ population_source: "snapshot_2026-09-30", window_complete: true, treated_customers: "4", holdout_customers: "4" });
-    const close = (actual: unknown, expected: number) => expect(Number(actual)).toBeCloseTo(expected, 4);
+    expect(row).toMatchObject({ population_source: "snapshot_2026-09-30", window_complete: true, treated_customers: "4", holdout_customers: "4", treated_conversions: "2", holdout_conversions: "1" });
+    const close = (actual: unknown, expected: number) => expect(Number(actual)).toBeCloseTo(expected, 9);
     close(row.treated_conversion_rate, 0.5);
     close(row.holdout_conversion_rate, 0.25);
     close(row.conversion_lift, 0.25);
     close(row.conversion_lift_relative, 1);
-    // 1.96 * sqrt(0.5*0.5/4 + 0.25*0.75/4) = 0.648209
-    close(row.conversion_lift_ci_low, 0.25 - 0.648209);
-    close(row.conversion_lift_ci_high, 0.25 + 0.648209);
+    // Newcombe's hybrid score interval of 2/4 - 1/4, by hand: Wilson 0.15-0.85 and 0.0455-0.6993, so
+    // 0.25 - sqrt(0.35² + 0.4493²) to 0.25 + sqrt(0.35² + 0.2045²) (the Wald margin gave ±0.648).
+    const difference = newcombe(2, 4, 1, 4);
+    expect([difference.low.toFixed(4), difference.high.toFixed(4)]).toEqual(["-0.3196", "0.6553"]);
+    close(row.conversion_lift_ci_low, difference.low);
+    close(row.conversion_lift_ci_high, difference.high);
+    const relative = katzRelative(2, 4, 1, 4);
+    close(row.conversion_lift_relative_ci_low, relative.low);
+    close(row.conversion_lift_relative_ci_high, relative.high);
+    close(row.minimum_detectable_lift, minimumDetectableLift(2, 4, 1, 4));
+    expect(row.verdict).toBe("too small to tell");
     close(row.incremental_conversions, 1);
     // revenue: treated [20, 10, 0, 0] mean 7.5 var 91.667; holdout [15, 0, 0, 0] mean 3.75 var 56.25
     close(row.revenue_lift_per_customer_eur, 3.75);
@@ -57,8 +80,8 @@ describe("campaign_results", () => {
     close(row.incremental_revenue_eur, 15);
   });
 
-  it("says when a campaign has no members to measure", async () => {
-    const [row] = await wh.query("select population_source, treated_customers::int as treated from marts.campaign_results where audience_id = 'sunday_training_crowd'");
-    expect(row).toEqual({ population_source: "no_members", treated: 0 });
+  it("measures an audience that was empty at the frozen build as empty, not from a later build", async () => {
+    const [row] = await wh.query("select population_source, treated_customers::int as treated, holdout_customers::int as holdout, conversion_lift, verdict from marts.campaign_results where audience_id = 'sunday_training_crowd'");
+    expect(row).toEqual({ population_source: "snapshot_2026-09-30", treated: 0, holdout: 0, conversion_lift: null, verdict: "too small to tell: no treated or no holdout members" });
   });
 });
