@@ -21,6 +21,7 @@ import { registerProveCommand } from "./bigquery-proof/command.ts";
 import { registerScheduleCommands } from "./schedule/command.ts";
 import { registerHealthCommand } from "./health/command.ts";
 import { registerReleaseCommand } from "./release/command.ts";
+import { registerIdentityQualityCommand } from "./identity-quality/command.ts";
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command();
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   registerHealthCommand(program);
   registerTestCommand(program);
   registerScoresCommand(program);
+  registerIdentityQualityCommand(program);
   registerSyncCommands(program);
   registerValidateCommand(program);
   registerProveCommand(program);

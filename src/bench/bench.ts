@@ -128,6 +128,20 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   });
   log(`  recommendations ${recs.seconds.toFixed(1)}s`);
 
+  const identity = await runStep("identity-quality", ["--warehouse", runnerDb, ...common]);
+  const causes = (list: unknown): string =>
+    (list as { cause: string; persons: number }[]).slice(0, 3).map((c) => `${c.cause} ${c.persons.toLocaleString("en-US")}`).join(", ") || "none";
+  rows.push({
+    step: "identity resolution vs the generator's truth",
+    seconds: identity.seconds,
+    peak_rss_mb: identity.peak_rss_mb,
+    note:
+      `pairwise precision ${Number(identity.precision).toFixed(4)} (target ${identity.precision_target}: ${identity.meets_precision_target ? "met" : "NOT MET"}), ` +
+      `recall ${Number(identity.recall).toFixed(4)}, F1 ${Number(identity.f1).toFixed(4)}; ${Number(identity.wronglyMergedPersons).toLocaleString("en-US")} wrongly merged (${causes(identity.wrong_merges)}), ` +
+      `${Number(identity.splitPersons).toLocaleString("en-US")} split (${causes(identity.splits)})`,
+  });
+  log(`  identity quality precision ${Number(identity.precision).toFixed(4)} recall ${Number(identity.recall).toFixed(4)}`);
+
   const members = String(options.customers);
   const t0 = performance.now();
   const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
@@ -160,6 +174,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     fit,
     validate,
     recommendations: recs,
+    identity_quality: identity,
   };
   // Full runs are kept in bench/results/ (committed with BENCHMARKS.md); a --quick smoke run is not a result
   // to keep, so it goes to the temp directory unless --out says otherwise.

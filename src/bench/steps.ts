@@ -10,6 +10,7 @@ import { Warehouse } from "../warehouse/duckdb.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
+import { measureIdentityQuality } from "../identity-quality/quality.ts";
 
 export const BENCH_RESULT_PREFIX = "BENCH_RESULT ";
 
@@ -99,6 +100,25 @@ Object.assign(STEPS, {
     const t0 = performance.now();
     const report = await validateProject({ projectDir: "." });
     return { seconds: (performance.now() - t0) / 1000, ok: report.ok, errors: report.errors.length, actions: report.analyzed, statements: report.statements };
+  },
+  async "identity-quality"(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const t0 = performance.now();
+      const q = await measureIdentityQuality(wh, { examplesPerCause: 1 });
+      return {
+        seconds: (performance.now() - t0) / 1000,
+        ...q.scores,
+        precision_target: q.precisionTarget,
+        meets_precision_target: q.meetsPrecisionTarget,
+        records: q.nodesWithTruth,
+        ...q.clusters,
+        wrong_merges: q.wrongMerges.map((c) => ({ cause: c.cause, persons: c.persons, pairs: c.pairs })),
+        splits: q.splits.map((c) => ({ cause: c.cause, persons: c.persons, pairs: c.pairs })),
+      };
+    } finally {
+      await wh.close();
+    }
   },
   async recommendations(o: StepOptions): Promise<StepResult> {
     const wh = await Warehouse.open(o.warehouse);

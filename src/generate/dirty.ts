@@ -8,6 +8,7 @@
 import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { random, stringList } from "./random.ts";
+import { TRUTH_SCHEMA } from "./truth.ts";
 import { UNKNOWN_PRODUCT_IDS, UNKNOWN_STORE_IDS } from "./reference-data.ts";
 
 export const DIRTY_KINDS = [
@@ -57,7 +58,12 @@ export interface DirtyOptions {
   endDate: string;
   /** Number of generated customers: ids above it are unknown. */
   customers: number;
+  /** Name the accounts whose e-mail or phone dirt made unparseable in generator_truth.traps (src/generate/truth.ts). */
+  recordTruth?: boolean;
 }
+
+/** Dirt that can keep identity resolution from linking an account, under its name in generator_truth.traps. */
+const TRUTH_TRAP_OF_DIRT: Partial<Record<DirtyKind, string>> = { malformed_emails: "malformed_email", malformed_phones: "malformed_phone" };
 
 export function emptyDirtyCounts(): DirtyCounts {
   return Object.fromEntries(DIRTY_KINDS.map((k) => [k, 0])) as DirtyCounts;
@@ -85,11 +91,12 @@ export async function injectDirtyRows(
     const draw = r.uniform(purpose, ...keys);
     for (const [i, [kind, assignments, extraCondition]] of mutations.entries()) {
       const started = performance.now();
-      counts[kind] = await changed(
-        wh,
-        `update ${t(table)} set ${assignments}
-         where ${draw} >= ${i * width} AND ${draw} < ${(i + 1) * width}${extraCondition ? ` AND ${extraCondition}` : ""}`,
-      );
+      const where = `${draw} >= ${i * width} AND ${draw} < ${(i + 1) * width}${extraCondition ? ` AND ${extraCondition}` : ""}`;
+      const trap = TRUTH_TRAP_OF_DIRT[kind];
+      if (opts.recordTruth && trap) {
+        await wh.run(`insert into ${TRUTH_SCHEMA}.traps select distinct 'account', 'crm', customer_id, '${trap}' from ${t(table)} where ${where}`);
+      }
+      counts[kind] = await changed(wh, `update ${t(table)} set ${assignments} where ${where}`);
       report(`dirt: ${kind}`, counts[kind], (performance.now() - started) / 1000);
     }
   };

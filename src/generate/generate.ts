@@ -25,7 +25,8 @@ import {
 import { random } from "./random.ts";
 import { writeGenerationStamp } from "./stamp.ts";
 import { countRows, runStep } from "./steps.ts";
-import { guestContactsSql, identitiesSql, identityTrapsSql } from "./identities.ts";
+import { guestContactsSql, identitiesSql, identityTrapAccountsSql, identityTrapsSql } from "./identities.ts";
+import { createTruthTables, tagAccountsSql, truthRecordsSql, writeTruthGeneration } from "./truth.ts";
 import { PRODUCTS, STORES, isPizzaCategory } from "./reference-data.ts";
 
 export { generateNextDay, type NextDayOptions, type NextDayResult } from "./next-day.ts";
@@ -69,7 +70,7 @@ export interface GenerateResult {
 }
 
 /** Work tables: temporary (in memory, spilled to disk if needed), dropped at the end. */
-const WORK_TABLES = ["generate_life", "generate_plan", "generate_subtotals"] as const;
+const WORK_TABLES = ["generate_life", "generate_plan", "generate_subtotals", "generate_identities"] as const;
 
 async function dropWorkTables(wh: Warehouse): Promise<void> {
   for (const table of WORK_TABLES) await wh.run(`DROP TABLE IF EXISTS temp.${table}`);
@@ -147,7 +148,8 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
   try {
     await recreateRawTables(wh);
     // Replaced, not appended to: incremental tables built from the previous data get rebuilt (src/raw/epoch.ts).
-    await startRawEpoch(wh, "slice generate");
+    const epochId = await startRawEpoch(wh, "slice generate");
+    await createTruthTables(wh);
     await dropWorkTables(wh);
 
     const masterStarted = performance.now();
@@ -222,15 +224,20 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
       report,
     );
 
+    // the truth names the trapped accounts before the traps edit them (same draws)
+    await runStep(wh, "truth: trapped accounts", tagAccountsSql(identityTrapAccountsSql(r)), undefined, report);
     await runStep(wh, "identity traps", identityTrapsSql(r), undefined, report);
     await runStep(wh, "guest contacts", guestContactsSql(r), undefined, report);
+    await runStep(wh, "identity records", `create temp table generate_identities as ${identitiesSql(r, endTs)}`, "generate_identities", report);
     rows.identities = await runStep(
       wh,
       "identities",
-      `insert into ${RAW_SCHEMA}.identities ${identitiesSql(r, endTs)}`,
+      `insert into ${RAW_SCHEMA}.identities
+       select source_system, source_id, email, phone, loyalty_card_id, device_id, first_seen_at, last_seen_at from generate_identities`,
       undefined,
       report,
     );
+    await runStep(wh, "truth: records and traps", truthRecordsSql(), undefined, report);
 
     rows.consent_events = await runStep(
       wh,
@@ -257,7 +264,12 @@ export async function generate(wh: Warehouse, options: GenerateOptions): Promise
 
     await dropWorkTables(wh);
 
-    const injected = await injectDirtyRows(wh, { seed: opts.seed, rate: opts.dirtyRate, endDate: opts.endDate, customers: opts.customers }, report);
+    const injected = await injectDirtyRows(
+      wh,
+      { seed: opts.seed, rate: opts.dirtyRate, endDate: opts.endDate, customers: opts.customers, recordTruth: true },
+      report,
+    );
+    await writeTruthGeneration(wh, { epochId, seed: opts.seed, customers: opts.customers });
     await writeGenerationStamp(wh, {
       generator: "slice generate",
       seed: opts.seed,
