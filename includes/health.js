@@ -283,9 +283,11 @@ exports.HEALTH_DEFAULTS = {
     quarantine_error_share: "0.5",
     /** Days between the as-of date and the newest row of a source that warn. */
     freshness_warn_days: "2",
-    /** Days that fail source_freshness_errors: only orders by default (dimensions and events may rest for weeks). */
+    /**
+     * Days that fail source_freshness_errors: off by default, as a backfill or a replay builds as of dates long
+     * after the newest row on purpose; a daily schedule sets e.g. freshness_error_days__orders: "3".
+     */
     freshness_error_days: "none",
-    freshness_error_days__orders: "30",
     /** Weeks of the same weekday whose median the as-of date's rows are compared with. */
     volume_weeks: "4",
     /** Drop below that median that warns (0.3 = 30 % fewer rows). */

@@ -11,9 +11,9 @@ describe("health thresholds", () => {
     { name: "none switches off", args: ["quarantine_warn_share", "orders", "unknown_store"], vars: { quarantine_warn_share: "none" }, expected: null },
     { name: "expected reason: no threshold", args: ["quarantine_error_share", "orders", "duplicate_or_superseded", true], vars: { quarantine_error_share: "0.1" }, expected: null },
     { name: "expected reason: its own var", args: ["quarantine_error_share", "orders", "duplicate_or_superseded", true], vars: { quarantine_error_share__orders__duplicate_or_superseded: "0.4" }, expected: 0.4 },
-    { name: "orders freshness error default", args: ["freshness_error_days", "orders"], vars: {}, expected: 30 },
-    { name: "other sources: no freshness error", args: ["freshness_error_days", "customers"], vars: {}, expected: null },
-    { name: "a set global var wins over a source default", args: ["freshness_error_days", "orders"], vars: { freshness_error_days: "10" }, expected: 10 },
+    { name: "no freshness error by default", args: ["freshness_error_days", "orders"], vars: {}, expected: null },
+    { name: "a freshness error bound for one source", args: ["freshness_error_days", "orders"], vars: { freshness_error_days__orders: "3" }, expected: 3 },
+    { name: "a set global var wins over a default", args: ["freshness_error_days", "orders"], vars: { freshness_error_days: "10" }, expected: 10 },
   ];
   it.each(cases)("$name", ({ args, vars, expected }) => {
     const [name, source, reason, expectedReason] = args;
