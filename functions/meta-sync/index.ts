@@ -12,6 +12,7 @@ import { metaConfigFromEnv } from "../../src/activation/meta/config.ts";
 import { type SyncMetaOptions, syncMeta } from "../../src/activation/meta/sync.ts";
 import { SyncRefusedError } from "../../src/activation/preflight.ts";
 import { type Env, FUNCTION_PROJECT_DIR } from "../../src/cloud/env.ts";
+import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { type HttpFunction, invalidBodyHook, lazyHttpFunction, problemResponse } from "../../src/cloud/http-function.ts";
@@ -29,8 +30,9 @@ export interface MetaSyncFunctionOptions {
   clientOptions?: SyncMetaOptions["clientOptions"];
 }
 
-export function createMetaSyncApp(options: MetaSyncFunctionOptions = {}): Hono {
-  const env = options.env ?? process.env;
+export async function createMetaSyncApp(options: MetaSyncFunctionOptions = {}): Promise<Hono> {
+  // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
+  const env = await resolveSecretReferences(options.env ?? process.env);
   const log = options.log ?? console.error;
   const config = metaConfigFromEnv(env as NodeJS.ProcessEnv);
   const warehouseConfig = bigQueryWarehouseConfigFromEnv(env);

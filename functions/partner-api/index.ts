@@ -15,6 +15,7 @@ import { PROBLEM_CONTENT_TYPE, problemTypeUri } from "../../src/api/problem.ts";
 import type { AudienceReader } from "../../src/warehouse/adapter.ts";
 import type { BigQueryWarehouseConfig } from "../../src/warehouse/config.ts";
 import { BigQueryAudienceReader } from "../../src/warehouse/bigquery.ts";
+import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
 import { createPartnerApiApp } from "./app.ts";
 
 export type HttpFunction = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -34,7 +35,8 @@ export function createPartnerApiHandler(options: PartnerApiHandlerOptions = {}):
   const log = options.log ?? console.error;
   let listener: Promise<ReturnType<typeof getRequestListener>> | undefined;
   const build = async () => {
-    const settings = partnerApiSettingsFromEnv(options.env ?? process.env);
+    // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
+    const settings = partnerApiSettingsFromEnv(await resolveSecretReferences(options.env ?? process.env));
     const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
     const app = createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, streamLimits: settings.streamLimits, log });
     return getRequestListener(app.fetch);

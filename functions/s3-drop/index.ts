@@ -12,6 +12,7 @@ import { findS3Partner } from "../../src/activation/partners.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import { SyncRefusedError } from "../../src/activation/preflight.ts";
 import { type Env, FUNCTION_PROJECT_DIR } from "../../src/cloud/env.ts";
+import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { type HttpFunction, invalidBodyHook, lazyHttpFunction, problemResponse } from "../../src/cloud/http-function.ts";
@@ -27,8 +28,9 @@ export interface S3DropFunctionOptions {
   now?: () => Date;
 }
 
-export function createS3DropApp(options: S3DropFunctionOptions = {}): Hono {
-  const env = options.env ?? process.env;
+export async function createS3DropApp(options: S3DropFunctionOptions = {}): Promise<Hono> {
+  // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
+  const env = await resolveSecretReferences(options.env ?? process.env);
   const log = options.log ?? console.error;
   const partners = partnersFromEnv(env);
   const warehouseConfig = bigQueryWarehouseConfigFromEnv(env);

@@ -4,7 +4,8 @@
  *
  * Secrets (the Meta token, partner S3 keys, API keys, the cursor secret) reach a function as environment
  * variables that Cloud Functions fills from Secret Manager (`secret_environment_variables` in
- * deploy/functions.tf), so the code reads one place and no value is ever in the repository.
+ * deploy/functions.tf), or as `sm://` references the function reads itself (src/cloud/secrets.ts); either
+ * way no value is ever in the repository.
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -91,24 +92,26 @@ const META_REQUIRED_ENV_VARS = Object.entries(META_ENV_FOR_FIELD)
   .filter(([field]) => !(metaConfigSchema.shape as Record<string, z.ZodType>)[field].safeParse(undefined).success)
   .map(([, name]) => name);
 const BIGQUERY_REQUIRED = ["SLICE_BIGQUERY_PROJECT"];
+/** Read by resolveSecretReferences (tests point it at a local server). */
+const SECRET_RESOLVER_ENV_VARS = ["SLICE_SECRET_MANAGER_API_ENDPOINT"];
 
 export const CLOUD_FUNCTION_ENVIRONMENTS: Record<string, FunctionEnvironment> = {
   partner_api: {
     entryPoint: "partnerApi",
-    reads: [...Object.keys(partnerApiEnvSchema.shape), ...BIGQUERY_ENV_VARS],
+    reads: [...Object.keys(partnerApiEnvSchema.shape), ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
     required: [...requiredEnvNames(partnerApiEnvSchema), ...BIGQUERY_REQUIRED],
     exactlyOneOf: [["SLICE_API_KEYS", "SLICE_API_KEYS_FILE"]],
   },
   meta_sync: {
     entryPoint: "metaSync",
-    reads: [...META_ENV_VARS, ...BIGQUERY_ENV_VARS],
+    reads: [...META_ENV_VARS, ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
     required: [...META_REQUIRED_ENV_VARS, ...BIGQUERY_REQUIRED],
     exactlyOneOf: [],
   },
   s3_drop: {
     entryPoint: "s3Drop",
     // Partner S3 keys are read from the variables the partners file names (credentials.*Env).
-    reads: [...Object.keys(s3DropEnvSchema.shape), ...BIGQUERY_ENV_VARS],
+    reads: [...Object.keys(s3DropEnvSchema.shape), ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
     required: [...BIGQUERY_REQUIRED],
     exactlyOneOf: [["SLICE_PARTNERS", "SLICE_PARTNERS_FILE"]],
   },

@@ -6,7 +6,8 @@
  *   contract server (tests/support/dataform-contract-server.ts), which compiles the project for real with
  *   the vars it receives; it records each build in activation.build_runs on the local BigQuery endpoint
  *   and, only after SUCCEEDED, calls the sync functions with ID tokens from the metadata server;
- * - `metaSync` syncs from BigQuery to the local Meta Graph contract server;
+ * - `metaSync` syncs from BigQuery to the local Meta Graph contract server, its token read from the local
+ *   Secret Manager server through an sm:// reference;
  * - `s3Drop` drops from BigQuery into s3rver.
  *
  * The Dataform server stands in for the build's effect on the warehouse: when an invocation succeeds for a
@@ -27,6 +28,7 @@ import { LocalS3, TEST_BUCKET } from "../activation/s3/local-s3.ts";
 import { type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 import { type MetaContractServer, startMetaContractServer } from "../support/meta-contract-server.ts";
+import { type SecretManagerContractServer, startSecretManagerContractServer } from "../support/secret-manager-contract-server.ts";
 import { type RunningFunction, startFunction } from "../support/functions-framework.ts";
 
 // Declared in macros/audiences.ts (the preflight needs its consent purposes) for meta and media_x.
@@ -43,6 +45,7 @@ let client: BigQuery;
 let restoreEnv: () => void;
 let dataform: DataformContractServer;
 let meta: MetaContractServer;
+let secrets: SecretManagerContractServer;
 let s3: LocalS3;
 const functions: Record<string, RunningFunction> = {};
 /** as_of_date -> the compiled SQL of activation.audience_members, to show the var reached the compiler. */
@@ -105,6 +108,8 @@ beforeAll(async () => {
     },
   });
   meta = await startMetaContractServer({ accessToken: "fn-token", adAccountId: "act_4242" });
+  secrets = await startSecretManagerContractServer({ projectId: PROJECT, upstreamMetadataHost: bq.env.GCE_METADATA_HOST });
+  secrets.addVersion("slice-meta-access-token", "fn-token");
   s3 = await new LocalS3().start();
   const partners = [
     "partners:",
@@ -119,7 +124,13 @@ beforeAll(async () => {
     "    columns: [extern_id_sha256, email_sha256]",
   ].join("\n");
   [functions.metaSync, functions.s3Drop] = await Promise.all([
-    startFunction("metaSync", { ...bigQueryEnv(), META_ACCESS_TOKEN: "fn-token", META_AD_ACCOUNT_ID: "act_4242", META_GRAPH_BASE_URL: meta.baseUrl }),
+    startFunction("metaSync", {
+      ...bigQueryEnv(),
+      ...secrets.env,
+      META_ACCESS_TOKEN: secrets.reference("slice-meta-access-token"),
+      META_AD_ACCOUNT_ID: "act_4242",
+      META_GRAPH_BASE_URL: meta.baseUrl,
+    }),
     startFunction("s3Drop", { ...bigQueryEnv(), SLICE_PARTNERS: partners, MEDIA_X_AWS_ACCESS_KEY_ID: "S3RVER", MEDIA_X_AWS_SECRET_ACCESS_KEY: "S3RVER" }),
   ]);
   functions.scheduler = await startFunction("scheduler", {
@@ -142,6 +153,7 @@ afterAll(async () => {
   await Promise.all(Object.values(functions).map((fn) => fn.stop()));
   await dataform?.close();
   await meta?.close();
+  await secrets?.close();
   await s3?.stop().catch(() => undefined);
   restoreEnv?.();
   await bq?.close();
@@ -177,6 +189,7 @@ describe("a scheduled day under the Functions Framework", () => {
     expect(dataform.idTokensIssued.map((issued) => issued.audience)).toEqual([functions.metaSync.url, functions.s3Drop.url]);
     expect(metaExternIds()).toEqual(expectedExternIds(DAY_1));
     expect(metaExternIds()).toContain(externIdOf(customerIdOf(WITHDRAWN)));
+    expect(secrets.accessed).toEqual([`projects/${PROJECT}/secrets/slice-meta-access-token/versions/1`]);
     expect(await s3.keys(`slice/audiences/audience=${AUDIENCE}/date=${DAY_1}/`)).toContain(`slice/audiences/audience=${AUDIENCE}/date=${DAY_1}/manifest.json`);
 
     const aw = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
