@@ -79,9 +79,16 @@ resource "google_bigquery_dataset_iam_member" "meta_sync_writes_activation" {
   member     = "serviceAccount:${google_service_account.meta_sync.email}"
 }
 
-# Consent at send time: the syncs read the latest consent events in raw (docs/schedule.md).
+# Consent at send time: the syncs read the latest consent events in raw and the account -> person map in
+# intermediate (int_customer_accounts), src/activation/preflight.ts, docs/schedule.md.
 resource "google_bigquery_dataset_iam_member" "meta_sync_reads_raw" {
   dataset_id = google_bigquery_dataset.raw.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.meta_sync.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "meta_sync_reads_intermediate" {
+  dataset_id = google_bigquery_dataset.intermediate.dataset_id
   role       = "roles/bigquery.dataViewer"
   member     = "serviceAccount:${google_service_account.meta_sync.email}"
 }
@@ -94,6 +101,12 @@ resource "google_bigquery_dataset_iam_member" "s3_drop_writes_activation" {
 
 resource "google_bigquery_dataset_iam_member" "s3_drop_reads_raw" {
   dataset_id = google_bigquery_dataset.raw.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.s3_drop.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "s3_drop_reads_intermediate" {
+  dataset_id = google_bigquery_dataset.intermediate.dataset_id
   role       = "roles/bigquery.dataViewer"
   member     = "serviceAccount:${google_service_account.s3_drop.email}"
 }
