@@ -335,135 +335,151 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
   const pending = [...planned];
   const running = new Map<string, Promise<void>>();
   const connections: DuckDBConnection[] = [];
-  for (let i = 0; i < concurrency; i++) connections.push(await warehouse.connect());
-  const free = [...connections];
+  // Whatever throws from here on (a lost connection, a bug in the plan) closes the connections and the run
+  // row, so the run log never keeps a run `running` that no process runs.
   let logChain: Promise<unknown> = Promise.resolve();
-  let index = 0;
+  try {
+    for (let i = 0; i < concurrency; i++) connections.push(await warehouse.connect());
+    const free = [...connections];
+    let index = 0;
 
-  const block = (keys: Iterable<string>) => {
-    const stack = [...keys];
-    while (stack.length > 0) {
-      const key = stack.pop()!;
-      for (const dependent of graph.dependents.get(key) ?? []) {
-        if (!blocked.has(dependent)) {
-          blocked.add(dependent);
-          stack.push(dependent);
+    const block = (keys: Iterable<string>) => {
+      const stack = [...keys];
+      while (stack.length > 0) {
+        const key = stack.pop()!;
+        for (const dependent of graph.dependents.get(key) ?? []) {
+          if (!blocked.has(dependent)) {
+            blocked.add(dependent);
+            stack.push(dependent);
+          }
         }
       }
-    }
-  };
+    };
 
-  const log = (result: ActionResult, startedMs: number) => {
-    logChain = logChain.then(() =>
-      warehouse.query(
-        `insert into ${RUN_LOG_SCHEMA}.action_runs values ($run_id, $action, $type, $file, $status, $mode, $rows, cast($started as timestamp), cast($finished as timestamp), $seconds, $error)`,
-        {
-          run_id: runId,
-          action: result.key,
-          type: result.kind,
-          file: result.fileName ?? null,
-          status: result.status,
-          mode: result.mode ?? null,
-          rows: result.rows ?? null,
-          started: new Date(startedMs).toISOString(),
-          finished: new Date(startedMs + result.seconds * 1000).toISOString(),
-          seconds: result.seconds,
-          error: result.error ?? null,
-        } as never,
-      ),
-    );
-  };
+    const log = (result: ActionResult, startedMs: number) => {
+      logChain = logChain.then(() =>
+        warehouse.query(
+          `insert into ${RUN_LOG_SCHEMA}.action_runs values ($run_id, $action, $type, $file, $status, $mode, $rows, cast($started as timestamp), cast($finished as timestamp), $seconds, $error)`,
+          {
+            run_id: runId,
+            action: result.key,
+            type: result.kind,
+            file: result.fileName ?? null,
+            status: result.status,
+            mode: result.mode ?? null,
+            rows: result.rows ?? null,
+            started: new Date(startedMs).toISOString(),
+            finished: new Date(startedMs + result.seconds * 1000).toISOString(),
+            seconds: result.seconds,
+            error: result.error ?? null,
+          } as never,
+        ),
+      );
+    };
 
-  const execute = async (action: Action, connection: DuckDBConnection): Promise<ActionResult> => {
-    const base = { key: action.key, kind: action.kind, fileName: action.fileName };
-    const t0 = Date.now();
-    try {
-      if (action.kind === "assertion") {
-        const rows = await runAssertion(connection, action, sample);
-        const seconds = (Date.now() - t0) / 1000;
-        if (rows.length > 0) {
-          return {
-            ...base,
-            status: "assertion_failed",
-            seconds,
-            rows: rows.length > sample ? undefined : rows.length,
-            failingRows: rows.slice(0, sample),
-            error: `Assertion ${action.key} failed: ${rows.length > sample ? `more than ${sample}` : rows.length} row(s) violate it.`,
-          };
-        }
-        return { ...base, status: "succeeded", seconds, rows: 0 };
-      }
-      const outcome =
-        action.kind === "incremental"
-          ? await buildIncremental(connection, action, (options.fullRefresh ?? false) || stale.has(action.key))
-          : action.kind === "operation"
-            ? await runOperation(connection, action)
-            : await buildTableOrView(connection, action);
-      return { ...base, status: "succeeded", seconds: (Date.now() - t0) / 1000, ...outcome };
-    } catch (error) {
-      return { ...base, status: "failed", seconds: (Date.now() - t0) / 1000, error: `${action.fileName ?? action.key}: ${errorText(error)}` };
-    }
-  };
-
-  const finished = (key: string) => results.has(key);
-  // With block-downstream, a table's readers also wait for the table's assertions, so a failing check
-  // can still hold them back.
-  const assertionsOf = new Map<string, string[]>();
-  if (policy === "block-downstream") {
-    for (const action of planned) {
-      if (action.kind === "assertion" && action.parent) assertionsOf.set(action.parent, [...(assertionsOf.get(action.parent) ?? []), action.key]);
-    }
-  }
-  const waitsFor = (action: Action) =>
-    action.kind === "assertion" ? action.dependencies : action.dependencies.flatMap((d) => [d, ...(assertionsOf.get(d) ?? [])]);
-  const ready = (action: Action) =>
-    waitsFor(action).every((d) => !selected.has(d) || graph.actions.get(d)!.kind === "declaration" || finished(d));
-
-  while (pending.length > 0 || running.size > 0) {
-    for (let i = 0; i < pending.length && free.length > 0; ) {
-      const action = pending[i];
-      if (blocked.has(action.key)) {
-        pending.splice(i, 1);
-        const result: ActionResult = { key: action.key, kind: action.kind, fileName: action.fileName, status: "skipped", seconds: 0, error: "an upstream action failed" };
-        results.set(action.key, result);
-        index++;
-        options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
-        log(result, Date.now());
-        continue;
-      }
-      if (!ready(action)) {
-        i++;
-        continue;
-      }
-      pending.splice(i, 1);
-      const connection = free.pop()!;
-      options.onEvent?.({ type: "start", action, index, total: planned.length });
+    const execute = async (action: Action, connection: DuckDBConnection): Promise<ActionResult> => {
+      const base = { key: action.key, kind: action.kind, fileName: action.fileName };
       const t0 = Date.now();
-      const job = execute(action, connection).then((result) => {
-        results.set(action.key, result);
-        running.delete(action.key);
-        free.push(connection);
-        index++;
-        if (result.status === "failed") block([action.key]);
-        if (result.status === "assertion_failed") {
-          if (policy === "block-dependents") block([action.key]);
-          if (policy === "block-downstream") block([action.key, ...(action.parent ? [action.parent] : [])]);
+      try {
+        if (action.kind === "assertion") {
+          const rows = await runAssertion(connection, action, sample);
+          const seconds = (Date.now() - t0) / 1000;
+          if (rows.length > 0) {
+            return {
+              ...base,
+              status: "assertion_failed",
+              seconds,
+              rows: rows.length > sample ? undefined : rows.length,
+              failingRows: rows.slice(0, sample),
+              error: `Assertion ${action.key} failed: ${rows.length > sample ? `more than ${sample}` : rows.length} row(s) violate it.`,
+            };
+          }
+          return { ...base, status: "succeeded", seconds, rows: 0 };
         }
-        options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
-        log(result, t0);
-        if (action.kind === "incremental" && result.status === "succeeded") {
-          logChain = logChain.then(() => recordIncrementalBuild(warehouse, action.key, new Date(started), runId));
+        const outcome =
+          action.kind === "incremental"
+            ? await buildIncremental(connection, action, (options.fullRefresh ?? false) || stale.has(action.key))
+            : action.kind === "operation"
+              ? await runOperation(connection, action)
+              : await buildTableOrView(connection, action);
+        return { ...base, status: "succeeded", seconds: (Date.now() - t0) / 1000, ...outcome };
+      } catch (error) {
+        return { ...base, status: "failed", seconds: (Date.now() - t0) / 1000, error: `${action.fileName ?? action.key}: ${errorText(error)}` };
+      }
+    };
+
+    const finished = (key: string) => results.has(key);
+    // With block-downstream, a table's readers also wait for the table's assertions, so a failing check
+    // can still hold them back.
+    const assertionsOf = new Map<string, string[]>();
+    if (policy === "block-downstream") {
+      for (const action of planned) {
+        if (action.kind === "assertion" && action.parent) assertionsOf.set(action.parent, [...(assertionsOf.get(action.parent) ?? []), action.key]);
+      }
+    }
+    const waitsFor = (action: Action) =>
+      action.kind === "assertion" ? action.dependencies : action.dependencies.flatMap((d) => [d, ...(assertionsOf.get(d) ?? [])]);
+    const ready = (action: Action) =>
+      waitsFor(action).every((d) => !selected.has(d) || graph.actions.get(d)!.kind === "declaration" || finished(d));
+
+    while (pending.length > 0 || running.size > 0) {
+      for (let i = 0; i < pending.length && free.length > 0; ) {
+        const action = pending[i];
+        if (blocked.has(action.key)) {
+          pending.splice(i, 1);
+          const result: ActionResult = { key: action.key, kind: action.kind, fileName: action.fileName, status: "skipped", seconds: 0, error: "an upstream action failed" };
+          results.set(action.key, result);
+          index++;
+          options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
+          log(result, Date.now());
+          continue;
         }
-      });
-      running.set(action.key, job);
+        if (!ready(action)) {
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        const connection = free.pop()!;
+        options.onEvent?.({ type: "start", action, index, total: planned.length });
+        const t0 = Date.now();
+        const job = execute(action, connection).then((result) => {
+          results.set(action.key, result);
+          running.delete(action.key);
+          free.push(connection);
+          index++;
+          if (result.status === "failed") block([action.key]);
+          if (result.status === "assertion_failed") {
+            if (policy === "block-dependents") block([action.key]);
+            if (policy === "block-downstream") block([action.key, ...(action.parent ? [action.parent] : [])]);
+          }
+          options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
+          log(result, t0);
+          if (action.kind === "incremental" && result.status === "succeeded") {
+            logChain = logChain.then(() => recordIncrementalBuild(warehouse, action.key, new Date(started), runId));
+          }
+        });
+        running.set(action.key, job);
+      }
+      if (running.size > 0) await Promise.race(running.values());
+      else if (pending.length > 0 && pending.every((a) => !ready(a) && !blocked.has(a.key))) {
+        throw new Error(`Runner stalled with ${pending.length} action(s) waiting; this is a bug in the plan.`);
+      }
     }
-    if (running.size > 0) await Promise.race(running.values());
-    else if (pending.length > 0 && pending.every((a) => !ready(a) && !blocked.has(a.key))) {
-      throw new Error(`Runner stalled with ${pending.length} action(s) waiting; this is a bug in the plan.`);
-    }
+    await logChain;
+  } catch (error) {
+    await Promise.allSettled(running.values());
+    await logChain.catch(() => undefined);
+    await warehouse
+      .query(`update ${RUN_LOG_SCHEMA}.runs set finished_at = cast($finished as timestamp), status = 'failed', actions_failed = $failed where run_id = $run_id`, {
+        finished: new Date().toISOString(),
+        failed: [...results.values()].filter((r) => r.status === "failed").length + 1,
+        run_id: runId,
+      })
+      .catch(() => undefined);
+    throw error;
+  } finally {
+    for (const connection of connections) connection.closeSync();
   }
-  await logChain;
-  for (const connection of connections) connection.closeSync();
 
   const ordered = planned.map((a) => results.get(a.key)!);
   const failures = ordered.filter((r) => r.status === "failed" || (r.status === "assertion_failed" && policy !== "warn"));
