@@ -130,13 +130,14 @@ function anonymizeStagedOrders(self, suppressions, target) {
 /**
  * DELETE statements that take every suppressed person out of the protected history tables, which a build
  * only ever adds to. Member events go first: member_id is SHA-256 of audience_id:customer_id, so they are
- * found through the membership history. Every statement is idempotent.
+ * found through the membership history, and so are the members a sync held back. Every statement is idempotent.
  */
 function purgeStatements(t, target) {
     const h = (type, expr) => listedHash(type, expr, t.suppressions, target);
+    const memberIds = `select ${(0, identifiers_1.hash)("audience_id || ':' || customer_id", target)} from ${t.membershipHistory} where ${h("customer_id", "customer_id")}`;
     return [
-        `delete from ${t.memberEvents} where member_id in (
-      select ${(0, identifiers_1.hash)("audience_id || ':' || customer_id", target)} from ${t.membershipHistory} where ${h("customer_id", "customer_id")})`,
+        `delete from ${t.memberEvents} where member_id in (${memberIds})`,
+        `delete from ${t.syncSuppressions} where member_id in (${memberIds})`,
         `delete from ${t.membershipHistory} where ${h("customer_id", "customer_id")}`,
         `delete from ${t.segmentHistory} where ${h("customer_id", "customer_id")}`,
         // every node that was ever the person's, whatever person it was assigned to before or after

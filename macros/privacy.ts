@@ -118,6 +118,8 @@ export interface PurgeTables {
   segmentHistory: string;
   membershipHistory: string;
   memberEvents: string;
+  /** activation.sync_suppressions: members a sync held back, by member_id. */
+  syncSuppressions: string;
   personHistory: string;
 }
 
@@ -142,13 +144,14 @@ export function anonymizeStagedOrders(self: string, suppressions: string, target
 /**
  * DELETE statements that take every suppressed person out of the protected history tables, which a build
  * only ever adds to. Member events go first: member_id is SHA-256 of audience_id:customer_id, so they are
- * found through the membership history. Every statement is idempotent.
+ * found through the membership history, and so are the members a sync held back. Every statement is idempotent.
  */
 export function purgeStatements(t: PurgeTables, target?: Dialect): string[] {
   const h = (type: SuppressionType, expr: string) => listedHash(type, expr, t.suppressions, target);
+  const memberIds = `select ${hash("audience_id || ':' || customer_id", target)} from ${t.membershipHistory} where ${h("customer_id", "customer_id")}`;
   return [
-    `delete from ${t.memberEvents} where member_id in (
-      select ${hash("audience_id || ':' || customer_id", target)} from ${t.membershipHistory} where ${h("customer_id", "customer_id")})`,
+    `delete from ${t.memberEvents} where member_id in (${memberIds})`,
+    `delete from ${t.syncSuppressions} where member_id in (${memberIds})`,
     `delete from ${t.membershipHistory} where ${h("customer_id", "customer_id")}`,
     `delete from ${t.segmentHistory} where ${h("customer_id", "customer_id")}`,
     // every node that was ever the person's, whatever person it was assigned to before or after

@@ -4,6 +4,7 @@
 import { Command } from "commander";
 import { registerRunnerCommands } from "./runner/command.ts";
 import { registerMaintenanceCommands } from "./maintenance/command.ts";
+import { registerPrivacyCommands } from "./privacy/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
   registerBenchCommand(program);
   registerBenchStepCommand(program);
   registerMaintenanceCommands(program);
+  registerPrivacyCommands(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {

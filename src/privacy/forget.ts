@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import * as identity from "../../macros/identity.ts";
 import * as privacy from "../../macros/privacy.ts";
 import { dialect } from "../../macros/sql.ts";
 import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
@@ -39,6 +40,46 @@ export async function hashIdentifier(wh: Warehouse, type: privacy.SuppressionTyp
 
 /** Which identity node kind an identifier type is stored as in intermediate.int_identity_identifiers. */
 const IDENTITY_KIND: Partial<Record<privacy.SuppressionType, string>> = { email: "email", phone: "phone", loyalty_card: "loyalty_card", device_id: "device" };
+
+export type PersonNode = {
+  node_key: string;
+  node_kind: string;
+  customer_id: string | null;
+  person_id: string;
+};
+
+/**
+ * The person ids carrying the identifier $v, as a subquery over the identity tables. The value is
+ * normalized as identity resolution normalizes it (macros/identity.ts) and compared as text, so a lookup is
+ * a scan with an equality, not a hash of every identifier.
+ */
+function personsQuery(type: RequestIdentifierType): string {
+  const kind = IDENTITY_KIND[type];
+  const normalized =
+    type === "email" ? identity.email("$v", duck)
+      : type === "phone" ? identity.phone("$v", duck)
+        : type === "loyalty_card" || type === "device_id" ? identity.code("$v")
+          : "trim($v)";
+  const matchNodes =
+    type === "customer_id"
+      ? `select node_key from intermediate.int_identity_persons where node_kind = 'account' and customer_id = ${normalized}`
+      : type === "source_record"
+        // a loyalty or webshop record is folded into its account: 'loyalty:C1' names account C1
+        ? `select node_key from intermediate.int_identity_persons where node_key = ${normalized}
+           or (node_kind = 'account' and ${normalized} in ('loyalty:' || customer_id, 'webshop:' || customer_id))`
+        : `select node_key from intermediate.int_identity_identifiers where identifier_kind = '${kind}' and identifier_value = ${normalized}`;
+  return `select distinct person_id from intermediate.int_identity_persons where node_key in (${matchNodes})`;
+}
+
+/** Every identity node of the person behind one identifier (none without a build or a match). */
+export async function findPersonNodes(wh: Warehouse, identifier: RequestIdentifier): Promise<PersonNode[]> {
+  const requested = await hashIdentifier(wh, identifier.type, identifier.value);
+  if (!requested || !(await exists(wh, "intermediate", "int_identity_persons")) || !(await exists(wh, "intermediate", "int_identity_identifiers"))) return [];
+  return wh.query<PersonNode>(
+    `select node_key, node_kind, customer_id, person_id from intermediate.int_identity_persons where person_id in (${personsQuery(identifier.type)}) order by node_kind, node_key`,
+    { v: identifier.value },
+  );
+}
 
 export interface ResolvedPerson {
   /** Hashes to put on the suppression list, deduplicated. */
@@ -74,21 +115,10 @@ export async function resolvePerson(wh: Warehouse, identifier: RequestIdentifier
     return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
   }
 
-  const kind = IDENTITY_KIND[identifier.type];
-  const matchNodes =
-    identifier.type === "customer_id"
-      ? `select node_key from intermediate.int_identity_persons where node_kind = 'account' and ${privacy.identifierHash("customer_id", "customer_id", duck)} = $h`
-      : identifier.type === "source_record"
-        ? `select node_key from intermediate.int_identity_persons where node_kind = 'record' and ${privacy.identifierHash("source_record", "node_key", duck)} = $h`
-        : `select node_key from intermediate.int_identity_identifiers where identifier_kind = '${kind}' and ${privacy.identifierHash(identifier.type, "identifier_value", duck)} = $h`;
-  // a loyalty or webshop record is folded into its account: 'loyalty:C1' names account C1
-  const folded = identifier.type === "source_record"
-    ? `union all select node_key from intermediate.int_identity_persons where node_kind = 'account' and (${privacy.identifierHash("source_record", "'loyalty:' || customer_id", duck)} = $h or ${privacy.identifierHash("source_record", "'webshop:' || customer_id", duck)} = $h)`
-    : "";
-  const persons = `select distinct person_id from intermediate.int_identity_persons where node_key in (${matchNodes} ${folded})`;
-  const nodes = await wh.query<{ node_key: string; node_kind: string; customer_id: string | null; person_id: string }>(
+  const persons = personsQuery(identifier.type);
+  const nodes = await wh.query<PersonNode>(
     `select node_key, node_kind, customer_id, person_id from intermediate.int_identity_persons where person_id in (${persons})`,
-    { h: requested },
+    { v: identifier.value },
   );
   if (nodes.length === 0) return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
 
@@ -112,7 +142,7 @@ export async function resolvePerson(wh: Warehouse, identifier: RequestIdentifier
      union all select 'phone', ${privacy.identifierHash("phone", "identifier_value", duck)} from identifiers where identifier_kind = 'phone'
      union all select 'loyalty_card', ${privacy.identifierHash("loyalty_card", "identifier_value", duck)} from identifiers where identifier_kind = 'loyalty_card'
      union all select 'device_id', ${privacy.identifierHash("device_id", "identifier_value", duck)} from identifiers where identifier_kind = 'device'`,
-    { h: requested },
+    { v: identifier.value },
   );
   for (const row of hashed) add(row.type, row.h);
 

@@ -14,6 +14,7 @@ import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../src/activation/s3/format.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
+import { exportPerson, PURPOSE_WORDS } from "../../src/privacy/export.ts";
 import { forget } from "../../src/privacy/forget.ts";
 import { compileForDuckDb } from "../../src/runner/command.ts";
 import { runGraph } from "../../src/runner/execute.ts";
@@ -132,6 +133,18 @@ describe("erasure end to end", () => {
     await dropToS3(wh, { audienceId: AUDIENCE, partner: s3.partner({ columns: ["extern_id_sha256", "email_sha256"] }), env: TEST_ENV });
     expect((await findPerson()).length).toBeGreaterThan(20);
 
+    // Access request by the loyalty card: the same person, in words
+    const exported = await exportPerson(wh, { type: "loyalty_card", value: "card-aino-0042" });
+    expect(exported.found).toBe(true);
+    expect((exported.you_are_known_as!.accounts as { customer_number: string }[]).map((a) => a.customer_number)).toEqual(["C1", "C5"]);
+    expect(exported.you_are_known_as!.guest_orders).toBe(1);
+    const metaConsent = exported.consents!.find((c) => c.permission === PURPOSE_WORDS.partner_meta) as { current_choice: string; history: unknown[] };
+    expect(metaConsent).toMatchObject({ current_choice: "yes", history: [{ choice: "yes", where: "app", account: "C1" }] });
+    // O1, O2, O3 and O6 of C1, C5's O21 and the guest order O20 (O4 was cancelled, O5, O7 are quarantined)
+    expect(exported.orders).toMatchObject({ orders_placed: 6 });
+    const inAudience = exported.audiences!.find((a) => a.audience === AUDIENCE) as { partners: { partner: string; received_hashed_identifiers_at: string[] }[] };
+    expect(inAudience.partners.map((p) => [p.partner, p.received_hashed_identifiers_at.length])).toEqual([["media_x", 1], ["meta", 1]]);
+
     const request = await forget(wh, { type: "phone", value: "+358 50 765 1122" }, { receivedVia: "cli:test" });
     expect(request).toMatchObject({ accounts: 2, records: 4 });
     expect(request.steps.sort()).toEqual(["partner:media_x", "partner:meta", "partner_api", "raw", "warehouse"]);
@@ -160,6 +173,7 @@ describe("erasure end to end", () => {
     expect(await wh.scalar("select status from privacy.privacy_requests")).toBe("completed");
 
     expect(await findPerson()).toEqual([]);
+    expect(await exportPerson(wh, { type: "phone", value: "+358 50 765 1122" })).toMatchObject({ found: false });
     // revenue keeps the person's orders, anonymized
     const [orders] = await wh.query<{ n: string; identified: string }>(
       "select count(*) as n, count(customer_id) + count(guest_phone_e164_digits) as identified from staging.stg_pos__orders where order_id in ('O20', 'O21')");

@@ -46,12 +46,14 @@ const HISTORY_DDL = (t: (name: string) => string, s: string, d: string, i: strin
   `create table ${t("segment_history")} (snapshot_date ${d}, customer_id ${s}, segment ${s})`,
   `create table ${t("membership_history")} (snapshot_date ${d}, audience_id ${s}, customer_id ${s}, is_holdout ${i})`,
   `create table ${t("member_events")} (audience_id ${s}, destination ${s}, member_id ${s}, event ${s}, event_date ${d})`,
+  `create table ${t("sync_suppressions")} (sync_id ${s}, destination ${s}, audience_id ${s}, member_id ${s}, reason ${s})`,
   `create table ${t("person_history")} (node_key ${s}, person_id ${s}, person_customer_id ${s}, assigned_on_date ${d})`,
 ];
 const HISTORY_SEED = (t: (name: string) => string) => [
   `insert into ${t("segment_history")} values (DATE '2025-01-01', 'C1', 'champion'), (DATE '2025-01-01', 'C3', 'new')`,
   `insert into ${t("membership_history")} values (DATE '2025-01-01', 'a1', 'C1', false), (DATE '2025-01-01', 'a1', 'C3', false)`,
   `insert into ${t("member_events")} values ('a1', 'meta', '${sha("a1:C1")}', 'add', DATE '2025-01-01'), ('a1', 'meta', '${sha("a1:C3")}', 'add', DATE '2025-01-01')`,
+  `insert into ${t("sync_suppressions")} values ('s1', 'meta', 'a1', '${sha("a1:C1")}', 'consent_withdrawn'), ('s1', 'meta', 'a1', '${sha("a1:C3")}', 'consent_withdrawn')`,
   `insert into ${t("person_history")} values ('account:C1', 'p_1', 'C1', DATE '2025-01-01'), ('order:O2', 'p_1', 'C1', DATE '2025-01-01'),
     ('order:O2', 'p_9', null, DATE '2024-12-01'), ('account:C3', 'p_3', 'C3', DATE '2025-01-01')`,
 ];
@@ -89,7 +91,7 @@ async function expectErasure(engine: Engine): Promise<void> {
   for (const sql of privacy.rawPurgeStatements(engine.raw, engine.raw("privacy_suppressions"), engine.d)) await engine.run(sql);
   for (const sql of privacy.purgeStatements({
     suppressions: engine.raw("privacy_suppressions"), segmentHistory: engine.history("segment_history"),
-    membershipHistory: engine.history("membership_history"), memberEvents: engine.history("member_events"), personHistory: engine.history("person_history"),
+    membershipHistory: engine.history("membership_history"), memberEvents: engine.history("member_events"), syncSuppressions: engine.history("sync_suppressions"), personHistory: engine.history("person_history"),
   }, engine.d)) await engine.run(sql);
 
   expect(await ids(engine, `select customer_id from ${engine.raw("customers")}`)).toEqual(["C3"]);
@@ -101,6 +103,7 @@ async function expectErasure(engine: Engine): Promise<void> {
   expect(await ids(engine, `select customer_id from ${engine.history("segment_history")}`)).toEqual(["C3"]);
   expect(await ids(engine, `select customer_id from ${engine.history("membership_history")}`)).toEqual(["C3"]);
   expect(await ids(engine, `select member_id from ${engine.history("member_events")}`)).toEqual([sha("a1:C3")]);
+  expect(await ids(engine, `select member_id from ${engine.history("sync_suppressions")}`)).toEqual([sha("a1:C3")]);
   // order:O2 goes with every assignment it ever had, also the one to another person before
   expect(await ids(engine, `select node_key from ${engine.history("person_history")}`)).toEqual(["account:C3"]);
 }

@@ -1,0 +1,134 @@
+/**
+ * `slice privacy forget | export | status | purge-raw`: erasure and access requests from the command line
+ * (docs/privacy.md). A request names the person by exactly one identifier.
+ */
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import * as privacy from "../../macros/privacy.ts";
+import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
+import { dialect } from "../../macros/sql.ts";
+import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { exportPerson } from "./export.ts";
+import { forget, type RequestIdentifier, requestIdentifierSchema, requestStatus } from "./forget.ts";
+
+/** Command-line flags that name a person, and what each becomes. */
+export const IDENTIFIER_FLAGS: { flag: string; option: string; type: RequestIdentifier["type"]; prefix?: string; help: string }[] = [
+  { flag: "--email <address>", option: "email", type: "email", help: "e-mail address as the person gives it" },
+  { flag: "--phone <number>", option: "phone", type: "phone", help: "phone number, national (040 …) or international (+358 …)" },
+  { flag: "--customer-id <id>", option: "customerId", type: "customer_id", help: "customer account id" },
+  { flag: "--loyalty-card <number>", option: "loyaltyCard", type: "loyalty_card", help: "loyalty card number" },
+  { flag: "--device-id <id>", option: "deviceId", type: "device_id", help: "app installation or browser id" },
+  { flag: "--app-id <id>", option: "appId", type: "source_record", prefix: "app:", help: "id of the person's record in the app" },
+  { flag: "--delivery-partner-id <id>", option: "deliveryPartnerId", type: "source_record", prefix: "delivery_partner:", help: "id of the person's record at a delivery partner" },
+];
+
+/** Exactly one identifier flag, validated; errors name the flags and the fix. */
+export function identifierFromFlags(opts: Record<string, unknown>): RequestIdentifier {
+  const given = IDENTIFIER_FLAGS.filter((f) => typeof opts[f.option] === "string");
+  const names = IDENTIFIER_FLAGS.map((f) => f.flag.split(" ")[0]).join(", ");
+  if (given.length !== 1) {
+    throw new Error(`${given.length === 0 ? "no identifier given" : `${given.map((f) => f.flag.split(" ")[0]).join(" and ")} given together`}. Fix: name the person by exactly one of ${names}.`);
+  }
+  const [flag] = given;
+  const parsed = requestIdentifierSchema.safeParse({ type: flag.type, value: `${flag.prefix ?? ""}${String(opts[flag.option]).trim()}` });
+  if (!parsed.success || String(opts[flag.option]).trim() === "") {
+    throw new Error(`${flag.flag.split(" ")[0]}: ${parsed.success ? "is empty" : parsed.error.issues[0].message}. Fix: give the ${flag.help}.`);
+  }
+  return parsed.data;
+}
+
+function addIdentifierFlags(command: Command): Command {
+  for (const f of IDENTIFIER_FLAGS) command.option(f.flag, f.help);
+  return command.option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH);
+}
+
+async function withWarehouse<T>(path: string, work: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const wh = await Warehouse.open(path);
+  try {
+    return await work(wh);
+  } finally {
+    await wh.close();
+  }
+}
+
+function fail(command: string, error: unknown): void {
+  console.error(`slice privacy ${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
+
+/** The documented DML that deletes suppressed persons from raw on BigQuery (docs/privacy.md). */
+export function bigQueryRawPurgeSql(project: string): string {
+  const name = (dataset: string, table: string) => `\`${project}.${dataset}.${table}\``;
+  const statements = privacy.rawPurgeStatements((table) => name(RAW_SCHEMA, table), name(RAW_SCHEMA, "privacy_suppressions"), dialect("bigquery"));
+  return `${statements.join(";\n\n")};\n`;
+}
+
+export function registerPrivacyCommands(program: Command): void {
+  const privacyCommand = program.command("privacy").description("Erasure and access requests: forget a person, export what is held about them (docs/privacy.md)");
+
+  addIdentifierFlags(
+    privacyCommand
+      .command("forget")
+      .description("Record an erasure request: resolve the person, put their hashed identifiers on the suppression list, open the ledger entry. The next build, sync and drop carry it out."),
+  ).action(async (opts) => {
+    try {
+      const identifier = identifierFromFlags(opts);
+      const result = await withWarehouse(opts.warehouse, (wh) => forget(wh, identifier, { receivedVia: `cli:${process.env.USER ?? "unknown"}` }));
+      console.log(
+        `Erasure request ${result.requestId} recorded ${result.receivedAt} UTC: ${result.accounts} account(s), ${result.records} other record(s), ` +
+          `${result.identifiers.length} hashed identifier(s) on the suppression list.\n` +
+          `Pending: ${result.steps.join(", ")}. Next: slice build (removes the person everywhere), then the syncs and drops; ` +
+          `slice privacy status ${result.requestId} shows the progress.`,
+      );
+    } catch (error) {
+      fail("forget", error);
+    }
+  });
+
+  addIdentifierFlags(
+    privacyCommand.command("export").description("Everything held about a person, as JSON in plain words (access and portability)"),
+  )
+    .option("--out <file>", "write the JSON here instead of printing it")
+    .action(async (opts) => {
+      try {
+        const identifier = identifierFromFlags(opts);
+        const document = await withWarehouse(opts.warehouse, (wh) => exportPerson(wh, identifier));
+        const text = `${JSON.stringify(document, null, 2)}\n`;
+        if (opts.out) {
+          await writeFile(opts.out, text);
+          console.log(`Wrote ${opts.out} (${document.found ? "person found" : "nobody found"}).`);
+        } else process.stdout.write(text);
+      } catch (error) {
+        fail("export", error);
+      }
+    });
+
+  privacyCommand
+    .command("status <requestId>")
+    .description("An erasure request and when each system and partner completed it")
+    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+    .action(async (requestId: string, opts) => {
+      try {
+        const status = await withWarehouse(opts.warehouse, (wh) => requestStatus(wh, requestId));
+        if (!status) throw new Error(`no erasure request ${requestId} in the ledger (privacy.privacy_requests). Fix: use the id slice privacy forget printed.`);
+        console.log(JSON.stringify(status, null, 2));
+      } catch (error) {
+        fail("status", error);
+      }
+    });
+
+  privacyCommand
+    .command("purge-raw")
+    .description("Print the DML that deletes suppressed persons from the raw dataset on BigQuery (on DuckDB slice build runs it)")
+    .requiredOption("--bigquery-project <id>", "project holding the raw dataset")
+    .action((opts) => {
+      try {
+        if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(opts.bigqueryProject)) {
+          throw new Error(`--bigquery-project: "${opts.bigqueryProject}" is not a BigQuery project id. Fix: use the project id (6-30 lower-case letters, digits or -), e.g. slice-prod.`);
+        }
+        process.stdout.write(bigQueryRawPurgeSql(opts.bigqueryProject));
+      } catch (error) {
+        fail("purge-raw", error);
+      }
+    });
+}
