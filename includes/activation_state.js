@@ -1,6 +1,7 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
 exports.STATE_TABLES = exports.HASHED_IDENTIFIER_COLUMNS = void 0;
+exports.identifierColumnList = identifierColumnList;
 exports.columnDescriptions = columnDescriptions;
 exports.createTableSql = createTableSql;
 /**
@@ -16,6 +17,10 @@ exports.HASHED_IDENTIFIER_COLUMNS = [
     "extern_id_sha256", "email_sha256", "phone_sha256", "fn_sha256", "ln_sha256", "fi_sha256", "ct_sha256",
     "zip_sha256", "country_sha256", "doby_sha256", "dobm_sha256", "dobd_sha256", "gen_sha256",
 ];
+/** The 13 columns as a select list, each qualified by `alias` when given: `m.extern_id_sha256, m.email_sha256, …`. */
+function identifierColumnList(alias) {
+    return exports.HASHED_IDENTIFIER_COLUMNS.map((name) => (alias ? `${alias}.${name}` : name)).join(", ");
+}
 const identifierColumns = (what) => exports.HASHED_IDENTIFIER_COLUMNS.map((name) => ({ name, type: "string", required: false, description: `${what} (null when missing).` }));
 const text = (name, description, required = true) => ({ name, type: "string", required, description });
 const count = (name, description) => ({ name, type: "int64", required: true, description });

@@ -23,6 +23,11 @@ export const HASHED_IDENTIFIER_COLUMNS = [
   "zip_sha256", "country_sha256", "doby_sha256", "dobm_sha256", "dobd_sha256", "gen_sha256",
 ] as const;
 
+/** The 13 columns as a select list, each qualified by `alias` when given: `m.extern_id_sha256, m.email_sha256, …`. */
+export function identifierColumnList(alias?: string): string {
+  return HASHED_IDENTIFIER_COLUMNS.map((name) => (alias ? `${alias}.${name}` : name)).join(", ");
+}
+
 const identifierColumns = (what: string): StateColumn[] =>
   HASHED_IDENTIFIER_COLUMNS.map((name) => ({ name, type: "string", required: false, description: `${what} (null when missing).` }));
 

@@ -9,6 +9,7 @@ import { type AudienceReader, DuckDbAudienceReader } from "../../src/warehouse/a
 import { createApiKey, type ApiKeyRegistry, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
 import type { StreamLimits } from "../../src/api/streams.ts";
 import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { HASHED_IDENTIFIER_COLUMNS } from "../../macros/activation_state.ts";
 
 export const LATEST_DATE = "2026-11-20";
 export const OLDER_DATE = "2026-11-13";
@@ -16,22 +17,7 @@ export const CURSOR_SECRET = "test-cursor-secret-0123456789abcdef-0123456789";
 /** The raw address planted in one row's email_sha256: it must never be served. */
 export const PLANTED_RAW_EMAIL = "planted.person@example.fi";
 
-const IDENTIFIER_COLUMNS_DDL = [
-  "extern_id_sha256",
-  "email_sha256",
-  "phone_sha256",
-  "fn_sha256",
-  "ln_sha256",
-  "fi_sha256",
-  "ct_sha256",
-  "zip_sha256",
-  "country_sha256",
-  "doby_sha256",
-  "dobm_sha256",
-  "dobd_sha256",
-  "gen_sha256",
-]
-  .map((column) => `${column} varchar`)
+const IDENTIFIER_COLUMNS_DDL = HASHED_IDENTIFIER_COLUMNS.map((column) => `${column} varchar`)
   .join(", ");
 
 /** Identifier values of member i: every column a digest, the phone missing for every third member. */

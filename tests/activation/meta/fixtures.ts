@@ -4,11 +4,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Warehouse } from "../../../src/warehouse/duckdb.ts";
+import { HASHED_IDENTIFIER_COLUMNS } from "../../../macros/activation_state.ts";
 
-export const HASH_COLUMNS = [
-  "extern_id_sha256", "email_sha256", "phone_sha256", "fn_sha256", "ln_sha256", "fi_sha256", "ct_sha256",
-  "zip_sha256", "country_sha256", "doby_sha256", "dobm_sha256", "dobd_sha256", "gen_sha256",
-] as const;
+/** The hashed identifier columns, from their one definition (macros/activation_state.ts). */
+export const HASH_COLUMNS = HASHED_IDENTIFIER_COLUMNS;
 
 export const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 export const memberIdOf = (audienceId: string, customerId: string) => sha256(`${audienceId}:${customerId}`);
