@@ -78,10 +78,17 @@ function toNumber(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
-/** The quarantine line a reader should see first. */
+/** A reason with a threshold is a data problem; one without (superseded versions, copies) is expected. */
+function judged(line: FunnelLine): number {
+  return line.warn_share !== null || line.error_share !== null ? 1 : 0;
+}
+
+/** The quarantine line a reader should see first: the highest level, then data problems, then the largest share. */
 export function worstLine(funnel: FunnelLine[]): FunnelLine | null {
   const quarantined = funnel.filter((l) => l.stage === "quarantined");
-  quarantined.sort((a, b) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || (b.share ?? 0) - (a.share ?? 0) || a.source.localeCompare(b.source));
+  quarantined.sort(
+    (a, b) => LEVEL_RANK[b.level] - LEVEL_RANK[a.level] || judged(b) - judged(a) || (b.share ?? 0) - (a.share ?? 0) || a.source.localeCompare(b.source),
+  );
   return quarantined[0] ?? null;
 }
 

@@ -81,11 +81,13 @@ describe("slice health", () => {
     ]);
   });
 
-  it("ranks the worst line by level, then share", () => {
-    const line = (source: string, level: FunnelLine["level"], share: number): FunnelLine => ({
-      source, stage: "quarantined", reject_reason: "r", row_count: 1, raw_rows: 1, share, warn_share: null, error_share: null, level, fix: "f", message: "",
+  it("ranks the worst line by level, then data problems before expected reasons, then share", () => {
+    const line = (source: string, level: FunnelLine["level"], share: number, warnShare: number | null = 0.05): FunnelLine => ({
+      source, stage: "quarantined", reject_reason: "r", row_count: 1, raw_rows: 1, share, warn_share: warnShare, error_share: warnShare === null ? null : 0.5, level, fix: "f", message: "",
     });
     expect(worstLine([line("a", "ok", 0.9), line("b", "warn", 0.1), line("c", "warn", 0.2)])?.source).toBe("c");
+    // 25 % superseded customer versions (no threshold) come after 3 % of orders without a known store
+    expect(worstLine([line("customers", "ok", 0.25, null), line("orders", "ok", 0.03)])?.source).toBe("orders");
     expect(worstLine([])).toBeNull();
     expect(worstLineText(null)).toBe("Staging: every raw row staged, nothing quarantined.");
   });
