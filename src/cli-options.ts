@@ -47,3 +47,8 @@ export function oneOf<T extends string>(option: string, values: readonly T[]): (
     return value as T;
   };
 }
+
+/** A repeatable option (`--vars a=1 --vars b=2`): each use adds its value to the list. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -12,6 +12,7 @@ import { type CompiledGraph, compileProject } from "../dataform/compile.ts";
 import { parseVars } from "../runner/command.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type Mart, documentedColumns, martsOf, renderExplores, renderView } from "./generate.ts";
+import { collect } from "../cli-options.ts";
 
 export const DEFAULT_LOOKML_DIR = "lookml";
 export const EXPLORE_FILE = "slice.explore.lkml";
@@ -114,9 +115,6 @@ function staleGeneratedFiles(outDir: string, written: Set<string>): string[] {
     .filter((path) => !written.has(path) && readFileSync(path, "utf8").startsWith(GENERATED_HEADER));
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export function registerLookmlCommand(program: Command): void {
   program

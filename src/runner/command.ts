@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
 import { scoreVarsForBuild } from "../scores/vars.ts";
-import { wholeNumber } from "../cli-options.ts";
+import { collect, wholeNumber } from "../cli-options.ts";
 import { buildHealthLines } from "../health/command.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
@@ -29,9 +29,6 @@ export function parseVars(values: string[] = []): Record<string, string> {
   return vars;
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export interface BuildOptions {
   projectDir?: string;

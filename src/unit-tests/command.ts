@@ -6,10 +6,8 @@
 import type { Command } from "commander";
 import { parseVars } from "../runner/command.ts";
 import { formatReport, formatResult, runUnitTests, TEST_ENGINES, type TestEngineName, UNIT_TEST_AS_OF_DATE } from "./project.ts";
+import { collect } from "../cli-options.ts";
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 export function registerTestCommand(program: Command): void {
   program

@@ -6,10 +6,8 @@
  */
 import type { Command } from "commander";
 import { parseVars } from "../runner/command.ts";
+import { collect } from "../cli-options.ts";
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 async function loadValidator(): Promise<typeof import("./validate.ts")> {
   try {
