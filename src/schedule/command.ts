@@ -35,7 +35,10 @@ export function describeBuild(record: BuildRecord): string {
 
 export function describeSync(outcome: SyncOutcome): string {
   const what = `${outcome.job.kind} ${outcome.job.audienceId} -> ${outcome.job.destination}`;
-  if (outcome.status === "succeeded") return `sync ${what}: succeeded (+${outcome.rowsAdded ?? 0} -${outcome.rowsRemoved ?? 0}), ledger ${outcome.syncId}`;
+  if (outcome.status === "succeeded") {
+    const held = Object.entries(outcome.suppressed ?? {}).map(([reason, n]) => `${n} ${reason}`);
+    return `sync ${what}: succeeded (+${outcome.rowsAdded ?? 0} -${outcome.rowsRemoved ?? 0}${held.length > 0 ? `; held back at send time: ${held.join(", ")}` : ""}), ledger ${outcome.syncId}`;
+  }
   return `sync ${what}: ${outcome.status.replace("_", " ")}: ${outcome.error}`;
 }
 

@@ -118,9 +118,20 @@ export interface SyncOutcome {
   status: "succeeded" | "failed" | "not_run";
   syncId?: string;
   error?: string;
-  /** Members held back at send time, per reason (activation.sync_suppressions). */
   rowsAdded?: number;
   rowsRemoved?: number;
+  /** Members held back at send time, per reason (activation.sync_suppressions). */
+  suppressed?: Record<string, number>;
+}
+
+/** This sync's rows of activation.sync_suppressions, counted per reason. */
+export async function suppressionCounts(wh: Warehouse, syncId: string): Promise<Record<string, number>> {
+  const aw = asActivationWarehouse(wh);
+  const rows = await aw.runQuery<{ reason: string; n: unknown }>(
+    `select reason, count(*) as n from ${aw.dialect.table("sync_suppressions")} where sync_id = $sync_id group by reason order by reason`,
+    { sync_id: syncId },
+  );
+  return Object.fromEntries(rows.map((row) => [row.reason, Number(row.n)]));
 }
 
 export function jobDestination(job: SyncJob): string {
@@ -133,10 +144,10 @@ export async function runSyncJob(wh: Warehouse, job: SyncJob, preflight: SyncPre
   try {
     if (job.kind === "meta") {
       const result = await syncMeta(wh, { audienceId: job.audienceId, destination: job.destination, config: job.config, batchSize: job.batchSize, preflight, triggeredBy });
-      return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rowsAdded, rowsRemoved: result.rowsRemoved };
+      return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rowsAdded, rowsRemoved: result.rowsRemoved, suppressed: await suppressionCounts(wh, result.syncId) };
     }
     const result = await dropToS3(wh, { audienceId: job.audienceId, partner: job.partner, env: job.env, s3Client: job.s3Client, preflight, triggeredBy });
-    return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rows };
+    return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rows, suppressed: await suppressionCounts(wh, result.syncId) };
   } catch (error) {
     return { job: described, status: "failed", error: (error as Error).message };
   }

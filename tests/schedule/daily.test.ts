@@ -32,7 +32,8 @@ const C1_EXTERN = createHash("sha256").update("C1", "utf8").digest("hex");
 let wh: Warehouse;
 let meta: MetaContractServer;
 const mediaKey = createApiKey("media_x");
-const metaJob = (): SyncJob => ({ kind: "meta", audienceId: AUDIENCE, config: { accessToken: "daily", adAccountId: "act_29", graphBaseUrl: meta.baseUrl } });
+const metaConfig = () => ({ accessToken: "daily", adAccountId: "act_29", graphBaseUrl: meta.baseUrl });
+const metaJob = (): SyncJob => ({ kind: "meta", audienceId: AUDIENCE, config: metaConfig() });
 
 /** The scheduler fires at 00:30 Helsinki time the day after `day` (summer: UTC+3). */
 const firedAfter = (day: string) => new Date(`${day}T21:30:00Z`);
@@ -120,7 +121,7 @@ describe("the daily schedule", () => {
     // A withdrawal dated after the last build's as-of date is removed from Meta at the next sync, without a rebuild.
     await consent("partner_meta", false, "2025-05-31 05:00:00");
     const lateSync = await syncMeta(wh, {
-      audienceId: AUDIENCE, config: metaJob().config as never, preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-05-31T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 },
+      audienceId: AUDIENCE, config: metaConfig(), preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-05-31T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 },
     });
     expect(lateSync).toMatchObject({ rowsRemoved: 1, rowsAdded: 0 });
     expect(onMeta()).toEqual([]);
@@ -140,7 +141,7 @@ describe("the daily schedule", () => {
     await freshOrder("2025-06-01");
     const dayN = await day("2025-06-01");
     expectGood(dayN);
-    expect(dayN.syncs).toMatchObject([{ status: "succeeded", rowsRemoved: 1 }]);
+    expect(dayN.syncs).toMatchObject([{ status: "succeeded", rowsRemoved: 1, suppressed: {} }]);
     expect(onMeta()).toEqual([]);
     expect(await partnerAudience()).toEqual(expect.objectContaining({ members_as_of_date: "2025-06-01", member_count: 1 }));
     const membersOfN = await current("activation.audience_members");
@@ -167,9 +168,9 @@ describe("the daily schedule", () => {
     expect(await wh.query("select count(*)::int as n from marts.customer_segment_history where snapshot_date = '2025-06-02'")).toEqual([{ n: 0 }]);
 
     // A sync later on N+2 (expected as-of N+1) is within the bound of 1 day; on N+3 it refuses.
-    const within = await syncMeta(wh, { audienceId: AUDIENCE, config: metaJob().config as never, preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-06-03T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 } });
+    const within = await syncMeta(wh, { audienceId: AUDIENCE, config: metaConfig(), preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-06-03T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 } });
     expect(within).toMatchObject({ rowsAdded: 0, rowsRemoved: 0 });
-    const stale = await syncMeta(wh, { audienceId: AUDIENCE, config: metaJob().config as never, preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-06-04T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 } })
+    const stale = await syncMeta(wh, { audienceId: AUDIENCE, config: metaConfig(), preflight: { expectedAsOfDate: scheduledAsOfDate(new Date("2025-06-04T09:00:00Z"), { timeZone: TIME_ZONE }), maxStalenessDays: 1 } })
       .then(() => "sent", (error: Error) => error.message);
     expect(stale).toMatch(/^refused: the last good build of audience passive_winback is as of 2025-06-01, 2 day\(s\) before 2025-06-03 .*staleness bound of 1 day\(s\).*2025-06-02 \(.*stg_pos__products.*Fix: make the build for 2025-06-03 succeed/);
     const [refused] = await wh.query<{ status: string; error: string }>("select status, error from activation.sync_ledger order by started_at desc limit 1");
