@@ -128,6 +128,24 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   });
   log(`  recommendations ${recs.seconds.toFixed(1)}s`);
 
+  const campaignDb = join(work, "campaign.duckdb");
+  rmSync(campaignDb, { force: true });
+  const campaign = await runStep("campaign", ["--warehouse", campaignDb, ...common]);
+  rmSync(campaignDb, { force: true });
+  const pp = (v: unknown) => `${(Number(v) * 100).toFixed(1)} pp`;
+  const cov = (c: unknown) => c as { coverage: number; significant: number };
+  rows.push({
+    step: "campaign lift, planted 2.6 pp (passive_winback)",
+    seconds: campaign.seconds,
+    peak_rss_mb: campaign.peak_rss_mb,
+    note:
+      `${Number(campaign.treated).toLocaleString("en-US")} treated / ${Number(campaign.holdout).toLocaleString("en-US")} holdout: lift ${pp(campaign.conversion_lift)} ` +
+      `(95 % ${pp(campaign.conversion_lift_ci_low)} to ${pp(campaign.conversion_lift_ci_high)}; true ${pp(campaign.true_effect)}, ${campaign.interval_holds_truth ? "held" : "MISSED"}), ` +
+      `MDE ${pp(campaign.minimum_detectable_lift)}, "${campaign.verdict}"; simulated at these sizes: coverage ${cov(campaign.coverage_with_effect).coverage.toFixed(3)}, ` +
+      `significant without effect ${cov(campaign.coverage_without_effect).significant.toFixed(3)}`,
+  });
+  log(`  campaign        ${campaign.seconds.toFixed(1)}s`);
+
   const identity = await runStep("identity-quality", ["--warehouse", runnerDb, ...common]);
   const causes = (list: unknown): string =>
     (list as { cause: string; persons: number }[]).slice(0, 3).map((c) => `${c.cause} ${c.persons.toLocaleString("en-US")}`).join(", ") || "none";
@@ -141,6 +159,19 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       `${Number(identity.splitPersons).toLocaleString("en-US")} split (${causes(identity.splits)})`,
   });
   log(`  identity quality precision ${Number(identity.precision).toFixed(4)} recall ${Number(identity.recall).toFixed(4)}`);
+
+  // last on runnerDb: it erases 1,000 persons
+  const privacy = await runStep("privacy", ["--warehouse", runnerDb, ...common]);
+  rows.push({
+    step: `erasure of ${privacy.persons} persons + the next build`,
+    seconds: privacy.seconds,
+    peak_rss_mb: privacy.peak_rss_mb,
+    note:
+      `forget ${Number(privacy.forget_seconds).toFixed(1)} s (${Number(privacy.identifiers_suppressed).toLocaleString("en-US")} hashed identifiers), build ${Number(privacy.build_seconds).toFixed(1)} s ` +
+      `(purge ${Number(privacy.purge_seconds).toFixed(1)} s), ${privacy.audience_members_to_remove} audience rows for the next syncs to remove, ` +
+      `${privacy.persons_left_in_profile} left in customer_profile; export of one person ${Number(privacy.export_seconds).toFixed(2)} s`,
+  });
+  log(`  privacy         ${privacy.seconds.toFixed(1)}s`);
 
   const members = String(options.customers);
   const t0 = performance.now();
@@ -172,9 +203,11 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     per_action: perAction,
     next_day: nextDay,
     fit,
+    campaign,
     validate,
     recommendations: recs,
     identity_quality: identity,
+    privacy,
   };
   // Full runs are kept in bench/results/ (committed with BENCHMARKS.md); a --quick smoke run is not a result
   // to keep, so it goes to the temp directory unless --out says otherwise.

@@ -11,6 +11,10 @@ import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
+import { exportPerson } from "../privacy/export.ts";
+import { forget } from "../privacy/forget.ts";
+import { runPlantedCampaign } from "./campaign.ts";
+import { simulateCoverage } from "../campaign/simulate.ts";
 
 export const BENCH_RESULT_PREFIX = "BENCH_RESULT ";
 
@@ -131,6 +135,100 @@ Object.assign(STEPS, {
       }, wh);
       const evaluation = await evaluateRecommendations(wh);
       return { seconds: run.seconds, ok: run.ok, ...evaluation };
+    } finally {
+      await wh.close();
+    }
+  },
+});
+
+Object.assign(STEPS, {
+  /**
+   * Campaign lift against a planted 2.6 pp effect (own warehouse: it generates, builds as of the day before
+   * the campaign, plants, builds as of its end), then the interval's coverage simulated over the twin at the
+   * group sizes and holdout conversion this run produced (full builds are minutes each; coverage needs
+   * thousands of campaigns).
+   */
+  async campaign(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const t0 = performance.now();
+      const planted = await runPlantedCampaign(wh, { customers: o.customers, seed: o.seed, extraConversion: 0.026 });
+      const row = planted.row;
+      const sizes = { treated: planted.plant.treated, holdout: planted.plant.holdout, baseRate: Number(row.holdout_conversion_rate), runs: 4000, seed: o.seed };
+      const withEffect = simulateCoverage({ ...sizes, effect: 0.026 });
+      const withoutEffect = simulateCoverage({ ...sizes, effect: 0 });
+      const number = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+      return {
+        seconds: (performance.now() - t0) / 1000,
+        planted_effect: 0.026,
+        true_effect: planted.true_effect,
+        treated: planted.plant.treated,
+        holdout: planted.plant.holdout,
+        planted_orders: planted.plant.plantedOrders,
+        treated_conversion_rate: number(row.treated_conversion_rate),
+        holdout_conversion_rate: number(row.holdout_conversion_rate),
+        conversion_lift: number(row.conversion_lift),
+        conversion_lift_ci_low: number(row.conversion_lift_ci_low),
+        conversion_lift_ci_high: number(row.conversion_lift_ci_high),
+        minimum_detectable_lift: number(row.minimum_detectable_lift),
+        verdict: row.verdict,
+        interval_holds_truth: planted.interval_holds_truth,
+        coverage_with_effect: withEffect,
+        coverage_without_effect: withoutEffect,
+        build_seconds: planted.seconds,
+      };
+    } finally {
+      await wh.close();
+    }
+  },
+});
+
+Object.assign(STEPS, {
+  /**
+   * Erasure at scale (docs/privacy.md), on a built warehouse: an access export of one person, then 1,000
+   * erasure requests one by one (each resolved through identity resolution), then the next build, which keeps
+   * them out of staging and purges the history tables. Mutates the warehouse: run it last.
+   */
+  async privacy(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const persons = Math.min(1000, o.customers);
+      const asOf = String(await wh.scalar("select max(as_of_date) from marts.customer_profile")).slice(0, 10);
+      const chosen = await wh.query<{ customer_id: string }>(
+        `select person_customer_id as customer_id from intermediate.int_persons order by hash(person_customer_id) limit ${persons}`,
+      );
+      const t0 = performance.now();
+      const exported = await exportPerson(wh, { type: "customer_id", value: chosen[0].customer_id });
+      const exportSeconds = (performance.now() - t0) / 1000;
+      const members = Number(await wh.scalar(
+        `select count(*) from activation.audience_members where not is_holdout and customer_id in (select customer_id from intermediate.int_customer_accounts
+         where person_customer_id in (${chosen.map((c) => `'${c.customer_id}'`).join(", ")}))`,
+      ));
+      const t1 = performance.now();
+      let identifiers = 0;
+      for (const person of chosen) {
+        const request = await forget(wh, { type: "customer_id", value: person.customer_id }, { receivedVia: "bench" });
+        identifiers += request.identifiers.length;
+      }
+      const forgetSeconds = (performance.now() - t1) / 1000;
+      const run = await build({ concurrency: 2, quiet: true, vars: { as_of_date: asOf } }, wh);
+      const left = Number(await wh.scalar(
+        `select count(*) from marts.customer_profile where customer_id in (${chosen.map((c) => `'${c.customer_id}'`).join(", ")})`,
+      ));
+      const purge = run.results.find((r) => r.key.endsWith("privacy_purge"));
+      return {
+        seconds: forgetSeconds + run.seconds,
+        persons,
+        export_seconds: exportSeconds,
+        export_found: exported.found,
+        forget_seconds: forgetSeconds,
+        identifiers_suppressed: identifiers,
+        build_seconds: run.seconds,
+        build_ok: run.ok,
+        purge_seconds: purge?.seconds ?? null,
+        audience_members_to_remove: members,
+        persons_left_in_profile: left,
+      };
     } finally {
       await wh.close();
     }
