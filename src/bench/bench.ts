@@ -160,18 +160,6 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   });
   log(`  identity quality precision ${Number(identity.precision).toFixed(4)} recall ${Number(identity.recall).toFixed(4)}`);
 
-  // last on runnerDb: it erases 1,000 persons
-  const privacy = await runStep("privacy", ["--warehouse", runnerDb, ...common]);
-  rows.push({
-    step: `erasure of ${privacy.persons} persons + the next build`,
-    seconds: privacy.seconds,
-    peak_rss_mb: privacy.peak_rss_mb,
-    note:
-      `forget ${Number(privacy.forget_seconds).toFixed(1)} s (${Number(privacy.identifiers_suppressed).toLocaleString("en-US")} hashed identifiers), build ${Number(privacy.build_seconds).toFixed(1)} s ` +
-      `(purge ${Number(privacy.purge_seconds).toFixed(1)} s), ${privacy.audience_members_to_remove} audience rows for the next syncs to remove, ` +
-      `${privacy.persons_left_in_profile} left in customer_profile; export of one person ${Number(privacy.export_seconds).toFixed(2)} s`,
-  });
-  log(`  privacy         ${privacy.seconds.toFixed(1)}s`);
 
   const members = String(options.customers);
   const t0 = performance.now();
