@@ -38,7 +38,7 @@ export async function openActivationWarehouse(config: WarehouseConfig): Promise<
  * (streams, keyset pages of up to 10,000, counts) need little of it. The bench's api-streams case
  * (src/bench/api-streams.ts) measures with the same value.
  */
-export const API_DUCKDB_MEMORY_LIMIT = "256MB";
+export const API_DUCKDB_MEMORY_LIMIT = "128MB";
 
 /** The tables the partner API reads. */
 export const API_TABLES = ["audiences", "audience_members", "audience_member_events"] as const;
