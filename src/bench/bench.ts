@@ -195,7 +195,6 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     validate,
     recommendations: recs,
     identity_quality: identity,
-    privacy,
   };
   // Full runs are kept in bench/results/ (committed with BENCHMARKS.md); a --quick smoke run is not a result
   // to keep, so it goes to the temp directory unless --out says otherwise.
