@@ -242,14 +242,24 @@ export function ledgerCreateTableSql(table: LedgerTableName, qualifiedName: stri
 
 /**
  * After the purge: the warehouse, raw (when the build purged raw) and partner_api steps of every pending
- * request are complete, and a request with no pending step left is completed.
+ * request are complete, and a request with no pending step left is completed. A request recorded while the
+ * build ran may have missed its staging (which read raw before it): it stays pending while any of its
+ * accounts is still in `stagedCustomers`, and the next build completes it.
  */
-export function completeBuildSteps(requests: string, steps: string, systems: readonly string[], target?: Dialect): string[] {
+export function completeBuildSteps(
+  t: { requests: string; steps: string; suppressions: string; stagedCustomers: string },
+  systems: readonly string[],
+  target?: Dialect,
+): string[] {
   const now = use(target).currentTimestamp();
-  const list = systems.map((s) => `'${s}'`).join(", ");
+  const systemList = systems.map((s) => `'${s}'`).join(", ");
+  const stillStaged = `select listed.request_id from ${t.suppressions} listed
+      join (select ${hash("customer_id", target)} as customer_sha256 from ${t.stagedCustomers}) staged on staged.customer_sha256 = listed.identifier_sha256
+      where listed.identifier_type = 'customer_id'`;
   return [
-    `update ${steps} set completed_at = ${now}, detail = 'purged by the build' where completed_at is null and system in (${list})`,
-    `update ${requests} set status = 'completed', completed_at = ${now}
-    where status <> 'completed' and request_id not in (select request_id from ${steps} where completed_at is null)`,
+    `update ${t.steps} set completed_at = ${now}, detail = 'purged by the build'
+    where completed_at is null and system in (${systemList}) and request_id not in (${stillStaged})`,
+    `update ${t.requests} set status = 'completed', completed_at = ${now}
+    where status <> 'completed' and request_id not in (select request_id from ${t.steps} where completed_at is null)`,
   ];
 }

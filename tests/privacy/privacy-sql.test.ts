@@ -151,6 +151,43 @@ describe("erasure SQL on DuckDB", () => {
   });
 });
 
+describe("the build's ledger update", () => {
+  it("completes a request's build steps only when staging no longer holds its accounts (a request during a build waits)", async () => {
+    const wh = await Warehouse.open(":memory:");
+    try {
+      const d = dialect("duckdb");
+      await wh.run("create schema raw; create schema privacy; create schema staging");
+      await wh.run(rawTableDdl("privacy_suppressions", "duckdb"));
+      await wh.run(privacy.ledgerCreateTableSql("privacy_requests", "privacy.privacy_requests", d));
+      await wh.run(privacy.ledgerCreateTableSql("privacy_request_steps", "privacy.privacy_request_steps", d));
+      await wh.run("create table staging.stg_crm__customers as select 'C3' as customer_id union all select 'C4'");
+      await wh.run(`insert into raw.privacy_suppressions values ('customer_id', '${sha("C1")}', 'r1', ${ts}), ('customer_id', '${sha("C3")}', 'r2', ${ts})`);
+      for (const request of ["r1", "r2"]) {
+        await wh.run(`insert into privacy.privacy_requests values ('${request}', 'erasure', ${ts}, 'cli:test', '[]', 1, 0, 'received', null)`);
+        for (const system of ["warehouse", "partner_api", "partner:meta"]) {
+          await wh.run(`insert into privacy.privacy_request_steps values ('${request}', '${system}', ${ts}, null, null)`);
+        }
+      }
+      const statements = privacy.completeBuildSteps({
+        requests: "privacy.privacy_requests", steps: "privacy.privacy_request_steps",
+        suppressions: "raw.privacy_suppressions", stagedCustomers: "staging.stg_crm__customers",
+      }, ["warehouse", "partner_api"], d);
+      for (const sql of statements) await wh.run(sql);
+      expect(await wh.query("select request_id, system from privacy.privacy_request_steps where completed_at is not null order by 1, 2"))
+        .toEqual([{ request_id: "r1", system: "partner_api" }, { request_id: "r1", system: "warehouse" }]);
+      // partner:meta is still pending, so no request is completed yet
+      expect(await wh.query("select count(*) as n from privacy.privacy_requests where status = 'completed'")).toEqual([{ n: "0" }]);
+      await wh.run("update privacy.privacy_request_steps set completed_at = now() where request_id = 'r1' and system = 'partner:meta'");
+      for (const sql of statements) await wh.run(sql);
+      expect(await wh.query("select request_id, status from privacy.privacy_requests order by 1")).toEqual([
+        { request_id: "r1", status: "completed" }, { request_id: "r2", status: "received" },
+      ]);
+    } finally {
+      await wh.close();
+    }
+  });
+});
+
 describe("erasure SQL on the local BigQuery endpoint (official client)", () => {
   let bq: LocalBigQuery;
   let client: BigQuery;
