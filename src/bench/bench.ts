@@ -142,7 +142,8 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       `${Number(campaign.treated).toLocaleString("en-US")} treated / ${Number(campaign.holdout).toLocaleString("en-US")} holdout: lift ${pp(campaign.conversion_lift)} ` +
       `(95 % ${pp(campaign.conversion_lift_ci_low)} to ${pp(campaign.conversion_lift_ci_high)}; true ${pp(campaign.true_effect)}, ${campaign.interval_holds_truth ? "held" : "MISSED"}), ` +
       `MDE ${pp(campaign.minimum_detectable_lift)}, "${campaign.verdict}"; simulated at these sizes: coverage ${cov(campaign.coverage_with_effect).coverage.toFixed(3)}, ` +
-      `significant without effect ${cov(campaign.coverage_without_effect).significant.toFixed(3)}`,
+      `significant without effect ${cov(campaign.coverage_without_effect).significant.toFixed(3)}; ` +
+      `A/A over ${(campaign.reassignment_check as { assignments: number }).assignments} re-drawn holdouts: ${((campaign.reassignment_check as { significant: number }).significant * 100).toFixed(1)} % significant`,
   });
   log(`  campaign        ${campaign.seconds.toFixed(1)}s`);
 

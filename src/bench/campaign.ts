@@ -5,6 +5,7 @@
  * true effect as realized on this population (from the built orders, the planted ones left out).
  */
 import { AUDIENCES } from "../../macros/audiences.ts";
+import { newcombe } from "../campaign/lift.ts";
 import { plantCampaignEffect, type PlantResult } from "../generate/campaign-effect.ts";
 import { generate } from "../generate/generate.ts";
 import { build } from "../runner/command.ts";
@@ -78,5 +79,56 @@ export async function runPlantedCampaign(wh: Warehouse, o: PlantedCampaignOption
     row,
     interval_holds_truth: row.conversion_lift_ci_low !== null && low <= trueEffect && trueEffect <= high,
     seconds: { generate: generateSeconds, build_before: buildBefore, build_after: buildAfter },
+  };
+}
+
+export interface ReassignmentCheck {
+  assignments: number;
+  /** Share of re-assignments whose 95 % interval calls a difference significant (about 5 % if fair). */
+  significant: number;
+  /** Share of re-assignments whose difference is at least as large as the real assignment's. */
+  as_extreme_as_actual: number;
+  actual: { treated: number; treated_converted: number; holdout: number; holdout_converted: number; difference: number };
+}
+
+/**
+ * An A/A check on the frozen population without the planted orders: the holdout drawn again `assignments`
+ * times with other hash salts (same share), each measured like the mart. Tells chance from a biased
+ * assignment: if the real holdout is fair, its difference is as extreme as that of many re-assignments and
+ * about 5 % of them are called significant.
+ */
+export async function reassignmentCheck(wh: Warehouse, o: { audienceId: string; snapshotDate: string; startDate: string; endDate: string; holdoutPercent: number; assignments: number }): Promise<ReassignmentCheck> {
+  const base = `
+    with members as (
+      select customer_id, bool_or(is_holdout) as is_holdout from activation.audience_membership_history
+      where snapshot_date = DATE '${o.snapshotDate}' and audience_id = '${o.audienceId}' group by customer_id),
+    converted as (
+      select customer_id from intermediate.int_customer_orders
+      where order_date between DATE '${o.startDate}' and DATE '${o.endDate}' and order_id not like 'LIFT-%' group by customer_id),
+    population as (
+      select members.*, converted.customer_id is not null as base_converted from members left join converted using (customer_id))`;
+  const rows = await wh.query(`${base}
+    select count(*) filter (where not h)::int as nt, count(*) filter (where not h and base_converted)::int as xt,
+      count(*) filter (where h)::int as nh, count(*) filter (where h and base_converted)::int as xh
+    from (select salt, base_converted, hash('aa' || salt || ':' || customer_id) % 100 < ${o.holdoutPercent} as h
+          from population, (select range as salt from range(0, ${o.assignments})) salts) t
+    group by salt`);
+  const [a] = await wh.query(`${base}
+    select count(*) filter (where not is_holdout)::int as nt, count(*) filter (where not is_holdout and base_converted)::int as xt,
+      count(*) filter (where is_holdout)::int as nh, count(*) filter (where is_holdout and base_converted)::int as xh
+    from population`);
+  const difference = Number(a.xt) / Number(a.nt) - Number(a.xh) / Number(a.nh);
+  let significant = 0;
+  let asExtreme = 0;
+  for (const r of rows) {
+    const ci = newcombe(Number(r.xt), Number(r.nt), Number(r.xh), Number(r.nh));
+    if (ci.low > 0 || ci.high < 0) significant++;
+    if (Math.abs(Number(r.xt) / Number(r.nt) - Number(r.xh) / Number(r.nh)) >= Math.abs(difference) - 1e-12) asExtreme++;
+  }
+  return {
+    assignments: rows.length,
+    significant: significant / rows.length,
+    as_extreme_as_actual: asExtreme / rows.length,
+    actual: { treated: Number(a.nt), treated_converted: Number(a.xt), holdout: Number(a.nh), holdout_converted: Number(a.xh), difference },
   };
 }

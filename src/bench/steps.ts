@@ -11,7 +11,8 @@ import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
-import { runPlantedCampaign } from "./campaign.ts";
+import { reassignmentCheck, runPlantedCampaign } from "./campaign.ts";
+import { AUDIENCES } from "../../macros/audiences.ts";
 import { simulateCoverage } from "../campaign/simulate.ts";
 
 export const BENCH_RESULT_PREFIX = "BENCH_RESULT ";
@@ -155,6 +156,11 @@ Object.assign(STEPS, {
       const sizes = { treated: planted.plant.treated, holdout: planted.plant.holdout, baseRate: Number(row.holdout_conversion_rate), runs: 4000, seed: o.seed };
       const withEffect = simulateCoverage({ ...sizes, effect: 0.026 });
       const withoutEffect = simulateCoverage({ ...sizes, effect: 0 });
+      const audience = AUDIENCES.find((a) => a.id === planted.audience_id)!;
+      const reassigned = await reassignmentCheck(wh, {
+        audienceId: planted.audience_id, snapshotDate: planted.plant.snapshotDate, startDate: audience.campaign!.startDate, endDate: audience.campaign!.endDate,
+        holdoutPercent: audience.holdoutPercent, assignments: 1000,
+      });
       const number = (v: unknown) => (v === null || v === undefined ? null : Number(v));
       return {
         seconds: (performance.now() - t0) / 1000,
@@ -173,6 +179,7 @@ Object.assign(STEPS, {
         interval_holds_truth: planted.interval_holds_truth,
         coverage_with_effect: withEffect,
         coverage_without_effect: withoutEffect,
+        reassignment_check: reassigned,
         build_seconds: planted.seconds,
       };
     } finally {
