@@ -60,6 +60,12 @@ export interface SyncPreflightResult {
 }
 
 export class SyncRefusedError extends Error {
+  /**
+   * Members the late-binding rules held back although the sync was refused (written to sync_suppressions):
+   * a withdrawal must not wait for the build to recover, so a Meta sync still removes them.
+   */
+  heldBack = 0;
+
   constructor(message: string) {
     super(message);
     this.name = "SyncRefusedError";
@@ -218,9 +224,22 @@ export async function recordSuppressions(
 export async function preflightSync(aw: ActivationWarehouse, context: SyncContext, options?: SyncPreflightOptions): Promise<SyncPreflightResult> {
   await ensureStateTables(aw, ["sync_suppressions"]);
   if (!options) return { suppressed: {} };
-  const buildAsOfDate = await checkBuildGate(aw, context, options);
   const sources: SourceTables = { rawDataset: "raw", intermediateDataset: "intermediate", ...options.sources };
-  const suppressed = await recordSuppressions(aw, context, buildAsOfDate, options.rules ?? DEFAULT_SUPPRESSION_RULES, sources);
+  const rules = options.rules ?? DEFAULT_SUPPRESSION_RULES;
+  let buildAsOfDate: string;
+  try {
+    buildAsOfDate = await checkBuildGate(aw, context, options);
+  } catch (error) {
+    // Refused: nothing new is sent, but who must leave the audience is still worked out (against the build
+    // the table holds) so the sync can remove them.
+    const tableAsOf = error instanceof SyncRefusedError ? await audienceAsOfDate(aw).catch(() => undefined) : undefined;
+    if (tableAsOf !== undefined) {
+      const held = await recordSuppressions(aw, context, tableAsOf, rules, sources).catch(() => ({}));
+      (error as SyncRefusedError).heldBack = Object.values(held).reduce((sum, n) => sum + n, 0);
+    }
+    throw error;
+  }
+  const suppressed = await recordSuppressions(aw, context, buildAsOfDate, rules, sources);
   return { buildAsOfDate, suppressed };
 }
 

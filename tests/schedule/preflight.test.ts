@@ -156,6 +156,26 @@ describe("build gating and staleness", () => {
     expect(ledger.error).toMatch(/^refused: no good build/);
   });
 
+  it("a refused sync still removes, by the hashes last sent, a member whose consent was withdrawn since the build", async () => {
+    await recordBuild(AS_OF, true);
+    const first = await syncMeta(wh, { audienceId: AUDIENCE, config: config(), preflight });
+    expect(first.rowsAdded).toBe(12);
+    const audience = meta.audienceIds().at(-1)!;
+    await recordBuild("2026-11-21", false);
+    await consent(customerIdOf(2), "partner_meta", false, "2026-11-22 08:00:00");
+    const requestsBefore = meta.requests.length;
+    const error = await syncMeta(wh, { audienceId: AUDIENCE, config: config(), preflight: { expectedAsOfDate: "2026-11-23", maxStalenessDays: 1 } }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^refused: the last good build of audience passive_winback is as of 2026-11-20, 3 day\(s\) before 2026-11-23 .*; 1 member\(s\) whose consent was withdrawn since the build were removed from Meta all the same$/s);
+    expect(meta.requests.slice(requestsBefore).map((r) => r.method)).toEqual(["DELETE"]);
+    expect(meta.externIds(audience)).toHaveLength(11);
+    expect(meta.externIds(audience)).not.toContain(externIdOf(customerIdOf(2)));
+    const [ledger] = await wh.query<{ status: string; rows_removed: unknown; rows_added: unknown; error: string }>(
+      "select status, rows_removed, rows_added, error from activation.sync_ledger order by started_at desc limit 1",
+    );
+    expect({ ...ledger, rows_removed: Number(ledger.rows_removed), rows_added: Number(ledger.rows_added) }).toEqual({ status: "failed", rows_removed: 1, rows_added: 0, error: (error as Error).message });
+    expect(await wh.query("select count(*)::int as n from activation.synced_members")).toEqual([{ n: 11 }]);
+  });
+
   it("refuses when the audience table is not the last good build's (a build that failed after writing it)", async () => {
     await recordBuild("2026-11-19", true);
     await recordBuild(AS_OF, false);

@@ -97,6 +97,24 @@ export async function snapshotIncrementalChanges(
   return countChanges(aw, syncId);
 }
 
+/**
+ * Removes only: synced members the late-binding rules held back for this sync (activation.sync_suppressions),
+ * with the identifiers last sent. What a refused sync still sends.
+ */
+export async function snapshotHeldBackRemovals(aw: ActivationWarehouse, syncId: string, destination: string, audienceId: string): Promise<number> {
+  const t = aw.dialect.table;
+  await aw.run(
+    `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
+     select $sync_id, 'remove', s.member_id, ${prefixed("s")}, true
+     from ${t("synced_members")} s
+     where s.destination = $destination and s.audience_id = $audience_id
+       and exists (select 1 from ${t("sync_suppressions")} held where held.sync_id = $sync_id and held.member_id = s.member_id)
+     order by s.member_id`,
+    { sync_id: syncId, destination, audience_id: audienceId },
+  );
+  return (await countChanges(aw, syncId)).removes;
+}
+
 export async function snapshotReplaceSet(aw: ActivationWarehouse, syncId: string, destination: string, audienceId: string): Promise<number> {
   const t = aw.dialect.table;
   await aw.run(

@@ -27,7 +27,7 @@ import {
   startLedger,
   type SyncMode,
 } from "../ledger.ts";
-import { preflightSync, type SyncPreflightOptions } from "../preflight.ts";
+import { preflightSync, type SyncPreflightOptions, SyncRefusedError } from "../preflight.ts";
 import { audienceMarker, MetaGraphClient, MetaGraphError, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
 import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
 import { META_MAX_ROWS_PER_REQUEST, prepareBatch, type PreparedBatch } from "./payload.ts";
@@ -46,6 +46,7 @@ import {
   markInvalidStatements,
   readChangePage,
   rememberExternalAudience,
+  snapshotHeldBackRemovals,
   snapshotIncrementalChanges,
   snapshotReplaceSet,
 } from "./state.ts";
@@ -223,6 +224,18 @@ async function recordBatch(
     type: "batch", syncId: run.syncId, phase, batchSeq, rowsSent: counts.sent, rowsInvalid: counts.invalid,
     numReceived: counts.accepted, seconds: (performance.now() - startedAt) / 1000, totals: { ...run.totals },
   });
+}
+
+/**
+ * What a refused sync still does: remove, by the hashes last sent, the synced members the late-binding
+ * rules held back (a consent withdrawn since the build). Returns how many Meta acknowledged.
+ */
+async function removeHeldBack(run: Omit<RunContext, "externalAudienceId">): Promise<number> {
+  const externalAudienceId = await findExternalAudience(run.aw, run.destination, run.audienceId);
+  if (!externalAudienceId) return 0;
+  if ((await snapshotHeldBackRemovals(run.aw, run.syncId, run.destination, run.audienceId)) === 0) return 0;
+  await runIncremental({ ...run, externalAudienceId });
+  return run.totals.rowsRemoved;
 }
 
 /** Removes, then adds; each acknowledged batch is committed with its state change and ledger update. */
@@ -424,7 +437,16 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
       requests: client.stats.requests, retries: client.stats.retries, seconds: (performance.now() - started) / 1000,
     };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    if (error instanceof SyncRefusedError && error.heldBack > 0 && mode === "incremental") {
+      // Refused (stale or failed build): nothing is added, but a withdrawal does not wait for the build.
+      const removed = await removeHeldBack({ aw, client, syncId, destination, audienceId, batchSize, totals, onProgress: options.onProgress }).catch((removal: Error) => {
+        message += `; removing the ${error.heldBack} member(s) held back failed too: ${removal.message.split("\n")[0]}`;
+        return 0;
+      });
+      if (removed > 0) message += `; ${removed} member(s) whose consent was withdrawn since the build were removed from Meta all the same`;
+      error.message = message;
+    }
     await finishLedger(aw, syncId, "failed", message).catch(() => undefined);
     await dropChangeSnapshot(aw, syncId).catch(() => undefined);
     throw error;
