@@ -27,6 +27,7 @@ import {
   startLedger,
   type SyncMode,
 } from "../ledger.ts";
+import { requireKnownAudience } from "../audience-check.ts";
 import { preflightSync, type SyncPreflightOptions, SyncRefusedError } from "../preflight.ts";
 import { audienceMarker, MetaGraphClient, MetaGraphError, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
 import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
@@ -415,6 +416,8 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
 
   const totals: SyncTotals = { batchesSent: 0, rowsAdded: 0, rowsRemoved: 0, rowsInvalid: 0, rowsAccepted: 0 };
   try {
+    // before any call to Meta: a typo would otherwise create a real, empty audience on the ad account
+    await requireKnownAudience(aw, audienceId, destination, { withMetaState: true });
     await preflightSync(aw, { syncId, destination, audienceId }, options.preflight);
     await assertOneRowPerMember(aw, destination, audienceId);
     const { externalAudienceId, source } = await ensureAudience(aw, { audienceId, destination, client, name: options.audienceName });

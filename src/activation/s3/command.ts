@@ -19,10 +19,10 @@ export function formatS3DropEvent(event: S3DropEvent): string {
       return `  uploaded ${event.key} ${rows(event.rows)} ${size(event.sizeBytes)} ${event.seconds.toFixed(2)}s`;
     case "part_skipped":
       return `  already there: ${event.key} (${rows(event.rows)})`;
-    case "stale_part_deleted":
-      return `  deleted stale ${event.key}`;
-    case "manifest_deleted":
-      return `  content changed: removed ${event.key} until the new parts are in place`;
+    case "old_file_deleted":
+      return `  removed ${event.key} (an earlier drop; the manifest no longer lists it)`;
+    case "stale_temp_removed":
+      return `  removed ${event.paths.length} temp folder(s) of earlier drops that were stopped: ${event.paths.join(", ")}`;
     case "manifest_written":
       return `  manifest ${event.key}: ${rows(event.rows)} in ${event.parts} part(s)`;
     case "unchanged":
@@ -33,11 +33,12 @@ export function formatS3DropEvent(event: S3DropEvent): string {
 export function registerS3SyncCommand(sync: Command): void {
   const command = sync
     .command("s3")
-    .description("Drop an audience to a partner's S3 bucket: gzip parts, then manifest.json last (resumable).")
+    .description("Drop an audience to a partner's S3 bucket: gzip parts in the drop's own folder, then manifest.json switched last (resumable).")
     .requiredOption("--audience <id>", "audience_id in activation.audience_members")
     .requiredOption("--partner <id>", "partner id in the partners file (kind: s3)")
     .option("--partners-file <path>", "partner settings YAML", DEFAULT_PARTNERS_FILE)
     .option("--date <YYYY-MM-DD>", "snapshot date to drop (default: the latest as_of_date)")
+    .option("--allow-empty", "write the drop even when it holds 0 rows (the audience is meant to be empty; a partner may empty its list)")
     .option("--rows-per-part <n>", "rows per file (default: the partner's rowsPerPart)", wholeNumber("--rows-per-part", { min: 1 }));
   addWarehouseOptions(addPreflightOptions(command)).action(async (opts) => {
     try {
@@ -50,6 +51,7 @@ export function registerS3SyncCommand(sync: Command): void {
           partner,
           asOfDate: opts.date,
           rowsPerPart: opts.rowsPerPart,
+          allowEmpty: opts.allowEmpty === true,
           onProgress: (event) => console.log(formatS3DropEvent(event)),
           preflight: preflightFromFlags(opts),
         });

@@ -1,19 +1,19 @@
 /**
- * Drops one audience snapshot into a partner's S3 bucket as gzip files plus a manifest written last.
+ * Drops one audience snapshot into a partner's S3 bucket as gzip files plus a manifest switched last.
  *
  * The parts are written locally first (so their SHA-256 and size are known before anything is uploaded),
- * then each part is uploaded unless an object with the same SHA-256 (kept in x-amz-meta-sha256) and size is
- * already there, then parts left over from an earlier, larger drop are deleted, and only then is
- * manifest.json written. A partner that waits for the manifest never reads a half-written drop; a drop
- * interrupted part-way is finished by running it again, re-uploading only what is missing or different;
- * a drop whose manifest already describes the same files is left alone. When the content of an existing
- * drop changed (a consent withdrawn since), its manifest is deleted before any part is replaced.
+ * into the drop's own folder `drop=<content id>/` beside the date's manifest.json. Each part is uploaded
+ * unless an object with the same SHA-256 (kept in x-amz-meta-sha256) and size is already there, then the
+ * deletion file, and only then is manifest.json overwritten to point at the new folder (one PUT: a
+ * partner reads either the previous complete drop or the new one, never a mix). Files of earlier drops
+ * of the date are removed after the switch. A drop interrupted part-way is finished by running it again
+ * (same content, same folder: only what is missing is uploaded); a drop whose manifest already describes
+ * the same files is left alone. A drop of 0 rows is refused unless the audience is meant to be empty.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -46,6 +46,8 @@ import {
   csvHeader,
   csvLine,
   type DropManifest,
+  dropContentId,
+  dropFolder,
   dropKeyPrefix,
   type ExportRow,
   isExportable,
@@ -53,10 +55,12 @@ import {
   type ManifestPart,
   manifestSchema,
   ndjsonLine,
-  PART_FILE_PATTERN,
   partFileName,
   sameDropContent,
+  SLICE_DROP_OBJECT_PATTERN,
 } from "./format.ts";
+import { createDropTemp, defaultDropTempRoot, removeStaleDropTemps } from "./temp.ts";
+import { requireKnownAudience } from "../audience-check.ts";
 
 /** Rows read from the warehouse per query while writing parts. */
 const PAGE_ROWS = 50_000;
@@ -68,8 +72,10 @@ export type S3DropEvent =
   | { type: "part_written"; file: string; rows: number; sizeBytes: number; seconds: number }
   | { type: "part_uploaded"; file: string; key: string; rows: number; sizeBytes: number; seconds: number }
   | { type: "part_skipped"; file: string; key: string; rows: number }
-  | { type: "stale_part_deleted"; key: string }
-  | { type: "manifest_deleted"; key: string }
+  /** A file of an earlier drop of the date, removed after the manifest was switched away from it. */
+  | { type: "old_file_deleted"; key: string }
+  /** Temp folders of earlier drops that were killed, removed at the start. */
+  | { type: "stale_temp_removed"; paths: string[] }
   | { type: "manifest_written"; key: string; rows: number; parts: number }
   | { type: "unchanged"; key: string; rows: number; parts: number };
 
@@ -88,6 +94,13 @@ export interface DropToS3Options {
   triggeredBy?: string;
   /** Build gating and late-binding suppression before anything is written (src/activation/preflight.ts). */
   preflight?: SyncPreflightOptions;
+  /**
+   * Write a drop of 0 rows. Off by default: a partner that treats each drop as the full list would empty
+   * the audience, so an empty drop must be what was meant (`--allow-empty`).
+   */
+  allowEmpty?: boolean;
+  /** The root of the drops' temp folders (default <tmp>/slice-drops). */
+  tempRoot?: string;
 }
 
 export interface DropToS3Result {
@@ -297,6 +310,55 @@ async function partIsInPlace(s3: S3Client, bucket: string, part: ManifestPart): 
   }
 }
 
+/** How many rows of the audience the date holds for the partner, holdouts included, and its latest dates. */
+async function snapshotOfDate(aw: ActivationWarehouse, audienceId: string, partnerId: string, asOfDate: string): Promise<{ rows: number; latest: string | null }> {
+  const rows = await aw.runQuery<{ on_date: number | string; latest: string | null }>(
+    `select count(case when as_of_date = cast($as_of_date as date) then 1 end) as on_date, ${aw.dialect.text("max(as_of_date)")} as latest
+     from ${aw.dialect.table("audience_members")} where audience_id = $audience_id and destination = $destination`,
+    { audience_id: audienceId, destination: partnerId, as_of_date: asOfDate },
+  );
+  return { rows: Number(rows[0]?.on_date ?? 0), latest: rows[0]?.latest ?? null };
+}
+
+/** Why a drop of 0 rows is refused, with the fix. */
+export function emptyDropMessage(audienceId: string, partnerId: string, asOfDate: string, snapshot: { rows: number; latest: string | null }, invalid: number): string {
+  const why = snapshot.rows === 0
+    ? `activation.audience_members has no snapshot of ${audienceId} for ${partnerId} on ${asOfDate}${snapshot.latest ? ` (the latest is ${snapshot.latest})` : ""}`
+    : `its ${snapshot.rows} row(s) on ${asOfDate} are all holdouts, held back at send time or invalid (${invalid} invalid)`;
+  return (
+    `refused: the drop of ${audienceId} to ${partnerId} for ${asOfDate} would hold 0 rows: ${why}. ` +
+    "A partner that treats each drop as the full list would empty the audience. " +
+    `Fix: ${snapshot.rows === 0 && snapshot.latest ? `drop a date that has a snapshot (--date ${snapshot.latest}, or leave --date out for the latest)` : "build the audience (slice build) and check its members"}, ` +
+    "or pass --allow-empty if the audience is meant to be empty"
+  );
+}
+
+/**
+ * Removes what earlier drops of the date left beside the current manifest: files it does not list, of the
+ * kinds Slice writes (SLICE_DROP_OBJECT_PATTERN), so nothing else a bucket holds there is touched.
+ */
+async function removeOldDropFiles(s3: S3Client, bucket: string, dateKeyPrefix: string, manifest: DropManifest, emit: (event: S3DropEvent) => Promise<void>): Promise<void> {
+  const keep = new Set([...manifest.parts.map((part) => part.key), ...(manifest.deletions ? [manifest.deletions.key] : [])]);
+  let continuationToken: string | undefined;
+  do {
+    const listing = await s3
+      .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${dateKeyPrefix}/`, ContinuationToken: continuationToken }))
+      .catch((error: unknown) => {
+        throw s3Failure("listing", bucket, `${dateKeyPrefix}/`, error);
+      });
+    for (const object of listing.Contents ?? []) {
+      if (!object.Key || keep.has(object.Key) || !SLICE_DROP_OBJECT_PATTERN.test(object.Key)) continue;
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key })).catch((error: unknown) => {
+        const failure = s3Failure("delete", bucket, object.Key!, error);
+        failure.message = `the new drop is in place (manifest written), but removing the files of an earlier drop failed: ${failure.message}`;
+        throw failure;
+      });
+      await emit({ type: "old_file_deleted", key: object.Key });
+    }
+    continuationToken = listing.IsTruncated ? listing.NextContinuationToken : undefined;
+  } while (continuationToken);
+}
+
 export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: DropToS3Options): Promise<DropToS3Result> {
   const started = performance.now();
   const aw = asActivationWarehouse(wh);
@@ -316,21 +378,38 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
   // A file drop is a full snapshot that replaces the previous one, hence mode "replace".
   await startLedger(aw, { destination: partner.id, audienceId, mode: "replace", triggeredBy: options.triggeredBy, syncId });
 
-  const dir = await mkdtemp(join(tmpdir(), "slice-drop-"));
-  const s3 = options.s3Client ?? createS3Client(partner, options.env);
   const emit = async (event: S3DropEvent) => options.onProgress?.(event);
+  const tempRoot = options.tempRoot ?? defaultDropTempRoot();
+  let dir: string | undefined;
+  let s3: S3Client | undefined;
+  // Everything from here on, the pre-flight checks and the credentials included, closes the ledger row.
   try {
+    const stale = await removeStaleDropTemps(tempRoot);
+    if (stale.length > 0) await emit({ type: "stale_temp_removed", paths: stale });
+    dir = await createDropTemp(tempRoot, syncId);
+    s3 = options.s3Client ?? createS3Client(partner, options.env);
+    await requireKnownAudience(aw, audienceId, partner.id);
     await preflightSync(aw, { syncId, destination: partner.id, audienceId }, options.preflight);
     const asOfDate = await resolveAsOfDate(aw, audienceId, partner.id, options.asOfDate);
-    const keyPrefix = dropKeyPrefix(partner.prefix, audienceId, asOfDate);
-    const manifestKey = `${keyPrefix}/${MANIFEST_FILE}`;
+    const dateKeyPrefix = dropKeyPrefix(partner.prefix, audienceId, asOfDate);
+    const manifestKey = `${dateKeyPrefix}/${MANIFEST_FILE}`;
 
-    const written = await writeParts(aw, { syncId, audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix }, (part, seconds) =>
+    const written = await writeParts(aw, { syncId, audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix: dateKeyPrefix }, (part, seconds) =>
       emit({ type: "part_written", file: part.file, rows: part.rows, sizeBytes: part.size_bytes, seconds }),
     );
-    const parts: ManifestPart[] = written.parts.map(({ path: _path, ...part }) => part);
+    if (written.rows === 0 && !options.allowEmpty) {
+      throw new Error(emptyDropMessage(audienceId, partner.id, asOfDate, await snapshotOfDate(aw, audienceId, partner.id, asOfDate), written.invalid));
+    }
     // erasure requests the partner has not been told of yet (src/privacy/partners.ts)
-    const deletions = await prepareDeletions(aw, { partner, dir, keyPrefix });
+    const deletions = await prepareDeletions(aw, { partner, dir, keyPrefix: dateKeyPrefix });
+    const folder = dropFolder(dateKeyPrefix, dropContentId({
+      format: partner.format,
+      columns: partner.columns,
+      files: [...written.parts, ...(deletions ? [deletions.part] : [])],
+    }));
+    for (const part of written.parts) part.key = `${folder}/${part.file}`;
+    if (deletions) deletions.part = { ...deletions.part, key: `${folder}/${deletions.part.file}` };
+    const parts: ManifestPart[] = written.parts.map(({ path: _path, ...part }) => part);
     const manifest: DropManifest = {
       manifest_version: 1,
       audience_id: audienceId,
@@ -357,24 +436,19 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     // a deletion file announced earlier for this date stays listed when the drop is written again
     if (!manifest.deletions && existing?.deletions) manifest.deletions = existing.deletions;
     if (existing && sameDropContent(existing, manifest)) {
-      const checks = await Promise.all(parts.map((part) => partIsInPlace(s3, bucket, part)));
+      const client = s3;
+      const checks = await Promise.all(parts.map((part) => partIsInPlace(client, bucket, part)));
       if (checks.every(Boolean)) {
         await emit({ type: "unchanged", key: manifestKey, rows: written.rows, parts: parts.length });
-        await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
         if (deletions) await markPartnerTold(aw, partner.id, deletions, syncId);
+        // an earlier run may have switched the manifest and stopped before removing the old files
+        await removeOldDropFiles(s3, bucket, dateKeyPrefix, existing, emit);
+        await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
         return result("unchanged", 0);
       }
     }
-    if (existing) {
-      // The drop is about to change under the partner: take the manifest away first so nobody reads a mix.
-      try {
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
-      } catch (error) {
-        throw s3Failure("delete", bucket, manifestKey, error);
-      }
-      await emit({ type: "manifest_deleted", key: manifestKey });
-    }
 
+    // The new drop goes into its own folder: the files the current manifest lists are not touched.
     let uploaded = 0;
     for (const part of written.parts) {
       if (await partIsInPlace(s3, bucket, part)) {
@@ -400,31 +474,13 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       } catch (error) {
         // The answer may be what was lost: a CompleteMultipartUpload whose answer is lost is retried by the
         // SDK and then refused (NoSuchUpload), although the object is complete. The object decides.
-        if (!(await partIsInPlace(s3, bucket, part).catch(() => false))) throw s3Failure("upload", bucket, part.key, error);
+        const client = s3;
+        if (!(await partIsInPlace(client, bucket, part).catch(() => false))) throw s3Failure("upload", bucket, part.key, error);
       }
       uploaded += 1;
       await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { batches: 1, accepted: part.rows })]);
       await emit({ type: "part_uploaded", file: part.file, key: part.key, rows: part.rows, sizeBytes: part.size_bytes, seconds: (performance.now() - partStarted) / 1000 });
     }
-
-    // Parts beyond the new count belong to an earlier, larger drop and must not sit beside the new manifest.
-    const keep = new Set(parts.map((part) => part.key));
-    let continuationToken: string | undefined;
-    do {
-      const listing = await s3
-        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${keyPrefix}/`, ContinuationToken: continuationToken }))
-        .catch((error: unknown) => {
-          throw s3Failure("listing", bucket, `${keyPrefix}/`, error);
-        });
-      for (const object of listing.Contents ?? []) {
-        if (!object.Key || keep.has(object.Key) || !PART_FILE_PATTERN.test(object.Key)) continue;
-        await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: object.Key })).catch((error: unknown) => {
-          throw s3Failure("delete", bucket, object.Key!, error);
-        });
-        await emit({ type: "stale_part_deleted", key: object.Key });
-      }
-      continuationToken = listing.IsTruncated ? listing.NextContinuationToken : undefined;
-    } while (continuationToken);
 
     if (deletions) {
       try {
@@ -433,6 +489,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
         throw s3Failure("upload", bucket, deletions.part.key, error);
       }
     }
+    // The switch: one PUT replaces the manifest, so a partner sees the previous complete drop or this one.
     try {
       await s3.send(new PutObjectCommand({
         Bucket: bucket,
@@ -445,14 +502,15 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       throw s3Failure("upload", bucket, manifestKey, error);
     }
     await emit({ type: "manifest_written", key: manifestKey, rows: written.rows, parts: parts.length });
-    await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
     if (deletions) await markPartnerTold(aw, partner.id, deletions, syncId);
+    await removeOldDropFiles(s3, bucket, dateKeyPrefix, manifest, emit);
+    await aw.transaction([ledgerIncrementStatement(aw.dialect, syncId, { added: written.rows, invalid: written.invalid }), ledgerFinishStatement(aw.dialect, syncId, "succeeded")]);
     return result("written", uploaded);
   } catch (error) {
     await finishLedger(aw, syncId, "failed", error instanceof Error ? error.message : String(error)).catch(() => undefined);
     throw error;
   } finally {
-    await rm(dir, { recursive: true, force: true });
-    if (!options.s3Client) s3.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    if (s3 && !options.s3Client) s3.destroy();
   }
 }

@@ -2,10 +2,11 @@
  * The shape of a file drop: object keys, file lines and the manifest. Pure functions, so the layout a
  * partner relies on is pinned by table-driven tests.
  *
- *   s3://<bucket>/<prefix>/audience=<audience_id>/date=<YYYY-MM-DD>/part-00000.csv.gz
- *                                                                  /part-00001.csv.gz ...
- *                                                                  /manifest.json   (written last)
+ *   s3://<bucket>/<prefix>/audience=<audience_id>/date=<YYYY-MM-DD>/manifest.json   (switched last)
+ *                                                                  /drop=<content id>/part-00000.csv.gz
+ *                                                                  /drop=<content id>/part-00001.csv.gz ...
  */
+import { createHash } from "node:crypto";
 import { type HashedIdentifierColumn, isSha256Hex } from "../partners.ts";
 
 export type DropFormat = "csv_gzip" | "ndjson_gzip";
@@ -41,6 +42,27 @@ export function partFileName(index: number, format: DropFormat): string {
 }
 
 export const PART_FILE_PATTERN = /\/part-\d{5}\.(csv|ndjson)\.gz$/;
+
+/**
+ * Objects a drop may remove from its date folder when they are no longer listed by the manifest: parts
+ * and deletion files (of the flat layout before drop folders, too) and anything inside a drop folder.
+ */
+export const SLICE_DROP_OBJECT_PATTERN = /(\/part-\d{5}\.(csv|ndjson)\.gz|\/deletions\.(csv|ndjson)\.gz)$|\/drop=[0-9a-f]+\//;
+
+/**
+ * The id of a drop's content: the digest of its format, columns and files. Each drop is written to its own
+ * folder, `<date folder>/drop=<id>/`, so a new drop never touches the files the current manifest lists,
+ * and a rerun of an interrupted drop (same content) finds its parts in place and skips them.
+ */
+export function dropContentId(content: { format: DropFormat; columns: readonly string[]; files: readonly { file: string; sha256: string; size_bytes: number }[] }): string {
+  const text = JSON.stringify([content.format, content.columns, content.files.map((file) => [file.file, file.sha256, file.size_bytes])]);
+  return createHash("sha256").update(text, "utf8").digest("hex").slice(0, 16);
+}
+
+/** The folder of one drop inside its date folder, without a trailing slash. */
+export function dropFolder(dateKeyPrefix: string, contentId: string): string {
+  return `${dateKeyPrefix}/drop=${contentId}`;
+}
 
 function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;

@@ -73,6 +73,20 @@ it("slice sync meta explains a missing token and exits with 1", async () => {
   expect(process.exitCode).toBe(1);
 });
 
+it("slice sync meta refuses a typo of an audience before any call to Meta, naming the known audiences", async () => {
+  Object.assign(process.env, { META_ACCESS_TOKEN: "cli-token", META_AD_ACCOUNT_ID: "act_31", META_GRAPH_BASE_URL: meta.baseUrl });
+  const requestsBefore = meta.requests.length;
+  const audiencesBefore = meta.audienceIds().length;
+  const { err } = await run(["sync", "meta", "--audience", "cli_audeince", "--warehouse", warehousePath]);
+  expect(err).toBe(
+    "slice sync meta failed: unknown audience cli_audeince: activation.audience_members has no rows of it for meta. Did you mean cli_audience? " +
+      "Known audiences for meta: cli_audience. Fix: pass one of these with --audience (--audience cli_audience); a new audience is added in macros/audiences.ts and built with slice build",
+  );
+  expect(process.exitCode).toBe(1);
+  expect(meta.requests.length).toBe(requestsBefore);
+  expect(meta.audienceIds().length).toBe(audiencesBefore);
+});
+
 it("slice sync s3 drops to the partner named in the partners file", async () => {
   const partnersFile = join(dir, "partners.yaml");
   writeFileSync(partnersFile, `partners:
@@ -89,7 +103,35 @@ it("slice sync s3 drops to the partner named in the partners file", async () => 
   Object.assign(process.env, { CLI_S3_KEY: "S3RVER", CLI_S3_SECRET: "S3RVER" });
   const { out } = await run(["sync", "s3", "--audience", "cli_audience", "--partner", "media_x", "--partners-file", partnersFile, "--warehouse", warehousePath]);
   expect(out).toMatch(/manifest cli\/audience=cli_audience\/date=2026-11-20\/manifest.json: 30 rows in 1 part/);
-  expect(await s3.keys("cli/")).toEqual(["cli/audience=cli_audience/date=2026-11-20/manifest.json", "cli/audience=cli_audience/date=2026-11-20/part-00000.csv.gz"]);
+  expect(await s3.keys("cli/")).toEqual([
+    expect.stringMatching(/^cli\/audience=cli_audience\/date=2026-11-20\/drop=[0-9a-f]{16}\/part-00000\.csv\.gz$/),
+    "cli/audience=cli_audience/date=2026-11-20/manifest.json",
+  ]);
+
+  // a day without a snapshot would write a valid manifest of 0 rows, emptying the partner's list: refused
+  const before = await s3.keys("cli/");
+  const empty = await run(["sync", "s3", "--audience", "cli_audience", "--partner", "media_x", "--partners-file", partnersFile, "--warehouse", warehousePath, "--date", "2026-11-21"]);
+  expect(empty.err).toContain(
+    "slice sync s3 failed: refused: the drop of cli_audience to media_x for 2026-11-21 would hold 0 rows: activation.audience_members has no snapshot of cli_audience for media_x on 2026-11-21 (the latest is 2026-11-20). " +
+      "A partner that treats each drop as the full list would empty the audience. Fix: drop a date that has a snapshot (--date 2026-11-20, or leave --date out for the latest), or pass --allow-empty if the audience is meant to be empty",
+  );
+  expect(process.exitCode).toBe(1);
+  expect(await s3.keys("cli/")).toEqual(before);
+  const ledgerRow = async () => {
+    const wh = await Warehouse.open(warehousePath);
+    try {
+      return (await wh.query("select status, error from activation.sync_ledger where destination = 'media_x' order by started_at desc limit 1"))[0];
+    } finally {
+      await wh.close();
+    }
+  };
+  expect(await ledgerRow()).toEqual({ status: "failed", error: expect.stringMatching(/^refused: the drop of cli_audience to media_x for 2026-11-21 would hold 0 rows/) });
+
+  process.exitCode = undefined;
+  const allowed = await run(["sync", "s3", "--audience", "cli_audience", "--partner", "media_x", "--partners-file", partnersFile, "--warehouse", warehousePath, "--date", "2026-11-21", "--allow-empty"]);
+  expect(allowed.out).toMatch(/manifest cli\/audience=cli_audience\/date=2026-11-21\/manifest.json: 0 rows in 1 part/);
+  expect(process.exitCode).toBeUndefined();
+  expect(await ledgerRow()).toEqual({ status: "succeeded", error: null });
 
   const unknown = await run(["sync", "s3", "--audience", "cli_audience", "--partner", "media_q", "--partners-file", partnersFile, "--warehouse", warehousePath]);
   expect(unknown.err).toMatch(/no partner with id "media_q" \(known: media_x\)/);

@@ -301,7 +301,8 @@ describe("replace mode", () => {
 
   it("refuses to replace with nothing, since Meta cannot take an empty session", async () => {
     const { wh, sync } = await setup(5, { holdoutEvery: 0 });
-    await wh.run("delete from activation.audience_members");
+    // every member a holdout: the audience is known (an unknown one is refused earlier) but has no one to send
+    await wh.run("update activation.audience_members set is_holdout = true");
     await expect(sync({ mode: "replace" })).rejects.toThrow(/no valid member to send.*Fix: run the incremental sync/);
   });
 });

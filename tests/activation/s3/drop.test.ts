@@ -12,6 +12,8 @@ const AUDIENCE = "weekend_family_orders";
 const DATE = "2026-11-20";
 const DROP = `slice/audiences/audience=${AUDIENCE}/date=${DATE}`;
 const HEX = /^[0-9a-f]{64}$/;
+/** A part's key: in the drop's own folder, named by the content id. */
+const PART_KEY = (file: string) => new RegExp(`^${DROP}/drop=[0-9a-f]{16}/${file.replace(/\./g, "\\.")}$`);
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -75,11 +77,14 @@ describe("dropToS3", () => {
     const result = await dropToS3(wh, { audienceId: AUDIENCE, partner, rowsPerPart: 500, env: TEST_ENV });
 
     expect(result).toMatchObject({ status: "written", asOfDate: DATE, rows: 1080, rowsInvalid: 0, partsUploaded: 3, partsSkipped: 0 });
-    expect(await s3.keys()).toEqual([`${DROP}/manifest.json`, `${DROP}/part-00000.csv.gz`, `${DROP}/part-00001.csv.gz`, `${DROP}/part-00002.csv.gz`]);
+    const manifest = await readManifest(s3);
+    expect(manifest.parts.map((part) => part.key)).toEqual([
+      expect.stringMatching(PART_KEY("part-00000.csv.gz")), expect.stringMatching(PART_KEY("part-00001.csv.gz")), expect.stringMatching(PART_KEY("part-00002.csv.gz")),
+    ]);
+    expect(await s3.keys()).toEqual([`${DROP}/manifest.json`, ...manifest.parts.map((part) => part.key)].sort());
     expect(s3.events.at(-1)).toEqual({ name: "ObjectCreated:Put", key: `${DROP}/manifest.json` });
     expect(s3.events).toHaveLength(4);
 
-    const manifest = await readManifest(s3);
     expect(manifest).toMatchObject({
       audience_id: AUDIENCE, partner_id: "media_x", as_of_date: DATE, format: "csv_gzip", rows: 1080, header_row: true, sync_id: result.syncId,
     });
@@ -129,7 +134,7 @@ describe("dropToS3", () => {
 
     const restarted = await new LocalS3(s3.directory).start();
     cleanup.push(async () => restarted.stop());
-    expect(await restarted.keys()).toEqual([`${DROP}/part-00000.csv.gz`]);
+    expect(await restarted.keys()).toEqual([expect.stringMatching(PART_KEY("part-00000.csv.gz"))]);
 
     const resumed = await dropToS3(wh, { audienceId: AUDIENCE, partner: restarted.partner(), rowsPerPart: 300, env: TEST_ENV });
 
@@ -143,22 +148,35 @@ describe("dropToS3", () => {
     expect(ledger).toEqual([{ status: "failed", batches_sent: "1" }, { status: "succeeded", batches_sent: "3" }]);
   });
 
-  it("replaces a changed drop safely: manifest removed first, stale parts deleted, new manifest last", async () => {
+  it("replaces a changed drop safely: new parts in their own folder, the manifest switched, then the old files removed", async () => {
     const { wh, s3 } = await setup(400, 0);
     await dropToS3(wh, { audienceId: AUDIENCE, partner: s3.partner(), rowsPerPart: 200, env: TEST_ENV });
+    const before = await readManifest(s3);
     await withdrawMember(wh, AUDIENCE, customerIdOf(7));
     const from = s3.events.length;
+    let seenBeforeSwitch: { rows: number; keys: string[] } | undefined;
 
-    const result = await dropToS3(wh, { audienceId: AUDIENCE, partner: s3.partner({ rowsPerPart: 1000 }), env: TEST_ENV });
+    const result = await dropToS3(wh, {
+      audienceId: AUDIENCE, partner: s3.partner({ rowsPerPart: 1000 }), env: TEST_ENV,
+      onProgress: async (event) => {
+        // the new part is uploaded, the manifest not yet switched: the partner still sees the old drop, whole
+        if (event.type === "part_uploaded") seenBeforeSwitch = { rows: (await downloadDrop(s3, await readManifest(s3))).rows.length, keys: await s3.keys() };
+      },
+    });
 
     expect(result).toMatchObject({ status: "written", rows: 399, partsUploaded: 1 });
-    expect(s3.events.slice(from).map((event) => `${event.name.split(":")[0]} ${event.key.split("/").at(-1)}`)).toEqual([
-      "ObjectRemoved manifest.json",
-      "ObjectCreated part-00000.csv.gz",
-      "ObjectRemoved part-00001.csv.gz",
-      "ObjectCreated manifest.json",
+    expect(seenBeforeSwitch?.rows).toBe(400);
+    expect(seenBeforeSwitch?.keys).toEqual(expect.arrayContaining(before.parts.map((part) => part.key)));
+    const newFolder = result.parts[0].key.split("/").at(-2);
+    const oldFolder = before.parts[0].key.split("/").at(-2);
+    expect(newFolder).not.toBe(oldFolder);
+    expect(s3.events.slice(from).map((event) => `${event.name.split(":")[0]} ${event.key.split("/").slice(-2).join("/").replace(newFolder!, "new").replace(oldFolder!, "old")}`)).toEqual([
+      "ObjectCreated new/part-00000.csv.gz",
+      "ObjectCreated date=2026-11-20/manifest.json",
+      "ObjectRemoved old/part-00000.csv.gz",
+      "ObjectRemoved old/part-00001.csv.gz",
     ]);
-    expect(await s3.keys()).toEqual([`${DROP}/manifest.json`, `${DROP}/part-00000.csv.gz`]);
+    expect(await s3.keys()).toEqual([`${DROP}/manifest.json`, result.parts[0].key].sort());
     const drop = await downloadDrop(s3, await readManifest(s3));
     expect(drop.rows.some((row) => row[0] === externIdOf(customerIdOf(7)))).toBe(false);
     expect(drop.rows).toHaveLength(399);
@@ -169,7 +187,7 @@ describe("dropToS3", () => {
     const partner = s3.partner({ format: "ndjson_gzip", columns: ["email_sha256", "phone_sha256"] });
     const result = await dropToS3(wh, { audienceId: AUDIENCE, partner, env: TEST_ENV });
     expect(result.parts.map((part) => part.file)).toEqual(["part-00000.ndjson.gz"]);
-    const lines = (await s3.getGunzipped(`${DROP}/part-00000.ndjson.gz`)).trim().split("\n").map((line) => JSON.parse(line));
+    const lines = (await s3.getGunzipped(result.parts[0].key)).trim().split("\n").map((line) => JSON.parse(line));
     expect(lines).toHaveLength(20);
     expect(Object.keys(lines[0])).toEqual(["email_sha256", "phone_sha256"]);
     expect(lines.filter((line) => line.phone_sha256 === null)).toHaveLength(6);
@@ -191,18 +209,27 @@ describe("dropToS3", () => {
     expect(result.parts[0].size_bytes).toBeGreaterThan(5 * 1024 * 1024);
     expect(commands).toContain("CreateMultipartUploadCommand");
     expect(commands.filter((name) => name === "UploadPartCommand").length).toBeGreaterThanOrEqual(2);
-    expect(commands.at(-1)).toBe("PutObjectCommand");
-    const bytes = await s3.getBytes(`${DROP}/part-00000.csv.gz`);
+    // the manifest PUT after the upload, then the listing of the date folder for files of earlier drops
+    expect(commands.slice(-2)).toEqual(["PutObjectCommand", "ListObjectsV2Command"]);
+    const bytes = await s3.getBytes(result.parts[0].key);
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(result.parts[0].sha256);
   });
 
   it("names the missing credential variable", async () => {
     const { wh, s3 } = await setup(5);
     await expect(dropToS3(wh, { audienceId: AUDIENCE, partner: s3.partner(), env: {} })).rejects.toThrow(/TEST_S3_ACCESS_KEY_ID is not set \(partner media_x, credentials.accessKeyIdEnv\)\. Fix:/);
+    // the ledger row is closed with the reason, not left running (the next run would call it interrupted)
+    expect(await wh.query("select status, error from activation.sync_ledger")).toEqual([
+      { status: "failed", error: expect.stringMatching(/^TEST_S3_ACCESS_KEY_ID is not set/) },
+    ]);
   });
 
-  it("explains an audience with no rows for the partner", async () => {
+  it("refuses an unknown audience with the known ones and a near match, before any S3 call", async () => {
     const { wh, s3 } = await setup(5);
-    await expect(dropToS3(wh, { audienceId: "nobody", partner: s3.partner(), env: TEST_ENV })).rejects.toThrow(/no rows for audience nobody and destination media_x.*Fix/);
+    await expect(dropToS3(wh, { audienceId: "weekend_family_ordres", partner: s3.partner(), env: TEST_ENV })).rejects.toThrow(
+      "unknown audience weekend_family_ordres: activation.audience_members has no rows of it for media_x. Did you mean weekend_family_orders? " +
+        "Known audiences for media_x: weekend_family_orders. Fix: pass one of these with --audience (--audience weekend_family_orders)",
+    );
+    expect(await s3.keys()).toEqual([]);
   });
 });

@@ -1,0 +1,87 @@
+/**
+ * Refuses a sync or drop of an audience the warehouse does not know for the destination, before anything
+ * reaches the destination: a typo in `--audience` once created a real, empty Meta audience and exited 0.
+ *
+ * An audience is known for a destination when activation.audience_members has rows of it for that
+ * destination (any as-of date), or, for Meta, when Slice already holds state of it (a Meta audience it
+ * created, members it synced): an audience everyone left must still be emptied by an incremental sync.
+ */
+import { editDistance } from "../unit-tests/spec.ts";
+import type { ActivationWarehouse } from "./ledger.ts";
+
+/** The closest candidate when it is near enough to be a typo of `name` (at most 2 edits, or a quarter). */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance || (distance === best.distance && candidate < best.candidate)) best = { candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 4)) ? best.candidate : undefined;
+}
+
+export interface AudienceCatalog {
+  /** Audiences known for this destination. */
+  known: string[];
+  /** Audience id -> the other destinations activation.audience_members sends it to. */
+  elsewhere: Record<string, string[]>;
+}
+
+/** The refusal message for an audience not in `catalog.known`, or undefined when it is known. */
+export function unknownAudienceMessage(audienceId: string, destination: string, catalog: AudienceCatalog): string | undefined {
+  if (catalog.known.includes(audienceId)) return undefined;
+  const other = catalog.elsewhere[audienceId];
+  if (other && other.length > 0) {
+    return (
+      `audience ${audienceId} is not sent to ${destination}: activation.audience_members has it for ${other.join(", ")} only. ` +
+      `Fix: add ${destination} to the audience's destinations in macros/audiences.ts and run slice build, or sync it to ${other.join(" or ")}`
+    );
+  }
+  const guess = closestName(audienceId, catalog.known);
+  const list = catalog.known.length > 0 ? `Known audiences for ${destination}: ${catalog.known.join(", ")}. ` : "";
+  if (catalog.known.length === 0) {
+    return (
+      `unknown audience ${audienceId}: activation.audience_members has no audience for destination ${destination}. ` +
+      `Fix: check the destination (the partner id in macros/audiences.ts) and run slice build so the audiences have members`
+    );
+  }
+  return (
+    `unknown audience ${audienceId}: activation.audience_members has no rows of it for ${destination}.` +
+    `${guess ? ` Did you mean ${guess}?` : ""} ${list}` +
+    `Fix: pass one of these with --audience${guess ? ` (--audience ${guess})` : ""}; a new audience is added in macros/audiences.ts and built with slice build`
+  );
+}
+
+/** What the warehouse knows of audiences for `destination` (see the file comment). */
+export async function readAudienceCatalog(
+  aw: ActivationWarehouse,
+  destination: string,
+  options: { withMetaState?: boolean } = {},
+): Promise<AudienceCatalog> {
+  const d = aw.dialect;
+  const sources = [`select distinct audience_id, destination from ${d.table("audience_members")}`];
+  if (options.withMetaState) {
+    sources.push(`select distinct audience_id, destination from ${d.table("destination_audiences")}`);
+    sources.push(`select distinct audience_id, destination from ${d.table("synced_members")}`);
+  }
+  const rows = await aw.runQuery<{ audience_id: string; destination: string }>(
+    `select distinct audience_id, destination from (${sources.join(" union all ")}) known order by audience_id, destination`,
+  );
+  const known = rows.filter((row) => row.destination === destination).map((row) => row.audience_id);
+  const elsewhere: Record<string, string[]> = {};
+  for (const row of rows) {
+    if (row.destination === destination || known.includes(row.audience_id)) continue;
+    (elsewhere[row.audience_id] ??= []).push(row.destination);
+  }
+  return { known: [...new Set(known)], elsewhere };
+}
+
+/** Throws the refusal when the audience is unknown for the destination. */
+export async function requireKnownAudience(
+  aw: ActivationWarehouse,
+  audienceId: string,
+  destination: string,
+  options: { withMetaState?: boolean } = {},
+): Promise<void> {
+  const message = unknownAudienceMessage(audienceId, destination, await readAudienceCatalog(aw, destination, options));
+  if (message) throw new Error(message);
+}
