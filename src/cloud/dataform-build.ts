@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { type Env, parseEnv, requiredEnvNames } from "./env.ts";
+import { type ApiAction, type ApiTarget, buildPhaseTargets } from "./phases.ts";
 
 export const TERMINAL_STATES = ["SUCCEEDED", "FAILED", "CANCELLED"] as const;
 export type TerminalState = (typeof TERMINAL_STATES)[number];
@@ -79,6 +80,7 @@ export interface DataformApi {
   createWorkflowInvocation(request: { parent: string; workflowInvocation: Record<string, unknown> }): Promise<[WorkflowInvocationLike, ...unknown[]]>;
   getWorkflowInvocation(request: { name: string }): Promise<[WorkflowInvocationLike, ...unknown[]]>;
   queryWorkflowInvocationActions(request: { name: string }): Promise<[WorkflowInvocationActionLike[], ...unknown[]]>;
+  queryCompilationResultActions(request: { name: string }): Promise<[ApiAction[], ...unknown[]]>;
 }
 
 export interface CompilationResultLike {
@@ -107,6 +109,16 @@ function stateName(state: string | number | null | undefined, names: readonly st
   return typeof state === "number" ? (names[state] ?? String(state)) : (state ?? "STATE_UNSPECIFIED");
 }
 
+export type PhaseName = "chain" | "publish";
+
+export interface PhaseOutcome {
+  phase: PhaseName;
+  state: TerminalState | "TIMED_OUT";
+  workflowInvocation: string;
+  polls: number;
+  actions: number;
+}
+
 export type BuildOutcome =
   | { state: "COMPILATION_FAILED"; asOfDate: string; compilationResult: string; errors: string[] }
   | {
@@ -114,9 +126,12 @@ export type BuildOutcome =
       asOfDate: string;
       compilationResult: string;
       resolvedGitCommitSha: string | undefined;
+      /** The last invocation (the publish phase's when it ran). */
       workflowInvocation: string;
+      /** The chain, then the publish phase only when the chain SUCCEEDED. */
+      phases: PhaseOutcome[];
       polls: number;
-      /** Actions the invocation reported, and those in the assertion dataset. */
+      /** Actions the invocations reported, and those in the assertion dataset. */
       actionsTotal: number;
       assertionsRun: number;
       assertionsFailed: number;
@@ -144,9 +159,51 @@ export function compilationResultRequest(target: DataformTarget, asOfDate: strin
   };
 }
 
-export async function runDataformBuild(api: DataformApi, target: DataformTarget, options: BuildOptions): Promise<BuildOutcome> {
+interface InvocationRun {
+  state: TerminalState | "TIMED_OUT";
+  name: string;
+  polls: number;
+  actions: WorkflowInvocationActionLike[];
+}
+
+/** One workflow invocation of `includedTargets`, polled until it ends or the deadline passes. */
+async function invokeAndWait(
+  api: DataformApi,
+  parent: string,
+  compilationResult: string,
+  includedTargets: ApiTarget[],
+  target: DataformTarget,
+  options: BuildOptions,
+  deadline: number,
+): Promise<InvocationRun> {
   const log = options.log ?? (() => {});
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const nowMs = options.nowMs ?? Date.now;
+  const invocationConfig: Record<string, unknown> = { includedTargets: includedTargets.map((t) => ({ database: t.database, schema: t.schema, name: t.name })) };
+  if (target.serviceAccount) invocationConfig.serviceAccount = target.serviceAccount;
+  if (options.fullRefresh) invocationConfig.fullyRefreshIncrementalTablesEnabled = true;
+  const [invocation] = await api.createWorkflowInvocation({ parent, workflowInvocation: { compilationResult, invocationConfig } });
+  const name = invocation.name ?? "";
+  log(`dataform: invoked ${name} (${includedTargets.length} actions)`);
+  let polls = 0;
+  let state = stateName(invocation.state, STATE_NAMES);
+  while (!(TERMINAL_STATES as readonly string[]).includes(state)) {
+    if (nowMs() >= deadline) {
+      log(`dataform: ${name} still ${state} at the deadline (${target.timeoutMs / 60_000} minutes)`);
+      return { state: "TIMED_OUT", name, polls, actions: [] };
+    }
+    await sleep(target.pollMs);
+    const [current] = await api.getWorkflowInvocation({ name });
+    polls += 1;
+    state = stateName(current.state, STATE_NAMES);
+  }
+  const [actions] = await api.queryWorkflowInvocationActions({ name });
+  log(`dataform: ${name} ${state} after ${polls} status check(s)`);
+  return { state: state as TerminalState, name, polls, actions };
+}
+
+export async function runDataformBuild(api: DataformApi, target: DataformTarget, options: BuildOptions): Promise<BuildOutcome> {
+  const log = options.log ?? (() => {});
   const nowMs = options.nowMs ?? Date.now;
   const parent = api.repositoryPath(target.projectId, target.location, target.repository);
   const [compilation] = await api.createCompilationResult({ parent, compilationResult: compilationResultRequest(target, options.asOfDate, options.vars) });
@@ -157,60 +214,43 @@ export async function runDataformBuild(api: DataformApi, target: DataformTarget,
     return { state: "COMPILATION_FAILED", asOfDate: options.asOfDate, compilationResult, errors };
   }
   log(`dataform: compiled ${target.gitCommitish} (${compilation.resolvedGitCommitSha ?? "?"}) as of ${options.asOfDate}: ${compilationResult}`);
-  const invocationConfig: Record<string, unknown> = {};
-  if (target.serviceAccount) invocationConfig.serviceAccount = target.serviceAccount;
-  if (options.fullRefresh) invocationConfig.fullyRefreshIncrementalTablesEnabled = true;
-  const workflowInvocation: Record<string, unknown> = { compilationResult };
-  if (Object.keys(invocationConfig).length > 0) workflowInvocation.invocationConfig = invocationConfig;
-  const [invocation] = await api.createWorkflowInvocation({ parent, workflowInvocation });
-  const name = invocation.name ?? "";
-  log(`dataform: invoked ${name}`);
+  const [compiledActions] = await api.queryCompilationResultActions({ name: compilationResult });
+  const phaseTargets = buildPhaseTargets(compiledActions);
   const deadline = nowMs() + target.timeoutMs;
-  let polls = 0;
-  let state = stateName(invocation.state, STATE_NAMES);
-  while (!(TERMINAL_STATES as readonly string[]).includes(state)) {
-    if (nowMs() >= deadline) {
-      log(`dataform: ${name} still ${state} after ${target.timeoutMs / 60_000} minutes`);
-      return {
-        state: "TIMED_OUT",
-        asOfDate: options.asOfDate,
-        compilationResult,
-        resolvedGitCommitSha: compilation.resolvedGitCommitSha ?? undefined,
-        workflowInvocation: name,
-        polls,
-        actionsTotal: 0,
-        assertionsRun: 0,
-        assertionsFailed: 0,
-        failedActions: [],
-      };
-    }
-    await sleep(target.pollMs);
-    const [current] = await api.getWorkflowInvocation({ name });
-    polls += 1;
-    state = stateName(current.state, STATE_NAMES);
-  }
+  const phases: PhaseOutcome[] = [];
   const failedActions: string[] = [];
-  const [actions] = await api.queryWorkflowInvocationActions({ name });
   let assertionsRun = 0;
   let assertionsFailed = 0;
-  for (const action of actions) {
-    const actionState = stateName(action.state, ACTION_STATE_NAMES);
-    const isAssertion = action.target?.schema === target.assertionDataset;
-    if (isAssertion && actionState !== "SKIPPED" && actionState !== "DISABLED") assertionsRun += 1;
-    if (actionState === "FAILED" || actionState === "CANCELLED") {
-      if (isAssertion) assertionsFailed += 1;
-      failedActions.push(`${action.target?.schema ?? "?"}.${action.target?.name ?? "?"}: ${actionState}${action.failureReason ? ` (${action.failureReason})` : ""}`);
+  let actionsTotal = 0;
+  let last: InvocationRun | undefined;
+  for (const phase of ["chain", "publish"] as const) {
+    if (phaseTargets[phase].length === 0) continue;
+    last = await invokeAndWait(api, parent, compilationResult, phaseTargets[phase], target, options, deadline);
+    phases.push({ phase, state: last.state, workflowInvocation: last.name, polls: last.polls, actions: last.actions.length });
+    actionsTotal += last.actions.length;
+    for (const action of last.actions) {
+      const actionState = stateName(action.state, ACTION_STATE_NAMES);
+      const isAssertion = action.target?.schema === target.assertionDataset;
+      if (isAssertion && actionState !== "SKIPPED" && actionState !== "DISABLED") assertionsRun += 1;
+      if (actionState === "FAILED" || actionState === "CANCELLED") {
+        if (isAssertion) assertionsFailed += 1;
+        failedActions.push(`${action.target?.schema ?? "?"}.${action.target?.name ?? "?"}: ${actionState}${action.failureReason ? ` (${action.failureReason})` : ""}`);
+      }
+    }
+    if (last.state !== "SUCCEEDED") {
+      if (phase === "chain") log(`dataform: the chain is ${last.state}; the activation layer is not built, so partners stay on the last good build`);
+      break;
     }
   }
-  log(`dataform: ${name} ${state} after ${polls} status check(s)${failedActions.length ? `; failed: ${failedActions.join("; ")}` : ""}`);
   return {
-    state: state as TerminalState,
+    state: last?.state ?? "SUCCEEDED",
     asOfDate: options.asOfDate,
     compilationResult,
     resolvedGitCommitSha: compilation.resolvedGitCommitSha ?? undefined,
-    workflowInvocation: name,
-    polls,
-    actionsTotal: actions.length,
+    workflowInvocation: last?.name ?? "",
+    phases,
+    polls: phases.reduce((sum, phase) => sum + phase.polls, 0),
+    actionsTotal,
     assertionsRun,
     assertionsFailed,
     failedActions,

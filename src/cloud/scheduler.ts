@@ -188,7 +188,9 @@ export function buildSummaryOf(build: BuildOutcome): BuildSummary {
     actionsFailed: build.failedActions.length,
     assertionsRun: build.assertionsRun,
     assertionsFailed: build.assertionsFailed,
-    error: `Dataform workflow invocation ${build.workflowInvocation} ${build.state}${detail}`,
+    error:
+      `Dataform workflow invocation ${build.workflowInvocation} ${build.state}${detail}` +
+      (build.phases[0]?.phase === "chain" && build.phases[0].state !== "SUCCEEDED" ? "\nthe activation layer was not built, so partners stay on the last good build" : ""),
   };
 }
 

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DataformTarget, dataformTargetFromEnv, runDataformBuild, type DataformApi } from "../../src/cloud/dataform-build.ts";
 import { buildSummaryOf, createDataformClient, schedulerSettingsFromEnv } from "../../src/cloud/scheduler.ts";
-import { type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
+import { buildPhaseTargets } from "../../src/cloud/phases.ts";
+import { type ApiAction, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
 
 const PROJECT = "slice-prod";
 const LOCATION = "europe-west1";
@@ -16,13 +17,32 @@ let target: DataformTarget;
 let api: DataformApi;
 let savedMetadataHost: string | undefined;
 
+const t = (schema: string, name: string) => ({ database: PROJECT, schema, name });
+const relation = (schema: string, name: string, deps: ReturnType<typeof t>[] = [], disabled = false): ApiAction => ({
+  target: t(schema, name), canonicalTarget: t(schema, name), relation: { dependencyTargets: deps, disabled, relationType: "TABLE" },
+});
+/** A small graph: raw -> staging -> check, marts; activation reads marts; a mart reads activation. */
+const ACTIONS: ApiAction[] = [
+  { target: t("raw", "orders"), canonicalTarget: t("raw", "orders"), declaration: {} },
+  relation("staging", "orders", [t("raw", "orders")]),
+  { target: t("slice_assertions", "orders_unique"), canonicalTarget: t("slice_assertions", "orders_unique"), assertion: { dependencyTargets: [t("staging", "orders")], disabled: false } },
+  relation("marts", "customer_profile", [t("staging", "orders"), t("slice_assertions", "orders_unique")]),
+  relation("activation", "audience_members", [t("marts", "customer_profile")]),
+  relation("marts", "campaign_results", [t("activation", "audience_members")]),
+  relation("slice", "a_model_test", [t("activation", "audience_members")], true),
+];
+
 beforeAll(async () => {
   server = await startDataformContractServer({
     projectId: PROJECT,
     location: LOCATION,
     repositories: ["slice"],
-    compile: async (vars) => (vars.as_of_date === "2026-01-01" ? { errors: [{ message: "as_of_date before kpi_history_start_date", path: "definitions/marts/kpi_daily.sqlx" }] } : { errors: [] }),
-    outcome: (vars) => (vars.as_of_date === "2026-11-03" ? { state: "CANCELLED", failedActions: [{ schema: "marts", name: "customer_profile", reason: "cancelled by user" }] } : { state: "SUCCEEDED" }),
+    compile: async (vars) =>
+      vars.as_of_date === "2026-01-01" ? { errors: [{ message: "as_of_date before kpi_history_start_date", path: "definitions/marts/kpi_daily.sqlx" }] } : { errors: [], actions: ACTIONS },
+    outcome: (vars, targets) =>
+      vars.as_of_date === "2026-11-03" && targets.some((target) => target.name === "customer_profile")
+        ? { state: "CANCELLED", failedActions: [{ schema: "marts", name: "customer_profile", reason: "cancelled by user" }] }
+        : { state: "SUCCEEDED" },
     runningPolls: 2,
   });
   savedMetadataHost = process.env.GCE_METADATA_HOST;
@@ -38,17 +58,23 @@ afterAll(async () => {
 });
 
 describe("runDataformBuild with the official v1 client", () => {
-  it("compiles with the vars, invokes, polls to SUCCEEDED and counts actions", async () => {
+  it("compiles with the vars, runs the chain then the activation layer, polls each to SUCCEEDED and counts actions", async () => {
+    const before = server.invocations.size;
     const outcome = await runDataformBuild(api, target, { asOfDate: "2026-11-02" });
-    expect(outcome).toMatchObject({ state: "SUCCEEDED", asOfDate: "2026-11-02", polls: 2, failedActions: [] });
+    expect(outcome).toMatchObject({ state: "SUCCEEDED", asOfDate: "2026-11-02", polls: 4, failedActions: [], actionsTotal: 5, assertionsRun: 1 });
+    const invocations = [...server.invocations.values()].slice(before).map((invocation) => invocation.includedTargets.map((x) => `${x.schema}.${x.name}`));
+    expect(invocations).toEqual([["staging.orders", "slice_assertions.orders_unique", "marts.customer_profile"], ["activation.audience_members", "marts.campaign_results"]]);
     expect(server.invocationVars().at(-1)).toEqual({ engine: "bigquery", as_of_date: "2026-11-02" });
     expect(buildSummaryOf(outcome)).toMatchObject({ status: "succeeded" });
   });
 
-  it("reports a CANCELLED invocation with its failed actions", async () => {
+  it("stops after a CANCELLED chain (the activation layer is not invoked) and reports the failed actions", async () => {
+    const before = server.invocations.size;
     const outcome = await runDataformBuild(api, target, { asOfDate: "2026-11-03" });
-    expect(outcome).toMatchObject({ state: "CANCELLED", failedActions: ["marts.customer_profile: FAILED (cancelled by user)"] });
+    expect(outcome).toMatchObject({ state: "CANCELLED", failedActions: ["marts.customer_profile: FAILED (cancelled by user)"], phases: [{ phase: "chain", state: "CANCELLED" }] });
+    expect(server.invocations.size - before).toBe(1);
     expect(buildSummaryOf(outcome)).toMatchObject({ status: "failed", actionsFailed: 1 });
+    expect(buildSummaryOf(outcome).error).toContain("the activation layer was not built");
   });
 
   it("stops at compilation errors without invoking anything", async () => {
@@ -63,6 +89,18 @@ describe("runDataformBuild with the official v1 client", () => {
     let clock = 0;
     const outcome = await runDataformBuild(api, { ...target, timeoutMs: 500, pollMs: 600 }, { asOfDate: "2026-11-04", nowMs: () => clock, sleep: async (ms) => void (clock += ms) });
     expect(outcome).toMatchObject({ state: "TIMED_OUT", polls: 1 });
+  });
+});
+
+describe("buildPhaseTargets", () => {
+  it("puts the activation dataset and everything downstream of it in the publish phase, without declarations or disabled actions", () => {
+    const phases = buildPhaseTargets(ACTIONS);
+    expect(phases.chain.map((x) => `${x.schema}.${x.name}`)).toEqual(["staging.orders", "slice_assertions.orders_unique", "marts.customer_profile"]);
+    expect(phases.publish.map((x) => `${x.schema}.${x.name}`)).toEqual(["activation.audience_members", "marts.campaign_results"]);
+  });
+
+  it("uses the publish schema of slice daily", async () => {
+    expect((await import("../../src/cloud/phases.ts")).PUBLISH_SCHEMA).toBe((await import("../../src/schedule/daily.ts")).PUBLISH_SCHEMA);
   });
 });
 
@@ -87,11 +125,20 @@ describe("the contract server refuses what the Dataform API refuses", () => {
     ["unknown compilation result", "POST", `${REPO}/workflowInvocations`, { compilationResult: `${REPO}/compilationResults/nope` }, true, 404, "NOT_FOUND"],
     ["invocation without source", "POST", `${REPO}/workflowInvocations`, { invocationConfig: {} }, true, 400, "exactly one of compilation_result"],
     ["bad service account", "POST", `${REPO}/workflowInvocations`, { compilationResult: "x", invocationConfig: { serviceAccount: "me" } }, true, 400, "service account"],
+    ["unknown target field", "POST", `${REPO}/workflowInvocations`, { compilationResult: "x", invocationConfig: { includedTargets: [{ dataset: "marts", name: "m" }] } }, true, 400, 'Unknown name "dataset"'],
+    ["query parameter on a get", "GET", `${REPO}/compilationResults/x?pageSize=5`, undefined, true, 400, 'Unknown name "pageSize"'],
     ["wrong method", "GET", `${REPO}/compilationResults`, undefined, true, 405, "METHOD_NOT_ALLOWED"],
   ])("%s", async (_label, method, path, body, auth, status, message) => {
     const answer = await call(method, path, body, auth);
     expect(answer.status).toBe(status);
     expect(`${answer.body.error?.status} ${answer.body.error?.message}`).toContain(message);
+  });
+
+  it("refuses included targets the compilation result does not have", async () => {
+    const compiled = await call("POST", `${REPO}/compilationResults`, { gitCommitish: "main", codeCompilationConfig: { vars: { as_of_date: "2026-11-05" } } });
+    const invoked = await call("POST", `${REPO}/workflowInvocations`, { compilationResult: compiled.body.name, invocationConfig: { includedTargets: [t("marts", "nope")] } });
+    expect(invoked).toMatchObject({ status: 400, body: { error: { status: "INVALID_ARGUMENT" } } });
+    expect(invoked.body.error?.message).toContain("marts.nope");
   });
 
   it("refuses to invoke a compilation result that has errors", async () => {

@@ -25,7 +25,7 @@ import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { AUDIENCE_MEMBERS_SCHEMA, audienceRows, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
 import { customerIdOf, externIdOf } from "../activation/meta/fixtures.ts";
 import { LocalS3, TEST_BUCKET } from "../activation/s3/local-s3.ts";
-import { type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
+import { apiActionsOf, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 import { type MetaContractServer, startMetaContractServer } from "../support/meta-contract-server.ts";
 import { type SecretManagerContractServer, startSecretManagerContractServer } from "../support/secret-manager-contract-server.ts";
@@ -48,6 +48,9 @@ let meta: MetaContractServer;
 let secrets: SecretManagerContractServer;
 let s3: LocalS3;
 const functions: Record<string, RunningFunction> = {};
+type CompiledForTest = Parameters<typeof apiActionsOf>[0];
+let compiledGraph: CompiledForTest | undefined;
+const FAILING_CHECK = "staging_quarantine_consent_events";
 /** as_of_date -> the compiled SQL of activation.audience_members, to show the var reached the compiler. */
 const compiledAudienceSql = new Map<string, string>();
 
@@ -91,20 +94,24 @@ beforeAll(async () => {
     repositories: [REPOSITORY],
     upstreamMetadataHost: bq.env.GCE_METADATA_HOST,
     runningPolls: 3,
-    // The project is compiled for real once (20+ s on a busy machine); the other days only need the vars.
+    // The project is compiled for real once (20+ s on a busy machine): its actions serve every day, whose
+    // graph is the same; the first day's SQL shows the date var reached the compiler.
     async compile(vars) {
-      if (vars.as_of_date !== DAY_1) return { errors: [] };
-      const graph = (await compileProject({ projectDir: REPO_ROOT, vars })) as { tables?: { target: { schema: string; name: string }; query?: string }[] };
-      const table = graph.tables?.find((candidate) => candidate.target.schema === "activation" && candidate.target.name === "audience_members");
-      compiledAudienceSql.set(vars.as_of_date, table?.query ?? "");
-      return { errors: [] };
+      compiledGraph ??= (await compileProject({ projectDir: REPO_ROOT, vars })) as CompiledForTest;
+      if (!compiledAudienceSql.size) {
+        const tables = compiledGraph.tables as { target: { schema: string; name: string }; query?: string }[] | undefined;
+        const table = tables?.find((candidate) => candidate.target.schema === "activation" && candidate.target.name === "audience_members");
+        compiledAudienceSql.set(vars.as_of_date, table?.query ?? "");
+      }
+      return { errors: [], actions: apiActionsOf(compiledGraph) };
     },
-    outcome: (vars) =>
-      vars.as_of_date === DAY_3
-        ? { state: "FAILED", failedActions: [{ schema: "slice_assertions", name: "assert_orders_unique", reason: "Assertion failed: query returned 3 row(s)." }] }
+    // Day 3's chain fails a staging check (the publish phase is then never invoked).
+    outcome: (vars, targets) =>
+      vars.as_of_date === DAY_3 && !targets.some((target) => target.schema === "activation")
+        ? { state: "FAILED", failedActions: [{ schema: "slice_assertions", name: FAILING_CHECK, reason: "Assertion failed: query returned 3 row(s)." }] }
         : { state: "SUCCEEDED" },
-    async onFinished(vars, state) {
-      if (state === "SUCCEEDED") await writeAudienceAsOf(vars.as_of_date);
+    async onFinished(vars, state, targets) {
+      if (state === "SUCCEEDED" && targets.some((target) => target.schema === "activation" && target.name === "audience_members")) await writeAudienceAsOf(vars.as_of_date);
     },
   });
   meta = await startMetaContractServer({ accessToken: "fn-token", adAccountId: "act_4242" });
@@ -175,15 +182,26 @@ describe("a scheduled day under the Functions Framework", () => {
   it("builds day 1 with as_of_date as a compilation var, records it, then syncs Meta and drops to S3 with ID tokens", async () => {
     const answer = await post(functions.scheduler, { as_of_date: DAY_1 });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    expect(answer.body).toMatchObject({ status: "succeeded", builds: [{ as_of_date: DAY_1, kind: "daily", state: "SUCCEEDED", polls: 3, failedActions: [] }], not_run: [] });
+    expect(answer.body).toMatchObject({
+      status: "succeeded",
+      builds: [{ as_of_date: DAY_1, kind: "daily", state: "SUCCEEDED", polls: 6, failedActions: [], phases: [{ phase: "chain", state: "SUCCEEDED" }, { phase: "publish", state: "SUCCEEDED" }] }],
+      not_run: [],
+    });
     expect(answer.body.syncs.map((sync: { name: string; ok: boolean }) => [sync.name, sync.ok])).toEqual([[`meta:${AUDIENCE}`, true], [`media_x:${AUDIENCE}`, true]]);
 
     // What the Dataform API received: Google's documented body, the day and the engine as vars.
     const compile = dataform.requests.find((request) => request.path.endsWith("/compilationResults"))!;
     expect(compile.body).toEqual({ gitCommitish: "dataform-release", codeCompilationConfig: { vars: { engine: "bigquery", as_of_date: DAY_1 } } });
     expect(compiledAudienceSql.get(DAY_1)).toContain(`'${DAY_1}'`);
-    const invocation = dataform.requests.find((request) => request.path.endsWith("/workflowInvocations"))!;
-    expect(invocation.body).toMatchObject({ invocationConfig: { serviceAccount: `slice-dataform@${PROJECT}.iam.gserviceaccount.com` } });
+    // Two invocations: the chain, then the activation layer and what reads it; never a disabled action.
+    const [chain, publish] = dataform.requests.filter((request) => request.path.endsWith("/workflowInvocations")).map((request) => request.body as any);
+    for (const body of [chain, publish]) expect(body.invocationConfig.serviceAccount).toBe(`slice-dataform@${PROJECT}.iam.gserviceaccount.com`);
+    const names = (body: any) => body.invocationConfig.includedTargets.map((target: { schema: string; name: string }) => `${target.schema}.${target.name}`);
+    expect(names(chain)).toContain("staging.stg_pos__orders");
+    expect(names(chain).filter((name: string) => name.startsWith("activation."))).toEqual([]);
+    expect(names(publish)).toContain("activation.audience_members");
+    const enabled = apiActionsOf(compiledGraph!).filter((action) => !("declaration" in action) && !Object.values(action).some((part) => (part as { disabled?: boolean }).disabled));
+    expect(names(chain).length + names(publish).length).toBe(enabled.length);
 
     // The syncs ran on BigQuery's day-1 audience, each called with an ID token for its own URL.
     expect(dataform.idTokensIssued.map((issued) => issued.audience)).toEqual([functions.metaSync.url, functions.s3Drop.url]);
@@ -209,9 +227,10 @@ describe("a scheduled day under the Functions Framework", () => {
     const metaRequestsBefore = meta.requests.length;
     const answer = await post(functions.scheduler, { as_of_date: DAY_3 });
     expect(answer.status).toBe(502);
-    expect(answer.body).toMatchObject({ type: "urn:slice:problem:internal", builds: [{ as_of_date: DAY_3, state: "FAILED" }], syncs: [] });
+    expect(answer.body).toMatchObject({ type: "urn:slice:problem:internal", builds: [{ as_of_date: DAY_3, state: "FAILED", phases: [{ phase: "chain", state: "FAILED" }] }], syncs: [] });
+    expect(answer.body.builds[0].phases).toHaveLength(1); // the activation layer was not invoked
     expect(answer.body.detail).toBe(`the build as of ${DAY_3} is FAILED; no sync was called`);
-    expect(answer.body.builds[0].failedActions).toEqual(["slice_assertions.assert_orders_unique: FAILED (Assertion failed: query returned 3 row(s).)"]);
+    expect(answer.body.builds[0].failedActions).toEqual([`slice_assertions.${FAILING_CHECK}: FAILED (Assertion failed: query returned 3 row(s).)`]);
     expect(answer.body.not_run.map((row: { name: string }) => row.name)).toEqual([`meta:${AUDIENCE}`, `media_x:${AUDIENCE}`]);
     expect(dataform.idTokensIssued.length).toBe(tokensBefore);
     expect(meta.requests.length).toBe(metaRequestsBefore);
@@ -220,8 +239,13 @@ describe("a scheduled day under the Functions Framework", () => {
 
     const aw = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
     const [latest, previous] = await finishedBuilds(aw);
-    expect(latest).toMatchObject({ asOfDate: DAY_3, status: "failed", assertionsRun: 1, assertionsFailed: 1 });
-    expect(latest.error).toContain("slice_assertions.assert_orders_unique");
+    expect(latest).toMatchObject({ asOfDate: DAY_3, status: "failed", assertionsFailed: 1 });
+    expect(latest.assertionsRun).toBeGreaterThan(10);
+    expect(latest.error).toContain(`slice_assertions.${FAILING_CHECK}`);
+    expect(latest.error).toContain("the activation layer was not built, so partners stay on the last good build");
+    // The audience partners read is still day 2's.
+    const [current] = await client.query({ query: `select distinct cast(as_of_date as string) as d from \`${PROJECT}.${DATASET}.audience_members\``, location: LOCATION });
+    expect(current).toEqual([{ d: DAY_2 }]);
     expect(previous).toMatchObject({ asOfDate: DAY_2, status: "succeeded" });
     const [ledger] = await client.query({
       query: `select destination, status, error from \`${PROJECT}.${DATASET}.sync_ledger\` where sync_id in unnest(@ids) order by destination`,

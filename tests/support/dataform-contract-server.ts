@@ -18,8 +18,10 @@
  *   states are numbers, otherwise names.
  *
  * Compilation is real when `compile` is given (the test passes the project's own compiler with the vars);
- * an invocation runs RUNNING for `runningPolls` status checks, then ends as `outcome(vars)` decides, after
- * `onFinished(vars, state)` ran (a test's stand-in for the build's effect on the warehouse).
+ * its actions are listed by GET .../compilationResults/x:query (pages of 50, pageToken), and an invocation's
+ * included_targets must name them. An invocation runs RUNNING for `runningPolls` status checks, then ends
+ * as `outcome(vars, includedTargets)` decides, after `onFinished(vars, state, includedTargets)` ran (a
+ * test's stand-in for the build's effect on the warehouse).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -27,6 +29,42 @@ import type { AddressInfo } from "node:net";
 
 export interface CompileOutcome {
   errors: { message: string; path?: string }[];
+  /** The compilation result's actions as queryCompilationResultActions lists them (apiActionsOf). */
+  actions?: ApiAction[];
+}
+
+export interface ApiTargetJson {
+  database: string;
+  schema: string;
+  name: string;
+}
+
+export type ApiAction = { target: ApiTargetJson; canonicalTarget: ApiTargetJson; filePath?: string } & (
+  | { relation: { dependencyTargets: ApiTargetJson[]; disabled: boolean; relationType: string } }
+  | { operations: { dependencyTargets: ApiTargetJson[]; disabled: boolean } }
+  | { assertion: { dependencyTargets: ApiTargetJson[]; disabled: boolean } }
+  | { declaration: Record<string, never> }
+);
+
+interface GraphAction {
+  target: ApiTargetJson;
+  fileName?: string;
+  dependencyTargets?: ApiTargetJson[];
+  disabled?: boolean;
+  type?: string;
+}
+
+/** The compiled graph (dataform compile --json) as the v1 API's CompilationResultActions. */
+export function apiActionsOf(graph: { tables?: GraphAction[]; operations?: GraphAction[]; assertions?: GraphAction[]; declarations?: GraphAction[] }): ApiAction[] {
+  const base = (action: GraphAction) => ({ target: action.target, canonicalTarget: action.target, ...(action.fileName ? { filePath: action.fileName } : {}) });
+  const compiled = (action: GraphAction) => ({ dependencyTargets: action.dependencyTargets ?? [], disabled: Boolean(action.disabled) });
+  const relationType: Record<string, string> = { table: "TABLE", view: "VIEW", incremental: "INCREMENTAL_TABLE" };
+  return [
+    ...(graph.tables ?? []).map((a) => ({ ...base(a), relation: { ...compiled(a), relationType: relationType[a.type ?? "table"] ?? "TABLE" } })),
+    ...(graph.operations ?? []).map((a) => ({ ...base(a), operations: compiled(a) })),
+    ...(graph.assertions ?? []).map((a) => ({ ...base(a), assertion: compiled(a) })),
+    ...(graph.declarations ?? []).map((a) => ({ ...base(a), declaration: {} })),
+  ];
 }
 
 export type InvocationEnd = { state: "SUCCEEDED" } | { state: "FAILED" | "CANCELLED"; failedActions: { schema: string; name: string; reason: string }[] };
@@ -36,8 +74,9 @@ export interface DataformContractOptions {
   location: string;
   repositories: string[];
   compile?: (vars: Record<string, string>, gitCommitish: string) => Promise<CompileOutcome>;
-  outcome?: (vars: Record<string, string>) => InvocationEnd;
-  onFinished?: (vars: Record<string, string>, state: string) => Promise<void> | void;
+  /** How an invocation of `includedTargets` ends (default SUCCEEDED). */
+  outcome?: (vars: Record<string, string>, includedTargets: ApiTargetJson[]) => InvocationEnd;
+  onFinished?: (vars: Record<string, string>, state: string, includedTargets: ApiTargetJson[]) => Promise<void> | void;
   runningPolls?: number;
   /**
    * Another local metadata server (the local BigQuery endpoint's): access tokens come from it, so one
@@ -59,6 +98,7 @@ interface CompilationResultState {
   resource: Record<string, unknown>;
   vars: Record<string, string>;
   hasErrors: boolean;
+  actions?: ApiAction[];
 }
 
 interface InvocationState {
@@ -67,6 +107,7 @@ interface InvocationState {
   compilationResult: string;
   vars: Record<string, string>;
   invocationConfig?: Record<string, unknown>;
+  includedTargets: ApiTargetJson[];
   polls: number;
   state: "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELLED" | "CANCELING";
   end?: InvocationEnd;
@@ -85,6 +126,10 @@ const CODE_COMPILATION_CONFIG_FIELDS = new Set([
 ]);
 const WORKFLOW_INVOCATION_FIELDS = new Set(["compilationResult", "workflowConfig", "invocationConfig"]);
 const WORKFLOW_INVOCATION_OUTPUT_ONLY = new Set(["name", "state", "invocationTiming", "resolvedCompilationResult", "dataEncryptionState", "internalMetadata"]);
+const TARGET_FIELDS = new Set(["database", "schema", "name"]);
+/** Query parameters of the list-style :query methods. */
+const QUERY_METHOD_PARAMETERS = new Set(["pageSize", "pageToken", "filter"]);
+const PAGE_SIZE = 50;
 const INVOCATION_CONFIG_FIELDS = new Set(["includedTargets", "includedTags", "transitiveDependenciesIncluded", "transitiveDependentsIncluded", "fullyRefreshIncrementalTablesEnabled", "serviceAccount"]);
 
 class ApiError extends Error {
@@ -163,12 +208,13 @@ export class DataformContractServer {
         throw new ApiError(401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 access token.");
       }
       for (const key of url.searchParams.keys()) {
-        if (key !== "$alt" && key !== "$prettyPrint") throw new ApiError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter.`);
+        const allowed = key === "$alt" || key === "$prettyPrint" || (url.pathname.endsWith(":query") && QUERY_METHOD_PARAMETERS.has(key));
+        if (!allowed) throw new ApiError(400, "INVALID_ARGUMENT", `Invalid JSON payload received. Unknown name "${key}": Cannot bind query parameter.`);
       }
       const numericEnums = (url.searchParams.get("$alt") ?? "").includes("enum-encoding=int");
       const body = text ? safeJson(text) : undefined;
       if (text && body === undefined) throw new ApiError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
-      send(200, await this.route(req.method ?? "GET", url.pathname, body, numericEnums));
+      send(200, await this.route(req.method ?? "GET", url.pathname, body, numericEnums, url.searchParams));
     } catch (error) {
       if (error instanceof ApiError) send(error.code, { error: { code: error.code, message: error.message, status: error.status } });
       else send(500, { error: { code: 500, message: (error as Error).message, status: "INTERNAL" } });
@@ -211,12 +257,26 @@ export class DataformContractServer {
     return parent;
   }
 
-  private async route(method: string, path: string, body: unknown, numericEnums: boolean): Promise<unknown> {
+  private async route(method: string, path: string, body: unknown, numericEnums: boolean, query: URLSearchParams): Promise<unknown> {
     const repo = "projects/[^/]+/locations/[^/]+/repositories/[^/]+";
     let match: RegExpExecArray | null;
     if ((match = new RegExp(`^/v1/(${repo})/compilationResults$`).exec(path))) {
       if (method !== "POST") throw new ApiError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here.`);
       return this.createCompilationResult(this.repositoryOf(match[1]), body);
+    }
+    if ((match = new RegExp(`^/v1/(${repo})/compilationResults/([^/:]+):query$`).exec(path))) {
+      if (method !== "GET") throw new ApiError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here.`);
+      this.repositoryOf(match[1]);
+      const result = this.compilationResults.get(path.slice(4, -":query".length));
+      if (!result) throw new ApiError(404, "NOT_FOUND", `Compilation result ${path.slice(4, -":query".length)} not found.`);
+      if (query.get("filter")) throw new ApiError(400, "INVALID_ARGUMENT", "this local server does not filter actions.");
+      const pageSize = Math.min(Number(query.get("pageSize") ?? PAGE_SIZE) || PAGE_SIZE, PAGE_SIZE);
+      const start = query.get("pageToken") ? Number(Buffer.from(query.get("pageToken")!, "base64url").toString()) : 0;
+      if (!Number.isInteger(start) || start < 0) throw new ApiError(400, "INVALID_ARGUMENT", "Invalid page token.");
+      const actions = result.actions ?? [];
+      const page = actions.slice(start, start + pageSize);
+      const next = start + pageSize < actions.length ? Buffer.from(String(start + pageSize)).toString("base64url") : undefined;
+      return { compilationResultActions: page, ...(next ? { nextPageToken: next } : {}) };
     }
     if ((match = new RegExp(`^/v1/(${repo})/compilationResults/([^/:]+)$`).exec(path))) {
       if (method !== "GET") throw new ApiError(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here.`);
@@ -279,7 +339,7 @@ export class DataformContractServer {
       compilationErrors: compiled.errors.map((error) => ({ message: error.message, ...(error.path ? { path: error.path } : {}) })),
       createTime: new Date().toISOString(),
     };
-    this.compilationResults.set(name, { name, repository, resource, vars, hasErrors: compiled.errors.length > 0 });
+    this.compilationResults.set(name, { name, repository, resource, vars, hasErrors: compiled.errors.length > 0, ...(compiled.actions ? { actions: compiled.actions } : {}) });
     return resource;
   }
 
@@ -297,22 +357,38 @@ export class DataformContractServer {
         throw new ApiError(400, "INVALID_ARGUMENT", `invocation_config.service_account ${String(account)} is not a service account e-mail.`);
       }
     }
+    const includedTargets: ApiTargetJson[] = [];
+    if (isObject(body.invocationConfig) && body.invocationConfig.includedTargets !== undefined) {
+      if (!Array.isArray(body.invocationConfig.includedTargets)) throw new ApiError(400, "INVALID_ARGUMENT", "invocation_config.included_targets must be a list.");
+      for (const target of body.invocationConfig.includedTargets) {
+        if (!isObject(target)) throw new ApiError(400, "INVALID_ARGUMENT", "invocation_config.included_targets[] must be objects.");
+        unknownFields(target, TARGET_FIELDS, new Set(), "workflow_invocation.invocation_config.included_targets[0]");
+        if (typeof target.name !== "string" || target.name === "") throw new ApiError(400, "INVALID_ARGUMENT", "invocation_config.included_targets[].name is required.");
+        includedTargets.push({ database: String(target.database ?? ""), schema: String(target.schema ?? ""), name: target.name });
+      }
+    }
     const compilationName = String(body.compilationResult);
     const compilation = this.compilationResults.get(compilationName);
     if (!compilation) throw new ApiError(404, "NOT_FOUND", `Compilation result ${compilationName} not found.`);
     if (compilation.repository !== repository) throw new ApiError(400, "INVALID_ARGUMENT", `Compilation result ${compilationName} belongs to another repository.`);
     if (compilation.hasErrors) throw new ApiError(400, "FAILED_PRECONDITION", `Compilation result ${compilationName} has compilation errors.`);
+    if (compilation.actions) {
+      const known = new Set(compilation.actions.map((action) => `${action.target.schema}.${action.target.name}`));
+      const unknown = includedTargets.filter((target) => !known.has(`${target.schema}.${target.name}`));
+      if (unknown.length > 0) throw new ApiError(400, "INVALID_ARGUMENT", `included_targets not in compilation result ${compilationName}: ${unknown.map((t) => `${t.schema}.${t.name}`).join(", ")}.`);
+    }
     const invocation: InvocationState = {
       name: `${repository}/workflowInvocations/${this.nextId()}`,
       repository,
       compilationResult: compilationName,
       vars: compilation.vars,
       ...(body.invocationConfig !== undefined ? { invocationConfig: body.invocationConfig as Record<string, unknown> } : {}),
+      includedTargets,
       polls: 0,
       state: "RUNNING",
       createTime: new Date().toISOString(),
     };
-    invocation.end = this.options.outcome?.(compilation.vars) ?? { state: "SUCCEEDED" };
+    invocation.end = this.options.outcome?.(compilation.vars, includedTargets) ?? { state: "SUCCEEDED" };
     this.invocations.set(invocation.name, invocation);
     return invocation;
   }
@@ -323,7 +399,7 @@ export class DataformContractServer {
     invocation.polls += 1;
     if (invocation.polls < (this.options.runningPolls ?? 2)) return;
     const end = invocation.end ?? { state: "SUCCEEDED" };
-    await this.options.onFinished?.(invocation.vars, end.state);
+    await this.options.onFinished?.(invocation.vars, end.state, invocation.includedTargets);
     invocation.state = end.state;
     invocation.endTime = new Date().toISOString();
   }
@@ -341,13 +417,18 @@ export class DataformContractServer {
 
   private actions(invocation: InvocationState, numericEnums: boolean): Record<string, unknown>[] {
     const state = (name: string) => (numericEnums ? ACTION_STATES.indexOf(name) : name);
-    if (invocation.end?.state === "SUCCEEDED" || invocation.end === undefined || invocation.state === "RUNNING") return [];
-    return invocation.end.failedActions.map((action) => ({
+    if (invocation.end === undefined || invocation.state === "RUNNING") return [];
+    // Every included target, succeeded unless the outcome names it as failed.
+    const failed = invocation.end.state === "SUCCEEDED" ? [] : invocation.end.failedActions;
+    const succeeded = invocation.includedTargets
+      .filter((target) => !failed.some((action) => action.schema === target.schema && action.name === target.name))
+      .map((target) => ({ target, canonicalTarget: target, state: state("SUCCEEDED") }));
+    return [...succeeded, ...failed.map((action) => ({
       target: { database: this.options.projectId, schema: action.schema, name: action.name },
       canonicalTarget: { database: this.options.projectId, schema: action.schema, name: action.name },
       state: state("FAILED"),
       failureReason: action.reason,
-    }));
+    }))];
   }
 }
 
