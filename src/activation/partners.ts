@@ -152,13 +152,13 @@ export function loadPartners(file: string = DEFAULT_PARTNERS_FILE): PartnerSetti
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new Error(`${file}: cannot read the partner settings (${(error as Error).message}). Fix: create it or pass its path with --partners-file`);
+    throw new Error(`${file}: cannot read the partner settings (${(error as Error).message}). Fix: create it or pass its path with --partners-file`, { cause: error });
   }
   let document: unknown;
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new Error(`${file}: not valid YAML (${(error as Error).message.split("\n")[0]}). Fix: correct the YAML syntax`);
+    throw new Error(`${file}: not valid YAML (${(error as Error).message.split("\n")[0]}). Fix: correct the YAML syntax`, { cause: error });
   }
   return parsePartners(document, file);
 }

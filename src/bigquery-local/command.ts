@@ -38,7 +38,7 @@ export function registerBigQueryLocalCommand(program: Command): void {
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-          throw new Error("slice bigquery-local needs the dev dependency @fivetrandevelopers/zetasql; install the project with its dev dependencies (npm ci).");
+          throw new Error("slice bigquery-local needs the dev dependency @fivetrandevelopers/zetasql; install the project with its dev dependencies (npm ci).", { cause: error });
         }
         throw error;
       }

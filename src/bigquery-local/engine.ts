@@ -412,7 +412,7 @@ export class LocalBigQueryEngine {
    */
   private async evaluationInputs(sql: string, options: RunOptions, seen: ReadonlySet<string> = new Set()): Promise<{ catalogTables: Record<string, unknown>[]; content: Record<string, unknown> }> {
     const languageOptions = await this.server.bigQueryLanguageOptions();
-    let names: string[][] = [];
+    let names: string[][];
     try {
       const extracted = await this.server.call<{ tableName?: { tableNameSegment?: string[] }[] }>("extractTableNamesFromStatement", { sqlStatement: sql, options: languageOptions });
       names = (extracted.tableName ?? []).map((t) => t.tableNameSegment ?? []);
@@ -768,7 +768,7 @@ export class LocalBigQueryEngine {
   }
 
   /** Values of another query's result cast to the target columns' types, by position (as INSERT maps them). */
-  private async castRows(data: TableData, targets: Column[], options: RunOptions): Promise<ValueProto[][]> {
+  private async castRows(data: TableData, targets: Column[], _options: RunOptions): Promise<ValueProto[][]> {
     if (data.columns.length !== targets.length) {
       throw invalidQuery(`Inserted row has wrong column count; Has ${data.columns.length}, expected ${targets.length}`);
     }

@@ -122,7 +122,6 @@ export async function proveBigQuery(options: ProofOptions): Promise<ProofResult>
     const total = Object.values(shipped).reduce((a, b) => a + b, 0);
     progress(`${label}: raw rows to DuckDB and BigQuery (insertAll): ${total} rows (${Object.entries(shipped).map(([t, n]) => `${t} ${n}`).join(", ")})  ${seconds(t0)} s`);
 
-    t0 = Date.now();
     const [dataform, compiled] = await Promise.all([
       runDataform({
         projectDir: options.projectDir,

@@ -56,6 +56,6 @@ export async function downloadS3Object(url: string, client: S3Client): Promise<D
   } catch (error) {
     await cleanup();
     const name = (error as { name?: string }).name;
-    throw new Error(`${url}: download failed (${name ? `${name}: ` : ""}${(error as Error).message}); check the bucket, key, endpoint and credentials.`);
+    throw new Error(`${url}: download failed (${name ? `${name}: ` : ""}${(error as Error).message}); check the bucket, key, endpoint and credentials.`, { cause: error });
   }
 }

@@ -50,7 +50,7 @@ export function pinnedDataformCoreVersion(packageJsonText: string, where: string
   try {
     parsed = JSON.parse(packageJsonText) as typeof parsed;
   } catch (error) {
-    throw new Error(`${where}: not valid JSON (${(error as Error).message}).`);
+    throw new Error(`${where}: not valid JSON (${(error as Error).message}).`, { cause: error });
   }
   const version = parsed.dependencies?.["@dataform/core"] ?? parsed.devDependencies?.["@dataform/core"];
   if (!version) {

@@ -185,7 +185,7 @@ export class BgNbdLikelihood {
       const ti = this.ageIndex[i];
       const aliveAtEnd = -(r + x) * lnAlphaAge[ti];
       let ll: number;
-      let w = 0;
+      let w: number;
       let dR = -lnAlphaAge[ti];
       let dAlpha = -(r + x) * invAlphaAge[ti];
       if (x > 0) {

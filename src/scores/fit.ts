@@ -111,7 +111,7 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
     frequencyRows = await wh.query<FrequencyRow>(groupedFrequencyRecencySql(duck, summaryOptions));
   } catch (error) {
     throw new Error(
-      `reading orders from ${ordersRelation} failed (it needs customer_id, ordered_at and total_eur; set --orders-relation): ${(error as Error).message}`,
+      `reading orders from ${ordersRelation} failed (it needs customer_id, ordered_at and total_eur; set --orders-relation): ${(error as Error).message}`, { cause: error },
     );
   }
   const groups: (FrequencyRecencyGroup & { holdoutPurchases: number })[] = frequencyRows.map((row) => ({

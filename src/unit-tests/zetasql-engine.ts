@@ -93,7 +93,7 @@ export class ZetaSqlTestEngine implements TestEngine {
     } catch (error) {
       const message = zetaSqlMessage(error);
       if (UNSUPPORTED.test(message)) throw new EngineLimitation(ENGINE, message);
-      throw new Error(message);
+      throw new Error(message, { cause: error });
     }
   }
 

@@ -16,7 +16,7 @@ async function loadValidator(): Promise<typeof import("./validate.ts")> {
     const code = (error as { code?: string }).code;
     if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
       throw new Error(
-        "slice validate needs the dev dependency @fivetrandevelopers/zetasql (the ZetaSQL analyzer); install the project with its dev dependencies (npm ci).",
+        "slice validate needs the dev dependency @fivetrandevelopers/zetasql (the ZetaSQL analyzer); install the project with its dev dependencies (npm ci).", { cause: error },
       );
     }
     throw error;

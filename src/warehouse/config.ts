@@ -115,13 +115,13 @@ export function loadWarehouseConfigFile(file: string): WarehouseConfig {
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new Error(`${file}: cannot read the warehouse settings (${(error as Error).message}). Fix: check the --warehouse-config path`);
+    throw new Error(`${file}: cannot read the warehouse settings (${(error as Error).message}). Fix: check the --warehouse-config path`, { cause: error });
   }
   let document: unknown;
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new Error(`${file}: not valid YAML or JSON (${(error as Error).message}). Fix: write e.g. "engine: bigquery" and "project: slice-prod" on their own lines`);
+    throw new Error(`${file}: not valid YAML or JSON (${(error as Error).message}). Fix: write e.g. "engine: bigquery" and "project: slice-prod" on their own lines`, { cause: error });
   }
   return parseWarehouseConfig(document ?? {}, (field) => `${file}: ${field}`);
 }

@@ -29,8 +29,8 @@ describe("slice load", () => {
       `  ${FIXTURES}orders_with_rejects.csv: 6 read, 2 loaded into raw.orders, 4 rejected (reasons in raw.raw_rejects)`,
       "Loaded 1 of 1 file(s): 2 row(s) added, 4 rejected.",
       // no stores or customers are loaded yet: staging would quarantine both orders (tests/load/forecast.test.ts)
-      expect.stringMatching(/^  Heads-up: 2 of 2 rows in raw\.orders \(100 %\) will be quarantined as unknown_store/),
-      expect.stringMatching(/^  Heads-up: 2 of 2 rows in raw\.orders \(100 %\) will be quarantined as unknown_customer/),
+      expect.stringMatching(/^ {2}Heads-up: 2 of 2 rows in raw\.orders \(100 %\) will be quarantined as unknown_store/),
+      expect.stringMatching(/^ {2}Heads-up: 2 of 2 rows in raw\.orders \(100 %\) will be quarantined as unknown_customer/),
       expect.stringMatching(new RegExp(`^  ${FIXTURES}orders_with_rejects\\.csv: already loaded into raw\\.orders \\(sha256 [0-9a-f]{12}…\\); nothing added$`)),
       "Loaded 0 of 1 file(s): 0 row(s) added, 0 rejected.",
     ]);
