@@ -7,6 +7,7 @@ import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerPrivacyCommands } from "./privacy/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
+import { registerSandboxCommand } from "./sandbox/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
 import { registerBigQueryLocalCommand } from "./bigquery-local/command.ts";
 import { registerApiCommands } from "./api/command.ts";
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
   registerScoresCommand(program);
   registerIdentityQualityCommand(program);
   registerSyncCommands(program);
+  registerSandboxCommand(program);
   registerValidateCommand(program);
   registerProveCommand(program);
   registerReleaseCommand(program);

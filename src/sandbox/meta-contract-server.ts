@@ -23,6 +23,7 @@
  * with a known identity updates it, a removal deletes the identity it names. (Meta matches people across
  * keys; this server does not need to.)
  */
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -100,6 +101,21 @@ export interface MetaContractServerOptions {
   maxRowsPerRequest?: number;
   /** Largest page GET /act_{id}/customaudiences returns, whatever limit the client asks for (Meta caps it too). */
   maxListPageSize?: number;
+  /** Port on 127.0.0.1 (default: a free one); `slice sandbox` uses a fixed one so exported settings stay valid. */
+  port?: number;
+  /** Called once a request has been answered (or dropped), e.g. to log what "Meta" saw. */
+  onRequest?: (record: RequestRecord) => void;
+  /**
+   * A JSON file the audiences (id, name, description, members) are kept in across restarts, as Meta keeps
+   * them: `slice sandbox` uses it, because the warehouse remembers the audience ids it created. Replace
+   * sessions are not kept (one open across a restart is abandoned, as a new session would abandon it).
+   */
+  stateFile?: string;
+}
+
+interface SavedState {
+  nextId: string;
+  audiences: { id: string; name: string; description: string; members: [string, MemberRecord][] }[];
 }
 
 function identityOf(record: MemberRecord): string {
@@ -139,7 +155,29 @@ export class MetaContractServer {
     this.adAccountId = (options.adAccountId ?? "1234567890").replace(/^act_/, "");
   }
 
+  private loadState(file: string): void {
+    if (!existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, "utf8")) as SavedState;
+    this.nextId = BigInt(saved.nextId);
+    for (const audience of saved.audiences) {
+      this.audiences.set(audience.id, {
+        id: audience.id, name: audience.name, description: audience.description, members: new Map(audience.members),
+        timesAdded: new Map(), rowsAdded: 0, rowsRemoved: 0, finishedSessions: new Set(), abandonedSessions: 0, sessionLog: [],
+      });
+    }
+  }
+
+  private saveState(file: string): void {
+    const saved: SavedState = {
+      nextId: String(this.nextId),
+      audiences: [...this.audiences.values()].map((a) => ({ id: a.id, name: a.name, description: a.description, members: [...a.members.entries()] })),
+    };
+    writeFileSync(`${file}.tmp`, JSON.stringify(saved));
+    renameSync(`${file}.tmp`, file);
+  }
+
   async start(): Promise<this> {
+    if (this.options.stateFile) this.loadState(this.options.stateFile);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error) => {
         if (!res.headersSent) this.sendJson(res, 500, { error: { message: String(error), type: "ServerError", code: 1 } });
@@ -149,7 +187,13 @@ export class MetaContractServer {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port ?? 0, "127.0.0.1", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
     const { port } = this.server.address() as AddressInfo;
     this.baseUrl = `http://127.0.0.1:${port}`;
     return this;
@@ -265,6 +309,12 @@ export class MetaContractServer {
     const method = req.method ?? "GET";
     const record: RequestRecord = { method, path: url.pathname, status: 200, queryKeys: [...url.searchParams.keys()] };
     this.requests.push(record);
+    if (this.options.onRequest || (this.options.stateFile && method !== "GET")) {
+      res.once("close", () => {
+        if (this.options.stateFile && method !== "GET") this.saveState(this.options.stateFile);
+        this.options.onRequest?.(record);
+      });
+    }
     const membership = /^\/v\d+\.\d+\/\d+\/(users|usersreplace)$/.test(url.pathname);
 
     if (membership && this.dropAfterBatches !== undefined && this.acknowledgedBatches >= this.dropAfterBatches) {

@@ -1,4 +1,4 @@
-// s3rver ships no types; this declares the part the tests use.
+// s3rver ships no types; this declares the part `slice sandbox` and the tests use.
 declare module "s3rver" {
   import type { EventEmitter } from "node:events";
   import type { Server } from "node:http";
