@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { formatVars } from "../dataform/compile.ts";
+import { DEFAULT_COMPILE_TIMEOUT_MS, formatVars } from "../dataform/compile.ts";
 
 export const DATAFORM_BIN = resolve(import.meta.dirname, "../../node_modules/.bin/dataform");
 
@@ -123,6 +123,8 @@ export async function runDataform(options: DataformRunOptions): Promise<Dataform
     resolve(options.projectDir),
     `--credentials=${credentialsPath}`,
     `--vars=${formatVars(options.vars)}`,
+    // the run compiles first, under the CLI's 60 s default, which a busy two-core machine exceeded
+    `--timeout=${Math.ceil(DEFAULT_COMPILE_TIMEOUT_MS / 1000)}s`,
     ...(options.fullRefresh ? ["--full-refresh"] : []),
     ...(options.args ?? []),
   ];
