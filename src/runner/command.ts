@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
 import { scoreVarsForBuild } from "../scores/vars.ts";
-import { collect, wholeNumber } from "../cli-options.ts";
+import { collect, oneOf, wholeNumber } from "../cli-options.ts";
 import { buildHealthLines } from "../health/command.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
@@ -107,12 +107,14 @@ export function registerRunnerCommands(program: Command): void {
     .option("--vars <k=v>", "override workflow_settings.yaml vars (repeatable)", collect, [])
     .option("--dry-run", "print the plan and run nothing")
     .option("--concurrency <n>", "actions run side by side", wholeNumber("--concurrency", { min: 1, max: 64 }), 2)
-    .option("--assertion-failures <policy>", "block-dependents | block-downstream | warn", "block-dependents")
+    .option(
+      "--assertion-failures <policy>",
+      "block-dependents | block-downstream | warn",
+      oneOf<AssertionPolicy>("--assertion-failures", ["block-dependents", "block-downstream", "warn"]),
+      "block-dependents",
+    )
     .action(async (opts) => {
       const policy = opts.assertionFailures as AssertionPolicy;
-      if (!["block-dependents", "block-downstream", "warn"].includes(policy)) {
-        throw new Error(`--assertion-failures ${policy}: use block-dependents, block-downstream or warn.`);
-      }
       const selectors = (opts.select as string[]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
       const result = await build({
         projectDir: opts.project,

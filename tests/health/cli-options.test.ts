@@ -32,4 +32,14 @@ describe("slice build --concurrency abc", () => {
     expect(outcome.code).toBe(1);
     expect(outcome.stderr).toContain('--concurrency takes a whole number from 1 to 64, got "abc".');
   });
+
+  it("refuses an unknown --assertion-failures policy the same way", async () => {
+    const outcome = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ["bin/slice.mjs", "build", "--assertion-failures", "stop", "--warehouse", "/nonexistent/never-opened.duckdb"], { cwd: REPO_ROOT, timeout: 60_000 }, (error, _out, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stderr: String(stderr) }),
+      );
+    });
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toContain('--assertion-failures takes block-dependents | block-downstream | warn, got "stop".');
+  });
 });
