@@ -213,20 +213,25 @@ export async function forget(wh: Warehouse, identifier: RequestIdentifier, optio
   const requestId = randomUUID();
   const receivedAt = utcTimestamp(options.now ?? new Date());
   const steps = ["warehouse", "raw", "partner_api", ...person.destinations.map((d) => `partner:${d}`)];
+  // one statement per table: a request writes a dozen suppressions and a handful of steps
+  const suppressionParams: Record<string, unknown> = { request: requestId, at: receivedAt };
+  person.identifiers.forEach((id, i) => Object.assign(suppressionParams, { [`t${i}`]: id.type, [`h${i}`]: id.sha256 }));
+  const stepParams: Record<string, unknown> = { request: requestId, at: receivedAt };
+  steps.forEach((step, i) => Object.assign(stepParams, { [`s${i}`]: step }));
   await wh.run("begin transaction");
   try {
-    for (const id of person.identifiers) {
-      await wh.query(`insert into ${RAW_SCHEMA}.privacy_suppressions values ($type, $sha256, $request, cast($at as timestamp))`, {
-        type: id.type, sha256: id.sha256, request: requestId, at: receivedAt,
-      });
-    }
+    await wh.query(
+      `insert into ${RAW_SCHEMA}.privacy_suppressions values ${person.identifiers.map((_, i) => `($t${i}, $h${i}, $request, cast($at as timestamp))`).join(", ")}`,
+      suppressionParams,
+    );
     await wh.query(`insert into ${LEDGER("privacy_requests")} values ($request, 'erasure', cast($at as timestamp), $via, $ids, $accounts, $records, 'received', null)`, {
       request: requestId, at: receivedAt, via: options.receivedVia, ids: JSON.stringify(person.identifiers),
       accounts: person.accounts, records: person.records,
     });
-    for (const step of steps) {
-      await wh.query(`insert into ${LEDGER("privacy_request_steps")} values ($request, $system, cast($at as timestamp), null, null)`, { request: requestId, system: step, at: receivedAt });
-    }
+    await wh.query(
+      `insert into ${LEDGER("privacy_request_steps")} values ${steps.map((_, i) => `($request, $s${i}, cast($at as timestamp), null, null)`).join(", ")}`,
+      stepParams,
+    );
     await wh.run("commit");
   } catch (error) {
     await wh.run("rollback").catch(() => undefined);
