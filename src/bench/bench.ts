@@ -168,6 +168,18 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   rows.push({ step: `partner API: NDJSON stream and JSON pages, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 3) });
   log(`  api stream      ${lastLines(api, 3)}`);
   const concurrent = await runApiStreamsCase(options.customers);
+  // last on runnerDb: it erases 1,000 persons
+  const privacy = await runStep("privacy", ["--warehouse", runnerDb, ...common]);
+  rows.push({
+    step: `erasure of ${privacy.persons} persons + the next build`,
+    seconds: privacy.seconds,
+    peak_rss_mb: privacy.peak_rss_mb,
+    note:
+      `forget ${Number(privacy.forget_seconds).toFixed(1)} s (${Number(privacy.identifiers_suppressed).toLocaleString("en-US")} hashed identifiers), build ${Number(privacy.build_seconds).toFixed(1)} s ` +
+      `(purge ${Number(privacy.purge_seconds).toFixed(1)} s), ${privacy.audience_members_to_remove} audience rows for the next syncs to remove, ` +
+      `${privacy.persons_left_in_profile} left in customer_profile; export of one person ${Number(privacy.export_seconds).toFixed(2)} s`,
+  });
+  log(`  privacy         ${privacy.seconds.toFixed(1)}s`);
   rows.push(concurrent);
   log(`  api 10 streams  ${concurrent.note}`);
   const t1 = performance.now();
@@ -203,6 +215,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
+    privacy,
   log("\n| step | seconds | peak RSS (MB) | note |\n| --- | ---: | ---: | --- |");
   for (const r of rows) log(`| ${r.step} | ${r.seconds.toFixed(2)} | ${r.peak_rss_mb || ""} | ${r.note} |`);
   log("\nSlowest actions (runner):");

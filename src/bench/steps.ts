@@ -12,6 +12,8 @@ import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
 import { reassignmentCheck, runPlantedCampaign } from "./campaign.ts";
+import { exportPerson } from "../privacy/export.ts";
+import { forget } from "../privacy/forget.ts";
 import { AUDIENCES } from "../../macros/audiences.ts";
 import { simulateCoverage } from "../campaign/simulate.ts";
 
@@ -190,6 +192,58 @@ Object.assign(STEPS, {
 
 export function registerBenchStepCommand(program: Command): void {
   program
+Object.assign(STEPS, {
+  /**
+   * Erasure at scale (docs/privacy.md), on a built warehouse: an access export of one person, then 1,000
+   * erasure requests one by one (each resolved through identity resolution), then the next build, which keeps
+   * them out of staging and purges the history tables. Mutates the warehouse: run it last.
+   */
+  async privacy(o: StepOptions): Promise<StepResult> {
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const persons = Math.min(1000, o.customers);
+      const asOf = String(await wh.scalar("select max(as_of_date) from marts.customer_profile")).slice(0, 10);
+      const chosen = await wh.query<{ customer_id: string }>(
+        `select person_customer_id as customer_id from intermediate.int_persons order by hash(person_customer_id) limit ${persons}`,
+      );
+      const t0 = performance.now();
+      const exported = await exportPerson(wh, { type: "customer_id", value: chosen[0].customer_id });
+      const exportSeconds = (performance.now() - t0) / 1000;
+      const members = Number(await wh.scalar(
+        `select count(*) from activation.audience_members where not is_holdout and customer_id in (select customer_id from intermediate.int_customer_accounts
+         where person_customer_id in (${chosen.map((c) => `'${c.customer_id}'`).join(", ")}))`,
+      ));
+      const t1 = performance.now();
+      let identifiers = 0;
+      for (const person of chosen) {
+        const request = await forget(wh, { type: "customer_id", value: person.customer_id }, { receivedVia: "bench" });
+        identifiers += request.identifiers.length;
+      }
+      const forgetSeconds = (performance.now() - t1) / 1000;
+      const run = await build({ concurrency: 2, quiet: true, vars: { as_of_date: asOf } }, wh);
+      const left = Number(await wh.scalar(
+        `select count(*) from marts.customer_profile where customer_id in (${chosen.map((c) => `'${c.customer_id}'`).join(", ")})`,
+      ));
+      const purge = run.results.find((r) => r.key.endsWith("privacy_purge"));
+      return {
+        seconds: forgetSeconds + run.seconds,
+        persons,
+        export_seconds: exportSeconds,
+        export_found: exported.found,
+        forget_seconds: forgetSeconds,
+        identifiers_suppressed: identifiers,
+        build_seconds: run.seconds,
+        build_ok: run.ok,
+        purge_seconds: purge?.seconds ?? null,
+        audience_members_to_remove: members,
+        persons_left_in_profile: left,
+      };
+    } finally {
+      await wh.close();
+    }
+  },
+});
+
     .command("bench-step", { hidden: true })
     .argument("<step>", Object.keys(STEPS).join(" | "))
     .requiredOption("--warehouse <path>", "DuckDB file")
