@@ -38,6 +38,8 @@ export const DEFAULTS = {
   recommendation_repeat_weight: "5",
   /** "true" hides each customer's latest order from the history: the offline evaluation mode of `npm run bench`. */
   recommendation_hide_last_order: "false",
+  /** try_next list: weight of item-to-item similarity added to the share of similar customers who bought the product. */
+  recommendation_try_next_similarity_weight: "0.15",
   /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */
   scores_time_unit: "weeks",
   /** Annual discount rate of the 12-month CLV. */

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { runApiStreamsCase, runApiStreamsOnly } from "./api-streams.ts";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
+import type { ListComparison, ListEvaluation } from "./recommendation-lists.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slice.mjs");
 const TSX = resolve(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs");
@@ -126,6 +127,12 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     peak_rss_mb: recs.peak_rss_mb,
     note: `${Number(recs.customers).toLocaleString("en-US")} customers: hit@10 ${model.hit_rate_at_10.toFixed(3)} vs popularity ${baseline.hit_rate_at_10.toFixed(3)}; MAP@10 ${model.map_at_10.toFixed(3)} vs ${baseline.map_at_10.toFixed(3)}`,
   });
+  const lists = recs.lists as ListEvaluation;
+  const listNote = (c: ListComparison) =>
+    `hit@10 ${c.list.hit_rate_at_10.mean.toFixed(3)} vs ${c.baseline.hit_rate_at_10.mean.toFixed(3)} (difference 95 % ${c.difference.hit_rate_at_10.ci_low.toFixed(3)} to ${c.difference.hit_rate_at_10.ci_high.toFixed(3)}), ` +
+    `MAP@10 ${c.list.map_at_10.mean.toFixed(3)} vs ${c.baseline.map_at_10.mean.toFixed(3)} (${c.difference.map_at_10.ci_low.toFixed(3)} to ${c.difference.map_at_10.ci_high.toFixed(3)})`;
+  rows.push({ step: "your_usual vs own-most-bought (it is the baseline)", seconds: 0, peak_rss_mb: 0, note: `${lists.your_usual.customers.toLocaleString("en-US")} customers: ${listNote(lists.your_usual)}` });
+  rows.push({ step: "try_next vs popularity among similar customers (new products of the hidden order)", seconds: 0, peak_rss_mb: 0, note: `${lists.try_next.customers.toLocaleString("en-US")} customers: ${listNote(lists.try_next)}` });
   log(`  recommendations ${recs.seconds.toFixed(1)}s`);
 
   const campaignDb = join(work, "campaign.duckdb");

@@ -10,6 +10,7 @@ import { Warehouse } from "../warehouse/duckdb.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
+import { evaluateRecommendationLists } from "./recommendation-lists.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
 import { reassignmentCheck, runPlantedCampaign } from "./campaign.ts";
 import { exportPerson } from "../privacy/export.ts";
@@ -132,10 +133,11 @@ Object.assign(STEPS, {
         concurrency: 2,
         quiet: true,
         vars: { as_of_date: "2026-10-31", recommendation_hide_last_order: "true" },
-        selectors: ["int_customer_product_history", "int_product_similarity", "customer_recommendations"],
+        selectors: ["int_customer_product_history", "int_product_similarity", "customer_recommendations", "customer_recommendation_lists"],
       }, wh);
       const evaluation = await evaluateRecommendations(wh);
-      return { seconds: run.seconds, ok: run.ok, ...evaluation };
+      const lists = await evaluateRecommendationLists(wh);
+      return { seconds: run.seconds, ok: run.ok, ...evaluation, lists };
     } finally {
       await wh.close();
     }
