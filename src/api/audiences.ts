@@ -203,15 +203,11 @@ export async function streamMembers(
   const { asOfDate, memberCount } = await describeMemberStream(context, partner, audienceId);
   const batchRows = options.pageRows ?? STREAM_PAGE_ROWS;
   const encoder = new TextEncoder();
-  const request = { audienceId, partnerId: partner, asOfDate: asOfDate ?? "" };
-  // Lines built by the warehouse where the reader can (DuckDB), else records turned into lines here.
-  const batches: AsyncIterator<string[] | MemberRecord[]> | undefined = !asOfDate
-    ? undefined
-    : context.reader.streamMemberLines
-      ? context.reader.streamMemberLines(request, batchRows)[Symbol.asyncIterator]()
-      : context.reader.streamMembers(request, batchRows)[Symbol.asyncIterator]();
+  const batches: AsyncIterator<MemberRecord[]> | undefined = asOfDate
+    ? context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate }, batchRows)[Symbol.asyncIterator]()
+    : undefined;
   let cancelled = false;
-  let batch: string[] | MemberRecord[] = [];
+  let batch: MemberRecord[] = [];
   let offset = 0;
   const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -230,10 +226,7 @@ export async function streamMembers(
         }
         let text = "";
         const end = Math.min(batch.length, offset + STREAM_WRITE_ROWS);
-        for (; offset < end; offset += 1) {
-          const item = batch[offset];
-          text += typeof item === "string" ? `${item}\n` : (memberNdjsonLine(item) ?? "");
-        }
+        for (; offset < end; offset += 1) text += memberNdjsonLine(batch[offset]) ?? "";
         controller.enqueue(encoder.encode(text));
       } catch (error) {
         if (cancelled) return;

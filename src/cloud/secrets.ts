@@ -65,7 +65,7 @@ export async function resolveSecretReferences(env: Env, accessor: () => SecretAc
       [{ payload }] = await client.accessSecretVersion({ name: match[1] });
     } catch (error) {
       throw new Error(
-        `${name}: cannot read ${match[1]} (${(error as Error).message}). Fix: add a version (gcloud secrets versions add) and grant the function's service account roles/secretmanager.secretAccessor on the secret`,
+        `${name}: cannot read ${match[1]} (${(error as Error).message}). Fix: add a version (gcloud secrets versions add) and grant the function's service account roles/secretmanager.secretAccessor on the secret`, { cause: error },
       );
     }
     const data = typeof payload?.data === "string" ? Buffer.from(payload.data, "base64") : Buffer.from(payload?.data ?? new Uint8Array());

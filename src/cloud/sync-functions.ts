@@ -62,7 +62,7 @@ export function partnersFromEnv(env: Env): PartnerSettings[] {
     try {
       text = readFileSync(vars.SLICE_PARTNERS_FILE, "utf8");
     } catch (error) {
-      throw new Error(`SLICE_PARTNERS_FILE: cannot read ${vars.SLICE_PARTNERS_FILE} (${(error as Error).message}). Fix: mount the partners file there or use SLICE_PARTNERS`);
+      throw new Error(`SLICE_PARTNERS_FILE: cannot read ${vars.SLICE_PARTNERS_FILE} (${(error as Error).message}). Fix: mount the partners file there or use SLICE_PARTNERS`, { cause: error });
     }
     return parsePartners(parseYaml(text), vars.SLICE_PARTNERS_FILE);
   }
@@ -70,7 +70,7 @@ export function partnersFromEnv(env: Env): PartnerSettings[] {
   try {
     document = parseYaml(vars.SLICE_PARTNERS!);
   } catch (error) {
-    throw new Error(`SLICE_PARTNERS: not valid YAML (${(error as Error).message.split("\n")[0]}). Fix: set it to the text of a partners file`);
+    throw new Error(`SLICE_PARTNERS: not valid YAML (${(error as Error).message.split("\n")[0]}). Fix: set it to the text of a partners file`, { cause: error });
   }
   return parsePartners(document, "SLICE_PARTNERS");
 }

@@ -132,7 +132,7 @@ export async function assertionHistory(wh: Warehouse, runs: number): Promise<Ass
      order by started_at desc`,
   );
   return rows.map((r) => {
-    let asOf: string | null = null;
+    let asOf: string | null;
     try {
       asOf = (JSON.parse(String(r.vars ?? "{}")) as Record<string, string>).as_of_date ?? null;
     } catch {

@@ -76,12 +76,6 @@ export interface AudienceReader {
    * consumer pulls one batch at a time, so memory stays at about one batch; returning early ends the read.
    */
   streamMembers(request: SnapshotRequest, batchRows: number): AsyncIterable<MemberRecord[]>;
-  /**
-   * Optional, the same members as finished NDJSON lines (without the newline), built by the warehouse: one
-   * string per member instead of an object and 14 strings, which is most of a stream's memory and CPU in
-   * Node. Lines equal `memberNdjsonLine` of the records (src/api/audiences.ts); tests hold them to it.
-   */
-  streamMemberLines?(request: SnapshotRequest, batchRows: number): AsyncIterable<string[]>;
   changePage(request: ChangePageRequest): Promise<ChangeRecord[]>;
   close(): Promise<void>;
 }
@@ -121,16 +115,6 @@ const IDENTIFIER_LIST = HASHED_IDENTIFIER_COLUMNS.join(", ");
 export function servableMemberId(column: string): string {
   return `(length(${column}) = 64 and ltrim(${column}, '0123456789abcdef') = '')`;
 }
-
-/** The JSON text of one identifier: the quoted digest when it is one, else null (as src/api sends it). */
-function identifierJson(column: string): string {
-  return `case when ${servableMemberId(column)} then '"' || ${column} || '"' else 'null' end`;
-}
-
-/** One member's NDJSON line without the newline; member_id is already known to be a digest. */
-const MEMBER_LINE = [`'{"member_id":"' || member_id || '"'`, ...HASHED_IDENTIFIER_COLUMNS.map((column) => `',"${column}":' || ${identifierJson(column)}`), `'}'`].join(
-  "\n    || ",
-);
 
 /** The statements every reader runs, for one dialect. Pure: tests compare their text and parameters. */
 export function audienceReadQueries(d: ReadDialect) {
@@ -213,19 +197,6 @@ order by member_id`,
     snapshotMembers(request: SnapshotRequest): SqlQuery {
       return {
         sql: `select member_id, ${IDENTIFIER_LIST}
-from ${d.table("audience_members")}
-where audience_id = ${p("audience_id")} and destination = ${p("partner_id")}
-  and as_of_date = cast(${p("as_of_date")} as date)
-  and not coalesce(is_holdout, false)
-  and ${servableMemberId("member_id")}`,
-        params: { audience_id: request.audienceId, partner_id: request.partnerId, as_of_date: request.asOfDate },
-      };
-    },
-
-    /** The snapshot's members as NDJSON lines (see `AudienceReader.streamMemberLines`), in no order. */
-    snapshotMemberLines(request: SnapshotRequest): SqlQuery {
-      return {
-        sql: `select ${MEMBER_LINE} as line
 from ${d.table("audience_members")}
 where audience_id = ${p("audience_id")} and destination = ${p("partner_id")}
   and as_of_date = cast(${p("as_of_date")} as date)
@@ -422,27 +393,6 @@ export class DuckDbAudienceReader implements AudienceReader {
         // Every selected column is VARCHAR, which DuckDB hands over as a JS string or null: the row objects
         // already are MemberRecords, and skipping a copy per row halves the objects a stream makes.
         for (const row of chunk.getRowObjects(columns)) batch.push(row as unknown as MemberRecord);
-        if (batch.length >= flushAt) {
-          yield batch;
-          batch = [];
-        }
-      }
-      if (batch.length > 0) yield batch;
-    } finally {
-      connection.closeSync();
-    }
-  }
-
-  /** As `streamMembers`, with the lines built by DuckDB: one VARCHAR per member reaches Node. */
-  async *streamMemberLines(request: SnapshotRequest, batchRows: number): AsyncGenerator<string[]> {
-    const connection = await this.warehouse.connect();
-    try {
-      const query = this.queries.snapshotMemberLines(request);
-      const result = await connection.stream(query.sql, query.params);
-      const flushAt = Math.min(batchRows, DUCKDB_STREAM_BATCH_ROWS);
-      let batch: string[] = [];
-      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-        for (const line of chunk.getColumnValues(0)) batch.push(line as string);
         if (batch.length >= flushAt) {
           yield batch;
           batch = [];
