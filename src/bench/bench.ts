@@ -168,13 +168,6 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   });
   log(`  identity quality precision ${Number(identity.precision).toFixed(4)} recall ${Number(identity.recall).toFixed(4)}`);
 
-
-  const members = String(options.customers);
-  const t0 = performance.now();
-  const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
-  rows.push({ step: `partner API: NDJSON stream and JSON pages, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 3) });
-  log(`  api stream      ${lastLines(api, 3)}`);
-  const concurrent = await runApiStreamsCase(options.customers);
   // last on runnerDb: it erases 1,000 persons
   const privacy = await runStep("privacy", ["--warehouse", runnerDb, ...common]);
   rows.push({
@@ -187,6 +180,13 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       `${privacy.persons_left_in_profile} left in customer_profile; export of one person ${Number(privacy.export_seconds).toFixed(2)} s`,
   });
   log(`  privacy         ${privacy.seconds.toFixed(1)}s`);
+
+  const members = String(options.customers);
+  const t0 = performance.now();
+  const api = await runScript("tests/api/measure-ndjson-stream.ts", ["--members", members]);
+  rows.push({ step: `partner API: NDJSON stream and JSON pages, ${options.customers.toLocaleString("en-US")} members`, seconds: (performance.now() - t0) / 1000, peak_rss_mb: 0, note: lastLines(api, 3) });
+  log(`  api stream      ${lastLines(api, 3)}`);
+  const concurrent = await runApiStreamsCase(options.customers);
   rows.push(concurrent);
   log(`  api 10 streams  ${concurrent.note}`);
   const t1 = performance.now();
@@ -215,6 +215,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
     validate,
     recommendations: recs,
     identity_quality: identity,
+    privacy,
   };
   // Full runs are kept in bench/results/ (committed with BENCHMARKS.md); a --quick smoke run is not a result
   // to keep, so it goes to the temp directory unless --out says otherwise.
@@ -222,7 +223,6 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
-    privacy,
   log("\n| step | seconds | peak RSS (MB) | note |\n| --- | ---: | ---: | --- |");
   for (const r of rows) log(`| ${r.step} | ${r.seconds.toFixed(2)} | ${r.peak_rss_mb || ""} | ${r.note} |`);
   log("\nSlowest actions (runner):");

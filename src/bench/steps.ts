@@ -12,9 +12,9 @@ import { executeFloor } from "./floor.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { evaluateRecommendationLists } from "./recommendation-lists.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
-import { reassignmentCheck, runPlantedCampaign } from "./campaign.ts";
 import { exportPerson } from "../privacy/export.ts";
 import { forget } from "../privacy/forget.ts";
+import { reassignmentCheck, runPlantedCampaign } from "./campaign.ts";
 import { AUDIENCES } from "../../macros/audiences.ts";
 import { simulateCoverage } from "../campaign/simulate.ts";
 
@@ -192,8 +192,6 @@ Object.assign(STEPS, {
   },
 });
 
-export function registerBenchStepCommand(program: Command): void {
-  program
 Object.assign(STEPS, {
   /**
    * Erasure at scale (docs/privacy.md), on a built warehouse: an access export of one person, then 1,000
@@ -246,6 +244,8 @@ Object.assign(STEPS, {
   },
 });
 
+export function registerBenchStepCommand(program: Command): void {
+  program
     .command("bench-step", { hidden: true })
     .argument("<step>", Object.keys(STEPS).join(" | "))
     .requiredOption("--warehouse <path>", "DuckDB file")
