@@ -1,0 +1,193 @@
+"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
+exports.propensityTarget = propensityTarget;
+exports.addDays = addDays;
+exports.featuresSql = featuresSql;
+exports.parseCoefficients = parseCoefficients;
+exports.propensityScoreSql = propensityScoreSql;
+exports.PROPENSITY_TARGETS = [
+    {
+        name: "orders_next_30d",
+        description: "At least one completed order in the 30 days after the cutoff.",
+        horizonDays: 30,
+        minOrders: 1,
+    },
+];
+function propensityTarget(name) {
+    const target = exports.PROPENSITY_TARGETS.find((t) => t.name === name);
+    if (!target) {
+        throw new Error(`propensity: unknown target "${name}"; known targets (macros/propensity.ts PROPENSITY_TARGETS): ${exports.PROPENSITY_TARGETS.map((t) => t.name).join(", ")}.`);
+    }
+    return target;
+}
+// ---------------------------------------------------------------------------------------------------------
+// Features. Counts and money are log-transformed (ln(1 + x)) so a few heavy buyers do not dominate a linear
+// predictor; shares are of the orders in the last 365 days (0 without any).
+exports.PROPENSITY_FEATURES = [
+    "recency_days_log",
+    "tenure_days_log",
+    "orders_365d_log",
+    "orders_30d_log",
+    "orders_90d_log",
+    "orders_total_log",
+    "gaps_since_last_log",
+    "recency_x_frequency",
+    "recency_days_log_squared",
+    "rate_365d_log",
+    "spend_365d_eur_log",
+    "avg_order_eur",
+    "app_web_share_365d",
+    "delivery_share_365d",
+    "weekend_share_365d",
+    "email_consent",
+];
+/** The RFM-only baseline: recency, frequency and monetary value, nothing else. */
+exports.RFM_FEATURES = ["recency_days_log", "orders_365d_log", "spend_365d_eur_log"];
+/** Completed orders of identified customers, with the columns the features read. */
+exports.DEFAULT_PROPENSITY_ORDERS_RELATION = "(SELECT customer_id, order_date, total_eur, channel, fulfilment, order_local_weekday FROM staging.stg_pos__orders WHERE status = 'completed' AND customer_id IS NOT NULL)";
+exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = "staging.stg_crm__consent_events";
+function isoDate(value, what) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+        throw new Error(`propensity: ${what} must be a date written YYYY-MM-DD, got "${value}".`);
+    }
+    return value;
+}
+/** YYYY-MM-DD plus `days` (may be negative). */
+function addDays(value, days) {
+    const d = new Date(`${isoDate(value, "date")}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + days);
+    return d.toISOString().slice(0, 10);
+}
+/**
+ * One row per customer with a completed order on or before the cutoff: customer_id, the PROPENSITY_FEATURES,
+ * and with a target `window_orders` and `label`.
+ */
+function featuresSql(dialect, options) {
+    var _a, _b;
+    const cutoff = isoDate(options.cutoffDate, "cutoffDate");
+    const orders = (_a = options.ordersRelation) !== null && _a !== void 0 ? _a : exports.DEFAULT_PROPENSITY_ORDERS_RELATION;
+    const consents = (_b = options.consentsRelation) !== null && _b !== void 0 ? _b : exports.DEFAULT_PROPENSITY_CONSENTS_RELATION;
+    const float = (expr) => dialect.cast(expr, "float64");
+    const cutoffLiteral = dialect.dateLiteral(cutoff);
+    const after365 = dialect.dateLiteral(addDays(cutoff, -365));
+    const after90 = dialect.dateLiteral(addDays(cutoff, -90));
+    const after30 = dialect.dateLiteral(addDays(cutoff, -30));
+    const consentEnd = dialect.timestampLiteral(`${addDays(cutoff, 1)} 00:00:00`);
+    const recent = `o.order_date > ${after365}`;
+    const share = (condition) => `CASE WHEN SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END) = 0 THEN ${float("0")} ELSE ` +
+        `${float(`SUM(CASE WHEN ${recent} AND (${condition}) THEN 1 ELSE 0 END)`)} / ${float(`SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END)`)} END`;
+    const target = options.target;
+    const windowCte = target
+        ? `,
+window_orders AS (
+  SELECT o.customer_id, COUNT(*) AS window_orders
+  FROM ${orders} o
+  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${dialect.dateLiteral(addDays(cutoff, target.horizonDays))}
+  GROUP BY o.customer_id
+)`
+        : "";
+    const windowColumns = target
+        ? `,
+  COALESCE(w.window_orders, 0) AS window_orders,
+  CASE WHEN COALESCE(w.window_orders, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`
+        : "";
+    const windowJoin = target ? "\nLEFT JOIN window_orders w ON w.customer_id = h.customer_id" : "";
+    return `WITH history AS (
+  SELECT
+    o.customer_id,
+    ${dialect.dateDiff("day", cutoffLiteral, "MAX(o.order_date)")} AS recency_days,
+    ${dialect.dateDiff("day", cutoffLiteral, "MIN(o.order_date)")} AS tenure_days,
+    SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END) AS orders_365d,
+    SUM(CASE WHEN o.order_date > ${after30} THEN 1 ELSE 0 END) AS orders_30d,
+    SUM(CASE WHEN o.order_date > ${after90} THEN 1 ELSE 0 END) AS orders_90d,
+    COUNT(*) AS orders_total,
+    SUM(CASE WHEN ${recent} THEN ${float("o.total_eur")} ELSE 0 END) AS spend_365d_eur,
+    SUM(${float("o.total_eur")}) / COUNT(*) AS avg_order_eur,
+    ${share("o.channel IN ('app', 'web')")} AS app_web_share_365d,
+    ${share("o.fulfilment = 'delivery'")} AS delivery_share_365d,
+    ${share("o.order_local_weekday IN (5, 6, 7)")} AS weekend_share_365d
+  FROM ${orders} o
+  WHERE o.order_date <= ${cutoffLiteral}
+  GROUP BY o.customer_id
+),
+email_consent AS (
+  SELECT customer_id, granted
+  FROM (
+    SELECT c.customer_id, c.granted, ROW_NUMBER() OVER (PARTITION BY c.customer_id ORDER BY c.occurred_at DESC) AS change_rank
+    FROM ${consents} c
+    WHERE c.purpose = 'email_marketing' AND c.occurred_at < ${consentEnd}
+  ) ranked
+  WHERE change_rank = 1
+)${windowCte}
+SELECT
+  h.customer_id,
+  LN(${float("1 + h.recency_days")}) AS recency_days_log,
+  LN(${float("1 + h.tenure_days")}) AS tenure_days_log,
+  LN(${float("1 + h.orders_365d")}) AS orders_365d_log,
+  LN(${float("1 + h.orders_30d")}) AS orders_30d_log,
+  LN(${float("1 + h.orders_90d")}) AS orders_90d_log,
+  LN(${float("1 + h.orders_total")}) AS orders_total_log,
+  LN(1 + ${float("h.recency_days")} * ${float("h.orders_total")} / ${float("1 + h.tenure_days")}) AS gaps_since_last_log,
+  LN(${float("1 + h.recency_days")}) * LN(${float("1 + h.orders_365d")}) AS recency_x_frequency,
+  LN(${float("1 + h.recency_days")}) * LN(${float("1 + h.recency_days")}) AS recency_days_log_squared,
+  LN(1 + 365 * ${float("h.orders_365d")} / ${float("LEAST(365, 1 + h.tenure_days)")}) AS rate_365d_log,
+  LN(1 + h.spend_365d_eur) AS spend_365d_eur_log,
+  h.avg_order_eur,
+  h.app_web_share_365d,
+  h.delivery_share_365d,
+  h.weekend_share_365d,
+  ${float("CASE WHEN e.granted THEN 1 ELSE 0 END")} AS email_consent${windowColumns}
+FROM history h
+LEFT JOIN email_consent e ON e.customer_id = h.customer_id${windowJoin}`;
+}
+/** A FLOAT64/DOUBLE literal with full precision on both engines (exponent form is a float on both). */
+function num(value) {
+    if (!Number.isFinite(value))
+        throw new Error(`propensity: cannot write ${value} into SQL.`);
+    const text = value.toExponential();
+    return value < 0 ? `(${text})` : text;
+}
+/** Reads and checks the model JSON passed to the build as the var propensity_model_json. */
+function parseCoefficients(json) {
+    var _a;
+    const model = JSON.parse(json);
+    const k = (_a = model.featureNames) === null || _a === void 0 ? void 0 : _a.length;
+    const ok = typeof model.target === "string" &&
+        Array.isArray(model.featureNames) &&
+        model.featureNames.every((f) => exports.PROPENSITY_FEATURES.includes(f)) &&
+        [model.coefficients, model.means, model.sds].every((a) => Array.isArray(a) && a.length === k && a.every((v) => Number.isFinite(v))) &&
+        model.sds.every((v) => v > 0) &&
+        Number.isFinite(model.intercept);
+    if (!ok) {
+        throw new Error("propensity: propensity_model_json is not a usable model (target, featureNames from PROPENSITY_FEATURES, and intercept, coefficients, means, sds of equal length with sds > 0); refit with `slice propensity fit`.");
+    }
+    return model;
+}
+/**
+ * customer_id, the linear predictor, probability (σ of it, computed without overflow on both engines) and
+ * propensity_decile (1 = the 10 % most likely, NTILE over probability descending, ties by customer_id).
+ */
+function propensityScoreSql(options) {
+    const { model } = options;
+    const terms = model.featureNames.map((feature, j) => `${num(model.coefficients[j])} * ((${feature} - ${num(model.means[j])}) / ${num(model.sds[j])})`);
+    const linear = [num(model.intercept), ...terms].join("\n      + ");
+    return `SELECT
+  customer_id,
+  linear_predictor,
+  probability,
+  NTILE(10) OVER (ORDER BY probability DESC, customer_id) AS propensity_decile
+FROM (
+  SELECT
+    customer_id,
+    linear_predictor,
+    CASE WHEN linear_predictor >= 0 THEN 1 / (1 + EXP(-linear_predictor))
+         ELSE EXP(linear_predictor) / (1 + EXP(linear_predictor)) END AS probability
+  FROM (
+    SELECT
+      customer_id,
+      ${linear} AS linear_predictor
+    FROM ${options.featuresRelation}
+  ) linear
+) scored`;
+}

@@ -1,0 +1,85 @@
+/**
+ * `slice propensity fit|evaluate`: train the purchase-propensity model on the DuckDB warehouse, compare it with
+ * its baselines on a later period, and (fit) store it in scores.propensity_models for the build to score with.
+ */
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { z } from "zod";
+import { PROPENSITY_TARGETS } from "../../macros/propensity.ts";
+import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { backtest, DEFAULT_L2, fitPropensity, type BacktestResult } from "./train.ts";
+import type { ScoreEvaluation } from "./metrics.ts";
+
+export const propensityOptionsSchema = z.object({
+  asOfDate: z
+    .string()
+    .refine((v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), "--as-of-date must be a date written YYYY-MM-DD, such as 2026-10-31"),
+  target: z.enum(PROPENSITY_TARGETS.map((t) => t.name) as [string, ...string[]], {
+    message: `--target must be one of ${PROPENSITY_TARGETS.map((t) => t.name).join(", ")} (macros/propensity.ts PROPENSITY_TARGETS)`,
+  }),
+  l2: z.coerce.number().min(0, "--l2 must be 0 or more"),
+  warehouse: z.string().min(1, "--warehouse needs a DuckDB file path"),
+  json: z.boolean().optional(),
+});
+
+export type PropensityCommandOptions = z.infer<typeof propensityOptionsSchema>;
+
+export function registerPropensityCommand(program: Command): void {
+  const command = program.command("propensity").description("Purchase propensity: a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
+  const common = (sub: Command) =>
+    sub
+      .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD: the evaluation labels end here")
+      .option("--target <name>", "target from macros/propensity.ts", PROPENSITY_TARGETS[0].name)
+      .option("--l2 <lambda>", "L2 penalty on the standardised slopes", String(DEFAULT_L2))
+      .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+      .option("--json", "print the whole result as JSON");
+  common(command.command("evaluate").description("Train on as-of − 2h, evaluate on as-of − h against the baselines; writes nothing")).action(async (raw) => {
+    await runPropensityCommand("evaluate", parse(raw));
+  });
+  common(command.command("fit").description("Evaluate, then train on the latest complete window and append the model to scores.propensity_models")).action(async (raw) => {
+    await runPropensityCommand("fit", parse(raw));
+  });
+}
+
+function parse(raw: Record<string, unknown>): PropensityCommandOptions {
+  const parsed = propensityOptionsSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`slice propensity: invalid options:\n${parsed.error.issues.map((i) => `  ${i.message}`).join("\n")}`);
+  return parsed.data;
+}
+
+export async function runPropensityCommand(mode: "fit" | "evaluate", options: PropensityCommandOptions, print: (line: string) => void = console.log): Promise<BacktestResult> {
+  if (options.warehouse !== ":memory:" && !existsSync(options.warehouse)) {
+    throw new Error(`slice propensity: warehouse file ${options.warehouse} does not exist; build the warehouse first or pass --warehouse <path>.`);
+  }
+  const wh = await Warehouse.open(options.warehouse);
+  try {
+    if (!(await wh.tableExists("staging", "stg_pos__orders"))) {
+      throw new Error(`slice propensity: the warehouse has no staging.stg_pos__orders yet; run slice build --vars as_of_date=${options.asOfDate} first.`);
+    }
+    const log = options.json ? undefined : print;
+    const settings = { asOfDate: options.asOfDate, target: options.target, l2: options.l2, log };
+    const result = mode === "fit" ? (await fitPropensity(wh, settings)).backtest : await backtest(wh, settings);
+    if (options.json) print(JSON.stringify(result, null, 2));
+    else for (const line of describeBacktest(result)) print(line);
+    if (mode === "fit" && !options.json) print("scores.propensity_models: model appended; the next slice build scores marts.customer_propensity with it.");
+    return result;
+  } finally {
+    await wh.close();
+  }
+}
+
+export function describeBacktest(result: BacktestResult): string[] {
+  const row = (name: string, e: ScoreEvaluation) =>
+    `  ${name.padEnd(26)} ${e.auc.toFixed(4).padStart(7)} ${e.topDecileLift.toFixed(2).padStart(8)} ${e.calibrationError === null ? "      -" : e.calibrationError.toFixed(4).padStart(7)}`;
+  const lines = [
+    `${result.target}: trained on features as of ${result.trainCutoffDate} (${result.trainingCustomers} customers, ${(100 * result.trainingPositiveRate).toFixed(1)} % positive), ` +
+      `evaluated as of ${result.evaluationCutoffDate} with labels to ${result.labelEndDate} (${result.model.customers} customers, ${(100 * result.model.positiveRate).toFixed(1)} % positive)`,
+    `  ${"score".padEnd(26)} ${"AUC".padStart(7)} ${"top-10%".padStart(8)} ${"calib.".padStart(7)}`,
+    row("propensity model", result.model),
+    row("RFM-only logistic", result.rfmBaseline),
+    row("BG/NBD E[purchases 30d]", result.bgnbdBaseline),
+    "  calibration by decile (model): decile, customers, mean predicted, observed",
+    ...result.model.deciles.map((d) => `    ${String(d.decile).padStart(2)} ${String(d.customers).padStart(8)} ${d.meanScore.toFixed(4)} ${d.observedRate.toFixed(4)}`),
+  ];
+  return lines;
+}
