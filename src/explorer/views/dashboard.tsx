@@ -155,7 +155,8 @@ function CampaignRows({ rows }: { rows: Record<string, unknown>[] }) {
           <tr data-audience={String(row.audience_id)}>
             <th scope="row">
               {humanize(row.audience_id)}
-              {row.population_source === "current_membership" ? <span class="note" title="No snapshot before the start: membership may already reflect the campaign."> *</span> : null}
+              {row.population_source === null || row.population_source === undefined ? <span class="note" title="No build at or before the start froze the population: no lift is computed."> *</span> : null}
+              {typeof row.verdict === "string" ? <span class="chip verdict">{row.verdict}</span> : null}
             </th>
             <td>
               {formatDate(row.campaign_start_date)} – {formatDate(row.campaign_end_date)}
@@ -231,8 +232,8 @@ function CampaignLift({ campaigns, chart }: { campaigns: NonNullable<DashboardDa
               </table>
             )}
           </div>
-          {campaigns.rows.some((row) => row.population_source === "current_membership") ? (
-            <p class="muted">* No audience snapshot before the campaign start: membership may already reflect the campaign.</p>
+          {campaigns.rows.some((row) => row.population_source === null || row.population_source === undefined) ? (
+            <p class="muted">* No build at or before the campaign start froze its population, so no lift is computed: build as of the start date or earlier before a campaign starts.</p>
           ) : null}
         </>
       )}
