@@ -68,15 +68,15 @@ function listed(type, suppressions) {
     return `(select identifier_sha256 from ${suppressions} where identifier_type = '${type}')`;
 }
 /**
- * True when the identifier in `expr` is on the list. Only the distinct values of the column are hashed
- * (a million customer ids rather than ten million order rows), and coalesce keeps a NULL identifier
- * from turning the row's verdict into NULL.
+ * True when the identifier in `expr` is on the list. Each distinct raw value is normalized and hashed once
+ * (a million customer ids rather than ten million order rows, and the phone rule's regular expressions once
+ * per number); the row itself is then tested by plain equality on the raw value. coalesce keeps a NULL
+ * identifier from turning the row's verdict into NULL.
  */
 function isListed(type, expr, fromTable, suppressions, target) {
-    const value = normalize(type, expr, target);
-    return `coalesce(${value} in (
-      select listed_value from (select distinct ${value} as listed_value from ${fromTable}) listed_values
-      where ${(0, identifiers_1.hash)("listed_value", target)} in ${listed(type, suppressions)}), false)`;
+    return `coalesce(${expr} in (
+      select listed_value from (select distinct ${expr} as listed_value from ${fromTable}) listed_values
+      where ${identifierHash(type, "listed_value", target)} in ${listed(type, suppressions)}), false)`;
 }
 /** SQL condition over a raw row of `table` (unqualified columns): the row belongs to a suppressed person. */
 function rawRowSuppressed(table, refs, target) {
