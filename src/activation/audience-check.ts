@@ -2,10 +2,12 @@
  * Refuses a sync or drop of an audience the warehouse does not know for the destination, before anything
  * reaches the destination: a typo in `--audience` once created a real, empty Meta audience and exited 0.
  *
- * An audience is known for a destination when activation.audience_members has rows of it for that
- * destination (any as-of date), or, for Meta, when Slice already holds state of it (a Meta audience it
- * created, members it synced): an audience everyone left must still be emptied by an incremental sync.
+ * An audience is known for a destination when macros/audiences.ts sends it there, when
+ * activation.audience_members has rows of it for that destination (any as-of date), or when an earlier run
+ * to the destination succeeded (activation.sync_ledger) or, for Meta, left state of it (a Meta audience it
+ * created, members it synced): an audience everyone has left must still be emptied.
  */
+import { AUDIENCES } from "../../macros/audiences.ts";
 import { editDistance } from "../unit-tests/spec.ts";
 import type { ActivationWarehouse } from "./ledger.ts";
 
@@ -59,6 +61,9 @@ export async function readAudienceCatalog(
 ): Promise<AudienceCatalog> {
   const d = aw.dialect;
   const sources = [`select distinct audience_id, destination from ${d.table("audience_members")}`];
+  if ((await aw.missingTables(["sync_ledger"])).length === 0) {
+    sources.push(`select distinct audience_id, destination from ${d.table("sync_ledger")} where status = 'succeeded'`);
+  }
   if (options.withMetaState) {
     sources.push(`select distinct audience_id, destination from ${d.table("destination_audiences")}`);
     sources.push(`select distinct audience_id, destination from ${d.table("synced_members")}`);
@@ -66,13 +71,16 @@ export async function readAudienceCatalog(
   const rows = await aw.runQuery<{ audience_id: string; destination: string }>(
     `select distinct audience_id, destination from (${sources.join(" union all ")}) known order by audience_id, destination`,
   );
-  const known = rows.filter((row) => row.destination === destination).map((row) => row.audience_id);
+  for (const audience of AUDIENCES) for (const to of audience.destinations) rows.push({ audience_id: audience.id, destination: to });
+  rows.sort((a, b) => (a.audience_id === b.audience_id ? a.destination.localeCompare(b.destination) : a.audience_id.localeCompare(b.audience_id)));
+  const known = [...new Set(rows.filter((row) => row.destination === destination).map((row) => row.audience_id))];
   const elsewhere: Record<string, string[]> = {};
   for (const row of rows) {
     if (row.destination === destination || known.includes(row.audience_id)) continue;
-    (elsewhere[row.audience_id] ??= []).push(row.destination);
+    const others = (elsewhere[row.audience_id] ??= []);
+    if (!others.includes(row.destination)) others.push(row.destination);
   }
-  return { known: [...new Set(known)], elsewhere };
+  return { known, elsewhere };
 }
 
 /** Throws the refusal when the audience is unknown for the destination. */

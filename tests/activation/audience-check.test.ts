@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { closestName, readAudienceCatalog, unknownAudienceMessage } from "../../src/activation/audience-check.ts";
-import { asActivationWarehouse } from "../../src/activation/ledger.ts";
+import { asActivationWarehouse, ensureLedgerTable, finishLedger, startLedger } from "../../src/activation/ledger.ts";
 import { ensureMetaStateTables } from "../../src/activation/meta/state.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { seedAudience } from "./meta/fixtures.ts";
@@ -49,22 +49,32 @@ describe("unknownAudienceMessage", () => {
         "Fix: check the destination (the partner id in macros/audiences.ts) and run slice build so the audiences have members",
     },
   ])("$audience among $known", ({ audience, known, elsewhere, expected }) => {
-    expect(unknownAudienceMessage(audience, "meta", { known, elsewhere })).toBe(expected);
+    expect(unknownAudienceMessage(audience, "meta", { known, elsewhere: elsewhere as Record<string, string[]> })).toBe(expected);
   });
 });
 
 describe("readAudienceCatalog", () => {
-  it("knows the audiences of the destination, the other destinations' and, for Meta, those only Meta state remembers", async () => {
+  it("knows the defined audiences, those with members, those synced before and, for Meta, those only Meta state remembers", async () => {
     const wh = await Warehouse.open(":memory:");
     try {
-      await seedAudience(wh, { audienceId: "passive_winback", destination: "meta", count: 3 });
-      await seedAudience(wh, { audienceId: "family_friday", destination: "media_x", count: 3 });
+      await seedAudience(wh, { audienceId: "weekday_lunch", destination: "meta", count: 3 });
+      await seedAudience(wh, { audienceId: "weekday_dinner", destination: "media_x", count: 3 });
       const aw = asActivationWarehouse(wh);
       await ensureMetaStateTables(aw);
+      await ensureLedgerTable(aw);
+      await startLedger(aw, { destination: "meta", audienceId: "dropped_before", mode: "incremental", syncId: "s1" });
+      await finishLedger(aw, "s1", "succeeded");
+      await startLedger(aw, { destination: "meta", audienceId: "failed_typo", mode: "incremental", syncId: "s2" });
+      await finishLedger(aw, "s2", "failed", "unknown audience failed_typo");
       // an audience everyone left: no rows any more, but Meta still holds members the next sync must remove
       await wh.run("insert into activation.destination_audiences (destination, audience_id, external_audience_id, created_at) values ('meta', 'emptied_out', '123', current_timestamp)");
-      expect(await readAudienceCatalog(aw, "meta")).toEqual({ known: ["passive_winback"], elsewhere: { family_friday: ["media_x"] } });
-      expect(await readAudienceCatalog(aw, "meta", { withMetaState: true })).toEqual({ known: ["emptied_out", "passive_winback"], elsewhere: { family_friday: ["media_x"] } });
+      // macros/audiences.ts sends champions_lookalike_seed, passive_winback and sunday_training_crowd to Meta, family_friday to media_x
+      const defined = ["champions_lookalike_seed", "passive_winback", "sunday_training_crowd"];
+      expect(await readAudienceCatalog(aw, "meta")).toEqual({
+        known: ["champions_lookalike_seed", "dropped_before", "passive_winback", "sunday_training_crowd", "weekday_lunch"],
+        elsewhere: { family_friday: ["media_x"], weekday_dinner: ["media_x"] },
+      });
+      expect((await readAudienceCatalog(aw, "meta", { withMetaState: true })).known).toEqual([...defined.slice(0, 1), "dropped_before", "emptied_out", ...defined.slice(1), "weekday_lunch"]);
     } finally {
       await wh.close();
     }

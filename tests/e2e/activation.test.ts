@@ -109,8 +109,9 @@ describe("activation end to end", () => {
     expect(meta.requests.slice(requestsBefore).map((r) => r.method)).toEqual(["DELETE"]);
     expect(meta.externIds(metaAudience)).toEqual([]);
 
-    // The audience is now empty, so the drop is told its date instead of reading it from the members.
-    const drop = await dropToS3(wh, { audienceId: AUDIENCE, asOfDate: "2025-06-02", partner: s3.partner({ columns: ["extern_id_sha256", "email_sha256"] }), env: TEST_ENV });
+    // The audience is now empty, so the drop is told its date instead of reading it from the members, and
+    // that an empty drop is meant (without allowEmpty a drop of 0 rows is refused: issue 28).
+    const drop = await dropToS3(wh, { audienceId: AUDIENCE, asOfDate: "2025-06-02", allowEmpty: true, partner: s3.partner({ columns: ["extern_id_sha256", "email_sha256"] }), env: TEST_ENV });
     expect(drop).toMatchObject({ asOfDate: "2025-06-02", rows: 0 });
     expect(await emailHashesInDrop("2025-06-02")).toEqual([]);
   });

@@ -80,7 +80,7 @@ it("slice sync meta refuses a typo of an audience before any call to Meta, namin
   const { err } = await run(["sync", "meta", "--audience", "cli_audeince", "--warehouse", warehousePath]);
   expect(err).toBe(
     "slice sync meta failed: unknown audience cli_audeince: activation.audience_members has no rows of it for meta. Did you mean cli_audience? " +
-      "Known audiences for meta: cli_audience. Fix: pass one of these with --audience (--audience cli_audience); a new audience is added in macros/audiences.ts and built with slice build",
+      "Known audiences for meta: champions_lookalike_seed, cli_audience, passive_winback, sunday_training_crowd. Fix: pass one of these with --audience (--audience cli_audience); a new audience is added in macros/audiences.ts and built with slice build",
   );
   expect(process.exitCode).toBe(1);
   expect(meta.requests.length).toBe(requestsBefore);

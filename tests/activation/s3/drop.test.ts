@@ -228,7 +228,7 @@ describe("dropToS3", () => {
     const { wh, s3 } = await setup(5);
     await expect(dropToS3(wh, { audienceId: "weekend_family_ordres", partner: s3.partner(), env: TEST_ENV })).rejects.toThrow(
       "unknown audience weekend_family_ordres: activation.audience_members has no rows of it for media_x. Did you mean weekend_family_orders? " +
-        "Known audiences for media_x: weekend_family_orders. Fix: pass one of these with --audience (--audience weekend_family_orders)",
+        "Known audiences for media_x: family_friday, passive_winback, weekend_family_orders. Fix: pass one of these with --audience (--audience weekend_family_orders)",
     );
     expect(await s3.keys()).toEqual([]);
   });
