@@ -78,7 +78,10 @@ describe("concurrent NDJSON streams (item 7)", () => {
     const afterCancel = await open("meta");
     expect(afterCancel.status).toBe(200);
     for (const response of [afterEnd, metaFirst, afterCancel]) await response.body!.cancel();
-    expect((await open("media_x")).status).toBe(200);
+    const last = await open("media_x");
+    expect(last.status).toBe(200);
+    // Every stream is ended before the warehouse closes (afterEach): a read left running would outlive it.
+    await last.body!.cancel();
   });
 
   it("release the slot when the warehouse read fails half-way, and take none for refused requests", async () => {
@@ -325,21 +328,24 @@ describe("scrypt-hashed keys (item 11)", () => {
     const verifier = new ApiKeyVerifier(parseApiKeyRegistry({ keys: [scryptKey.entry, createApiKey("media_x").entry] }), {
       limits: { attempts: { burst: 100, per_second: 1 }, concurrent: 2, waiting: 8 },
     });
-    const median = async (keys: string[]) => {
+    // The fastest of several runs is the cost itself; slower ones measure the machine's other work.
+    const fastest = async (keys: string[]) => {
       const times: number[] = [];
       for (const key of keys) {
         const started = performance.now();
         expect(await verifier.partnerFor(key)).toBeUndefined();
         times.push(performance.now() - started);
       }
-      return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+      return Math.min(...times);
     };
-    await median([unknownId(100)]); // warm-up
-    const wrong = await median([1, 2, 3, 4, 5].map((n) => wrongSecret(scryptKey.key, n)));
-    const unknown = await median([1, 2, 3, 4, 5].map(unknownId));
-    expect(verifier.scryptRuns).toBe(11);
-    expect(unknown / wrong).toBeGreaterThan(0.5);
-    expect(unknown / wrong).toBeLessThan(2);
+    await fastest([unknownId(100)]); // warm-up
+    const runs = [1, 2, 3, 4, 5, 6, 7];
+    const wrong = await fastest(runs.map((n) => wrongSecret(scryptKey.key, n)));
+    const unknown = await fastest(runs.map(unknownId));
+    expect(verifier.scryptRuns).toBe(15);
+    // Before: an unknown id answered in a fifth of the time of a wrong secret (no hashing at all).
+    expect(unknown / wrong).toBeGreaterThan(1 / 3);
+    expect(unknown / wrong).toBeLessThan(3);
   });
 
   it("through the app: a wrong secret is 401 until the id's bucket is empty, then 429 with Retry-After", async () => {
