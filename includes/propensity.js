@@ -2,9 +2,12 @@
 Object.defineProperty(exports, "__esModule", { value: true });
 exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
 exports.propensityTarget = propensityTarget;
+exports.personOrdersRelation = personOrdersRelation;
+exports.personConsentsRelation = personConsentsRelation;
 exports.addDays = addDays;
 exports.featuresSql = featuresSql;
-exports.parseCoefficients = parseCoefficients;
+exports.formatModelVar = formatModelVar;
+exports.parseModelVar = parseModelVar;
 exports.propensityScoreSql = propensityScoreSql;
 exports.PROPENSITY_TARGETS = [
     {
@@ -44,9 +47,19 @@ exports.PROPENSITY_FEATURES = [
 ];
 /** The RFM-only baseline: recency, frequency and monetary value, nothing else. */
 exports.RFM_FEATURES = ["recency_days_log", "orders_365d_log", "spend_365d_eur_log"];
-/** Completed orders of identified customers, with the columns the features read. */
-exports.DEFAULT_PROPENSITY_ORDERS_RELATION = "(SELECT customer_id, order_date, total_eur, channel, fulfilment, order_local_weekday FROM staging.stg_pos__orders WHERE status = 'completed' AND customer_id IS NOT NULL)";
-exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = "staging.stg_crm__consent_events";
+/**
+ * The orders the features read: completed orders landed on the person (intermediate.int_customer_orders, identity
+ * resolution applied, guest orders stitched to a person included), the grain customer_scores and the profile use.
+ */
+function personOrdersRelation(customerOrders) {
+    return `(SELECT customer_id, order_date, total_eur, channel, fulfilment, order_local_weekday FROM ${customerOrders})`;
+}
+/** Consent changes of every account, landed on the account's person, so the latest change on any account wins (as int_customer_consents). */
+function personConsentsRelation(consentEvents, customerAccounts) {
+    return `(SELECT accounts.person_customer_id AS customer_id, events.purpose, events.granted, events.occurred_at FROM ${consentEvents} events JOIN ${customerAccounts} accounts ON accounts.customer_id = events.customer_id)`;
+}
+exports.DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermediate.int_customer_orders");
+exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
 function isoDate(value, what) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
         throw new Error(`propensity: ${what} must be a date written YYYY-MM-DD, got "${value}".`);
@@ -148,19 +161,43 @@ function num(value) {
     const text = value.toExponential();
     return value < 0 ? `(${text})` : text;
 }
-/** Reads and checks the model JSON passed to the build as the var propensity_model_json. */
-function parseCoefficients(json) {
-    var _a;
-    const model = JSON.parse(json);
-    const k = (_a = model.featureNames) === null || _a === void 0 ? void 0 : _a.length;
-    const ok = typeof model.target === "string" &&
-        Array.isArray(model.featureNames) &&
-        model.featureNames.every((f) => exports.PROPENSITY_FEATURES.includes(f)) &&
-        [model.coefficients, model.means, model.sds].every((a) => Array.isArray(a) && a.length === k && a.every((v) => Number.isFinite(v))) &&
-        model.sds.every((v) => v > 0) &&
-        Number.isFinite(model.intercept);
-    if (!ok) {
-        throw new Error("propensity: propensity_model_json is not a usable model (target, featureNames from PROPENSITY_FEATURES, and intercept, coefficients, means, sds of equal length with sds > 0); refit with `slice propensity fit`.");
+/**
+ * The model as one build var. The Dataform CLI splits --vars on "," and "=", so the var is not JSON but
+ * `target~intercept~feature:coefficient:mean:sd~…`, numbers in the shortest exponent form that reads back as
+ * the same double (so SQL scores with exactly the stored model).
+ */
+function formatModelVar(model) {
+    const n = (v) => {
+        if (!Number.isFinite(v))
+            throw new Error(`propensity: cannot pass ${v} as a model var.`);
+        return v.toExponential();
+    };
+    return [model.target, n(model.intercept), ...model.featureNames.map((f, j) => `${f}:${n(model.coefficients[j])}:${n(model.means[j])}:${n(model.sds[j])}`)].join("~");
+}
+/** Reads and checks the var propensity_model (formatModelVar). */
+function parseModelVar(text) {
+    const fail = (why) => {
+        throw new Error(`propensity: vars.propensity_model is not a usable model (${why}); refit with \`slice propensity fit\` or leave the var empty.`);
+    };
+    const [target, intercept, ...terms] = text.split("~");
+    if (!exports.PROPENSITY_TARGETS.some((t) => t.name === target))
+        fail(`unknown target "${target}"`);
+    const model = { target, featureNames: [], intercept: Number(intercept), coefficients: [], means: [], sds: [] };
+    if (!Number.isFinite(model.intercept))
+        fail(`intercept "${intercept}"`);
+    if (terms.length === 0)
+        fail("no features");
+    for (const term of terms) {
+        const [feature, coefficient, mean, sd] = term.split(":");
+        if (!exports.PROPENSITY_FEATURES.includes(feature))
+            fail(`unknown feature "${feature}"`);
+        const values = [coefficient, mean, sd].map(Number);
+        if (!values.every((v) => Number.isFinite(v)) || !(values[2] > 0))
+            fail(`feature ${feature}: "${term}"`);
+        model.featureNames.push(feature);
+        model.coefficients.push(values[0]);
+        model.means.push(values[1]);
+        model.sds.push(values[2]);
     }
     return model;
 }

@@ -66,11 +66,21 @@ export const RFM_FEATURES = ["recency_days_log", "orders_365d_log", "spend_365d_
 
 export type PropensityFeature = (typeof PROPENSITY_FEATURES)[number];
 
-/** Completed orders of identified customers, with the columns the features read. */
-export const DEFAULT_PROPENSITY_ORDERS_RELATION =
-  "(SELECT customer_id, order_date, total_eur, channel, fulfilment, order_local_weekday FROM staging.stg_pos__orders WHERE status = 'completed' AND customer_id IS NOT NULL)";
+/**
+ * The orders the features read: completed orders landed on the person (intermediate.int_customer_orders, identity
+ * resolution applied, guest orders stitched to a person included), the grain customer_scores and the profile use.
+ */
+export function personOrdersRelation(customerOrders: string): string {
+  return `(SELECT customer_id, order_date, total_eur, channel, fulfilment, order_local_weekday FROM ${customerOrders})`;
+}
 
-export const DEFAULT_PROPENSITY_CONSENTS_RELATION = "staging.stg_crm__consent_events";
+/** Consent changes of every account, landed on the account's person, so the latest change on any account wins (as int_customer_consents). */
+export function personConsentsRelation(consentEvents: string, customerAccounts: string): string {
+  return `(SELECT accounts.person_customer_id AS customer_id, events.purpose, events.granted, events.occurred_at FROM ${consentEvents} events JOIN ${customerAccounts} accounts ON accounts.customer_id = events.customer_id)`;
+}
+
+export const DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermediate.int_customer_orders");
+export const DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
 
 export interface FeatureOptions {
   /** Table or parenthesised SELECT: customer_id, order_date (DATE, UTC), total_eur, channel, fulfilment, order_local_weekday (1 = Monday). */
@@ -200,21 +210,38 @@ function num(value: number): string {
   return value < 0 ? `(${text})` : text;
 }
 
-/** Reads and checks the model JSON passed to the build as the var propensity_model_json. */
-export function parseCoefficients(json: string): PropensityCoefficients {
-  const model = JSON.parse(json) as PropensityCoefficients;
-  const k = model.featureNames?.length;
-  const ok =
-    typeof model.target === "string" &&
-    Array.isArray(model.featureNames) &&
-    model.featureNames.every((f) => (PROPENSITY_FEATURES as readonly string[]).includes(f)) &&
-    [model.coefficients, model.means, model.sds].every((a) => Array.isArray(a) && a.length === k && a.every((v) => Number.isFinite(v))) &&
-    model.sds.every((v) => v > 0) &&
-    Number.isFinite(model.intercept);
-  if (!ok) {
-    throw new Error(
-      "propensity: propensity_model_json is not a usable model (target, featureNames from PROPENSITY_FEATURES, and intercept, coefficients, means, sds of equal length with sds > 0); refit with `slice propensity fit`.",
-    );
+/**
+ * The model as one build var. The Dataform CLI splits --vars on "," and "=", so the var is not JSON but
+ * `target~intercept~feature:coefficient:mean:sd~…`, numbers in the shortest exponent form that reads back as
+ * the same double (so SQL scores with exactly the stored model).
+ */
+export function formatModelVar(model: PropensityCoefficients): string {
+  const n = (v: number) => {
+    if (!Number.isFinite(v)) throw new Error(`propensity: cannot pass ${v} as a model var.`);
+    return v.toExponential();
+  };
+  return [model.target, n(model.intercept), ...model.featureNames.map((f, j) => `${f}:${n(model.coefficients[j])}:${n(model.means[j])}:${n(model.sds[j])}`)].join("~");
+}
+
+/** Reads and checks the var propensity_model (formatModelVar). */
+export function parseModelVar(text: string): PropensityCoefficients {
+  const fail = (why: string): never => {
+    throw new Error(`propensity: vars.propensity_model is not a usable model (${why}); refit with \`slice propensity fit\` or leave the var empty.`);
+  };
+  const [target, intercept, ...terms] = text.split("~");
+  if (!PROPENSITY_TARGETS.some((t) => t.name === target)) fail(`unknown target "${target}"`);
+  const model = { target, featureNames: [] as string[], intercept: Number(intercept), coefficients: [] as number[], means: [] as number[], sds: [] as number[] };
+  if (!Number.isFinite(model.intercept)) fail(`intercept "${intercept}"`);
+  if (terms.length === 0) fail("no features");
+  for (const term of terms) {
+    const [feature, coefficient, mean, sd] = term.split(":");
+    if (!(PROPENSITY_FEATURES as readonly string[]).includes(feature)) fail(`unknown feature "${feature}"`);
+    const values = [coefficient, mean, sd].map(Number);
+    if (!values.every((v) => Number.isFinite(v)) || !(values[2] > 0)) fail(`feature ${feature}: "${term}"`);
+    model.featureNames.push(feature);
+    model.coefficients.push(values[0]);
+    model.means.push(values[1]);
+    model.sds.push(values[2]);
   }
   return model;
 }

@@ -57,6 +57,12 @@ export const DEFAULTS = {
   gamma_gamma_p: "",
   gamma_gamma_q: "",
   gamma_gamma_gamma: "",
+  /**
+   * Purchase propensity model (`slice propensity fit` appends to scores.propensity_models; `slice build` passes
+   * the latest converged one in this var, written by formatModelVar in macros/propensity.ts). Empty:
+   * customer_propensity has no probabilities and says so.
+   */
+  propensity_model: "",
   /** First month of the KPI month spine; consent and order history before it is not counted. */
   kpi_history_start_date: "2015-01-01",
   /**

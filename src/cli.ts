@@ -6,6 +6,7 @@ import { registerRunnerCommands } from "./runner/command.ts";
 import { registerMaintenanceCommands } from "./maintenance/command.ts";
 import { registerPrivacyCommands } from "./privacy/command.ts";
 import { registerScoresCommand } from "./scores/command.ts";
+import { registerPropensityCommand } from "./propensity/command.ts";
 import { registerSyncCommands } from "./activation/meta/command.ts";
 import { registerSandboxCommand } from "./sandbox/command.ts";
 import { registerValidateCommand } from "./validate/command.ts";
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<void> {
   registerHealthCommand(program);
   registerTestCommand(program);
   registerScoresCommand(program);
+  registerPropensityCommand(program);
   registerIdentityQualityCommand(program);
   registerSyncCommands(program);
   registerSandboxCommand(program);

@@ -10,10 +10,13 @@
  */
 import { dialect } from "../../macros/sql.ts";
 import { summarySql } from "../../macros/scores_summary.ts";
-import { addDays, featuresSql, PROPENSITY_FEATURES, propensityTarget, RFM_FEATURES, type PropensityTarget } from "../../macros/propensity.ts";
+import { addDays, featuresSql, formatModelVar, PROPENSITY_FEATURES, propensityTarget, RFM_FEATURES, type PropensityTarget } from "../../macros/propensity.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { conditionalExpectedPurchases } from "../scores/bgnbd.ts";
-import { DEFAULT_ORDERS_RELATION, fitFromWarehouse } from "../scores/fit.ts";
+import { fitFromWarehouse } from "../scores/fit.ts";
+
+/** The BG/NBD baseline reads the same person-level orders as the features (and as marts.customer_scores). */
+export const BGNBD_BASELINE_ORDERS_RELATION = "(SELECT customer_id, ordered_at, total_eur FROM intermediate.int_customer_orders)";
 import { fitLogistic, predictProbability, type LogisticModel } from "./logistic.ts";
 import { evaluateScores, type ScoreEvaluation } from "./metrics.ts";
 
@@ -55,7 +58,7 @@ export function predictSet(model: LogisticModel, set: LabelledSet): Float64Array
 }
 
 /** BG/NBD expected purchases in the next horizonDays for the set's customers, fitted on orders up to its cutoff. */
-export async function bgnbdBaselineScores(wh: Warehouse, set: LabelledSet, horizonDays: number, ordersRelation = DEFAULT_ORDERS_RELATION): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean } }> {
+export async function bgnbdBaselineScores(wh: Warehouse, set: LabelledSet, horizonDays: number, ordersRelation = BGNBD_BASELINE_ORDERS_RELATION): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean } }> {
   const fit = await fitFromWarehouse(wh, { asOfDate: set.cutoffDate, unit: "weeks", ordersRelation, write: false });
   if (!fit.bgnbd) throw new Error(`BG/NBD could not be fitted as of ${set.cutoffDate}: ${fit.messages.join(" ")}`);
   const params = fit.bgnbd;
@@ -208,22 +211,24 @@ export async function fitPropensity(wh: Warehouse, options: PropensityOptions & 
   return { backtest: result, model, cutoffDate, fittedAt };
 }
 
-/** The latest converged model for the target, as the JSON the build passes as propensity_model_json; null without one. */
-export async function latestPropensityModelJson(wh: Warehouse, target = "orders_next_30d"): Promise<string | null> {
-  if (!(await wh.tableExists("scores", "propensity_models"))) return null;
+/** The latest converged model for the target as the build var propensity_model (formatModelVar); absent without one. */
+export async function propensityVarsForBuild(wh: Warehouse, target = "orders_next_30d"): Promise<Record<string, string>> {
+  if (!(await wh.tableExists("scores", "propensity_models"))) return {};
   const [row] = await wh.query(
     "SELECT target, feature_names_json, intercept, coefficients_json, means_json, sds_json FROM scores.propensity_models WHERE target = ? AND converged ORDER BY fitted_at DESC LIMIT 1",
     [target],
   );
-  if (!row) return null;
-  return JSON.stringify({
-    target: row.target,
-    featureNames: JSON.parse(String(row.feature_names_json)),
-    intercept: Number(row.intercept),
-    coefficients: JSON.parse(String(row.coefficients_json)),
-    means: JSON.parse(String(row.means_json)),
-    sds: JSON.parse(String(row.sds_json)),
-  });
+  if (!row) return {};
+  return {
+    propensity_model: formatModelVar({
+      target: String(row.target),
+      featureNames: JSON.parse(String(row.feature_names_json)),
+      intercept: Number(row.intercept),
+      coefficients: JSON.parse(String(row.coefficients_json)),
+      means: JSON.parse(String(row.means_json)),
+      sds: JSON.parse(String(row.sds_json)),
+    }),
+  };
 }
 
 function elapsed(started: number): string {

@@ -8,6 +8,7 @@ import { parse as parseYaml } from "yaml";
 import type { Command } from "commander";
 import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
 import { scoreVarsForBuild } from "../scores/vars.ts";
+import { propensityVarsForBuild } from "../propensity/train.ts";
 import { collect, oneOf, wholeNumber } from "../cli-options.ts";
 import { buildHealthLines } from "../health/command.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
@@ -64,7 +65,9 @@ export async function build(options: BuildOptions = {}, warehouse?: Warehouse): 
     // another as-of date.
     const scoring = await scoreVarsForBuild(wh, options.vars?.as_of_date ?? configuredAsOfDate(options.projectDir));
     if (scoring.notice && !options.quiet) console.warn(scoring.notice);
-    const compiled = await compileForDuckDb(options.projectDir, { ...scoring.vars, ...options.vars });
+    // The latest propensity model (slice propensity fit) scores marts.customer_propensity.
+    const propensity = await propensityVarsForBuild(wh);
+    const compiled = await compileForDuckDb(options.projectDir, { ...scoring.vars, ...propensity, ...options.vars });
     return await runGraph(wh, compiled, {
       selectors: options.selectors,
       fullRefresh: options.fullRefresh,
