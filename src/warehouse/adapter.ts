@@ -393,6 +393,9 @@ export class DuckDbAudienceReader implements AudienceReader {
         // Every selected column is VARCHAR, which DuckDB hands over as a JS string or null: the row objects
         // already are MemberRecords, and skipping a copy per row halves the objects a stream makes.
         for (const row of chunk.getRowObjects(columns)) batch.push(row as unknown as MemberRecord);
+        // The chunk's native vectors are otherwise freed only when the garbage collector finalizes the JS
+        // wrapper, which knows nothing of their size: free them now that the values are JS strings.
+        chunk.reset();
         if (batch.length >= flushAt) {
           yield batch;
           batch = [];
