@@ -208,10 +208,13 @@ function baseName(fileName: string): string {
   return fileName.replace(/^.*\//, "").replace(/\.[^.]+$/, "");
 }
 
-function dependencyProblems(model: NamedAction, provided: GraphTarget[], fileName: string, form: "dataform" | "model-run"): string[] {
+function dependencyProblems(model: NamedAction, provided: GraphTarget[], fileName: string, form: "dataform" | "model-run", actions: NamedAction[]): string[] {
   const have = new Set(provided.map(targetKey));
+  // Only actions that hold data need an input; a dependency on an assertion (e.g. staging_rows_accounted,
+  // which readers of staging wait for) orders the run and gives the model nothing to read.
+  const holdsData = new Set(actions.map((action) => targetKey(action.target)));
   return (model.table?.dependencyTargets ?? [])
-    .filter((dependency) => !have.has(targetKey(dependency)))
+    .filter((dependency) => holdsData.has(targetKey(dependency)) && !have.has(targetKey(dependency)))
     .map((dependency) =>
       form === "dataform"
         ? `${fileName}: model ${describeTarget(model.target)} reads "${dependency.name}", which has no input; add input "${dependency.name}" { select … }.`
@@ -275,7 +278,7 @@ function dataformCase(
           `write a model-run test instead (type "operations", tags ["${MODEL_RUN_TEST_TAG}"], docs/testing.md).`,
       );
     } else {
-      messages.push(...dependencyProblems(target, provided, fileName, "dataform"));
+      messages.push(...dependencyProblems(target, provided, fileName, "dataform", actions));
       messages.push(...modelErrors.map((e) => `${fileName}: ${e.message}`));
     }
   }
@@ -349,7 +352,7 @@ function modelRunCase(
     inputs.push({ name: input.name, target, sql: input.sql });
   }
   if (modelAction?.table) {
-    messages.push(...dependencyProblems(modelAction, inputs.map((i) => i.target), fileName, "model-run"));
+    messages.push(...dependencyProblems(modelAction, inputs.map((i) => i.target), fileName, "model-run", actions));
     if (mode === "incremental" && modelAction.kind !== "incremental") {
       messages.push(`${fileName}: ${describeTarget(modelAction.target)} is not incremental; drop its own input or test it with type "test".`);
     }
