@@ -22,6 +22,7 @@ export const HASHED_IDENTIFIER_COLUMNS = [
   "extern_id_sha256", "email_sha256", "phone_sha256", "fn_sha256", "ln_sha256", "fi_sha256", "ct_sha256",
   "zip_sha256", "country_sha256", "doby_sha256", "dobm_sha256", "dobd_sha256", "gen_sha256",
 ] as const;
+export type HashedIdentifierColumn = (typeof HASHED_IDENTIFIER_COLUMNS)[number];
 
 /** The 13 columns as a select list, each qualified by `alias` when given: `m.extern_id_sha256, m.email_sha256, …`. */
 export function identifierColumnList(alias?: string): string {

@@ -7,6 +7,7 @@
  */
 import { createTableSql, type StateTableName } from "../../macros/activation_state.ts";
 import { dialect as modelDialect, type LogicalType } from "../../macros/sql.ts";
+import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "../warehouse/bigquery-names.ts";
 
 export type ActivationTable = StateTableName | "audience_members";
 
@@ -44,10 +45,8 @@ export const duckDbActivationDialect: ActivationDialect = {
   missingTableFix: "build the activation models first (slice build), or pass the right --warehouse",
 };
 
-/** BigQuery project ids: 6-30 lower-case letters, digits or hyphens, starting with a letter. */
-export const BIGQUERY_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-/** BigQuery dataset names: letters, digits and underscores. */
-export const BIGQUERY_DATASET = /^[A-Za-z_][A-Za-z0-9_]{0,1023}$/;
+// The name rules belong to the warehouse; activation code keeps importing them from here.
+export { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID };
 
 export function bigQueryActivationDialect(projectId: string, dataset = "activation"): ActivationDialect {
   if (!BIGQUERY_PROJECT_ID.test(projectId)) {

@@ -21,12 +21,12 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { HASHED_IDENTIFIER_COLUMNS } from "../../macros/activation_state.ts";
+import { HASHED_IDENTIFIER_COLUMNS, type HashedIdentifierColumn } from "../../macros/activation_state.ts";
 
 /** The hashed identifiers of activation.audience_members, in the stable order every export uses (one list, in macros/). */
 export { HASHED_IDENTIFIER_COLUMNS };
 
-export type HashedIdentifierColumn = (typeof HASHED_IDENTIFIER_COLUMNS)[number];
+export type { HashedIdentifierColumn };
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 

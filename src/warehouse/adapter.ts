@@ -9,7 +9,7 @@
  * member_id and the hashed identifier columns: customer_id and is_holdout are never selected.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { HASHED_IDENTIFIER_COLUMNS, type HashedIdentifierColumn } from "../activation/partners.ts";
+import { HASHED_IDENTIFIER_COLUMNS, type HashedIdentifierColumn } from "../../macros/activation_state.ts";
 import type { Warehouse } from "./duckdb.ts";
 
 export { HASHED_IDENTIFIER_COLUMNS, type HashedIdentifierColumn };

@@ -8,7 +8,7 @@
  * the `query` seam.
  */
 import { BigQuery } from "@google-cloud/bigquery";
-import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "../activation/dialect.ts";
+import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "./bigquery-names.ts";
 import {
   type AudienceReader,
   type AudienceRecord,

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "../activation/dialect.ts";
+import { BIGQUERY_DATASET, BIGQUERY_PROJECT_ID } from "./bigquery-names.ts";
 import { DEFAULT_WAREHOUSE_PATH } from "./duckdb.ts";
 
 export type WarehouseConfig =
