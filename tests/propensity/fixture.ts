@@ -1,0 +1,70 @@
+/** A small deterministic order and consent history around a cutoff, with edge cases, for the propensity SQL tests. */
+import { propensityTarget } from "../../macros/propensity.ts";
+import type { TwinConsentChange, TwinOrder } from "../../src/propensity/twin.ts";
+
+export const CUTOFF = "2026-06-30";
+export const target = propensityTarget("orders_next_30d");
+
+export function fixture(): { orders: TwinOrder[]; consents: TwinConsentChange[] } {
+  let state = 7;
+  const uniform = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const day = (offset: number) => {
+    const d = new Date(`${CUTOFF}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + offset);
+    return d.toISOString().slice(0, 10);
+  };
+  const channels = ["app", "web", "store", "delivery_partner", "unknown"];
+  const fulfilments = ["delivery", "pickup", "dine_in"];
+  const orders: TwinOrder[] = [];
+  const consents: TwinConsentChange[] = [];
+  const order = (customer: string, offset: number, total: number) =>
+    orders.push({
+      customer_id: customer,
+      order_date: day(offset),
+      total_eur: total,
+      channel: channels[Math.floor(uniform() * channels.length)],
+      fulfilment: fulfilments[Math.floor(uniform() * fulfilments.length)],
+      order_local_weekday: 1 + Math.floor(uniform() * 7),
+    });
+  for (let c = 0; c < 80; c++) {
+    const id = `c${String(c).padStart(3, "0")}`;
+    const count = 1 + Math.floor(uniform() * 12);
+    const start = -Math.floor(uniform() * 700);
+    for (let i = 0; i < count; i++) order(id, start + Math.floor(uniform() * (60 - start)), Math.round(uniform() * 6000) / 100);
+    if (uniform() < 0.6) consents.push({ customer_id: id, purpose: "email_marketing", granted: uniform() < 0.7, occurred_at: `${day(-Math.floor(uniform() * 400))} 10:00:00` });
+  }
+  // Edge cases: only orders more than a year back (365-day shares are 0); an order on the cutoff day and one on
+  // the window's last day; an order on the day after the window; consent granted, then withdrawn after the cutoff;
+  // a consent for another purpose; a zero-euro order.
+  order("e-old", -500, 20);
+  order("e-old", -366, 15);
+  order("e-cutoff", 0, 30.5);
+  order("e-cutoff", 30, 12);
+  order("e-after-window", -10, 0);
+  order("e-after-window", 31, 25);
+  consents.push(
+    { customer_id: "e-cutoff", purpose: "email_marketing", granted: true, occurred_at: `${CUTOFF} 23:59:59` },
+    { customer_id: "e-old", purpose: "email_marketing", granted: true, occurred_at: "2026-01-01 00:00:00" },
+    { customer_id: "e-old", purpose: "email_marketing", granted: false, occurred_at: `${day(1)} 00:00:00` },
+    { customer_id: "e-after-window", purpose: "sms_marketing", granted: true, occurred_at: "2026-01-01 00:00:00" },
+  );
+  // Only after the cutoff: not in the population at all.
+  order("e-future", 5, 40);
+  return { orders, consents };
+}
+
+
+/** Completed orders per customer in the target's window after the cutoff. */
+export function windowOrders(orders: readonly TwinOrder[]): Map<string, number> {
+  const end = new Date(`${CUTOFF}T00:00:00Z`);
+  end.setUTCDate(end.getUTCDate() + target.horizonDays);
+  const last = end.toISOString().slice(0, 10);
+  const counts = new Map<string, number>();
+  for (const o of orders) if (o.order_date > CUTOFF && o.order_date <= last) counts.set(o.customer_id, (counts.get(o.customer_id) ?? 0) + 1);
+  return counts;
+}
