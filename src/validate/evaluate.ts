@@ -102,12 +102,14 @@ export async function evaluateGraph(server: ZetaSql, compiled: CompiledGraph, so
       else result.failures.set(key, `no contents given for the declared source ${key}`);
       continue;
     }
-    const missing = action.dependencies.find((d) => !result.tables.has(d));
+    // A dependency on an assertion (staged models wait for their quarantine checks, readers of staging for
+    // staging_rows_accounted) orders the run; it gives the action no rows to read.
+    const missing = action.dependencies.find((d) => graph.actions.get(d)?.kind !== "assertion" && !result.tables.has(d));
     if (missing) {
       result.failures.set(key, `depends on ${missing}, which could not be evaluated`);
       continue;
     }
-    const inputs = new Map(action.dependencies.map((d) => [full(d), result.tables.get(d)!]));
+    const inputs = new Map(action.dependencies.filter((d) => result.tables.has(d)).map((d) => [full(d), result.tables.get(d)!]));
     const t0 = Date.now();
     try {
       if (action.table || action.assertion) {
