@@ -115,7 +115,7 @@ export function parseApiKeyRegistryText(text: string, source: string): ApiKeyReg
   try {
     document = parseYaml(text);
   } catch (error) {
-    throw new Error(`${source}: not valid YAML or JSON (${(error as Error).message.split("\n")[0]}). Fix: correct the syntax`);
+    throw new Error(`${source}: not valid YAML or JSON (${(error as Error).message.split("\n")[0]}). Fix: correct the syntax`, { cause: error });
   }
   return parseApiKeyRegistry(document, source);
 }
@@ -126,7 +126,7 @@ export function loadApiKeyRegistry(file: string = DEFAULT_API_KEYS_FILE): ApiKey
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new Error(
-      `${file}: cannot read the API key registry (${(error as Error).message}). Fix: create it with entries from \`slice api-key create --partner ID\` or pass its path with --keys-file`,
+      `${file}: cannot read the API key registry (${(error as Error).message}). Fix: create it with entries from \`slice api-key create --partner ID\` or pass its path with --keys-file`, { cause: error },
     );
   }
   return parseApiKeyRegistryText(text, file);

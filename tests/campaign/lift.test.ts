@@ -110,7 +110,7 @@ const SQL_CASES: LiftCounts[] = [
   { treated: 0, treatedConverted: 0, holdout: 0, holdoutConverted: 0 },
 ];
 
-function casesSql(d: Dialect): string {
+function casesSql(_d: Dialect): string {
   return `(${SQL_CASES.map((c, i) => `SELECT ${i} AS case_id, ${c.treated} AS treated_customers, ${c.treatedConverted} AS treated_converted, ${c.holdout} AS holdout_customers, ${c.holdoutConverted} AS holdout_converted`).join(" UNION ALL ")})`;
 }
 

@@ -54,15 +54,15 @@ async function run(args: string[]): Promise<{ out: string; err: string }> {
 it("slice sync meta syncs with settings from META_* variables and prints one line per batch", async () => {
   Object.assign(process.env, { META_ACCESS_TOKEN: "cli-token", META_AD_ACCOUNT_ID: "act_31", META_GRAPH_BASE_URL: meta.baseUrl });
   const { out } = await run(["sync", "meta", "--audience", "cli_audience", "--warehouse", warehousePath, "--batch-size", "50"]);
-  expect(out).toMatch(/add     batch    1:     50 rows sent/);
-  expect(out).toMatch(/add     batch    3:     20 rows sent/);
+  expect(out).toMatch(/add {5}batch {4}1: {5}50 rows sent/);
+  expect(out).toMatch(/add {5}batch {4}3: {5}20 rows sent/);
   expect(out).toMatch(/Done: 3 batch\(es\), \+120 -0/);
   expect(meta.audience(meta.audienceIds()[0]).size).toBe(120);
   expect(process.exitCode).toBeUndefined();
 
   const replaced = await run(["sync", "meta", "--audience", "cli_audience", "--warehouse", warehousePath, "--replace"]);
   expect(replaced.out).toMatch(/\(replace\).*120 members to send/);
-  expect(replaced.out).toMatch(/replace batch    1:    120 rows sent/);
+  expect(replaced.out).toMatch(/replace batch {4}1: {4}120 rows sent/);
 });
 
 it("slice sync meta explains a missing token and exits with 1", async () => {

@@ -19,7 +19,7 @@ async function call(method: string, path: string, body?: unknown, options: { tok
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { "content-type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any -- Graph API bodies of every shape
+  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };
 }
 
 const hex = (label: string) => sha256(label);
