@@ -8,17 +8,15 @@
  * The app is built on the first request and reused by the instance. A misconfigured deployment answers
  * every request with a 500 problem and logs the variable to fix.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { getRequestListener } from "@hono/node-server";
 import { partnerApiSettingsFromEnv, requireBigQueryWarehouse } from "../../src/api/config.ts";
-import { PROBLEM_CONTENT_TYPE, problemTypeUri } from "../../src/api/problem.ts";
 import type { AudienceReader } from "../../src/warehouse/adapter.ts";
 import type { BigQueryWarehouseConfig } from "../../src/warehouse/config.ts";
 import { BigQueryAudienceReader } from "../../src/warehouse/bigquery.ts";
+import { type HttpFunction, lazyHttpFunction } from "../../src/cloud/http-function.ts";
 import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
 import { createPartnerApiApp } from "./app.ts";
 
-export type HttpFunction = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+export type { HttpFunction };
 
 export interface PartnerApiHandlerOptions {
   env?: Record<string, string | undefined>;
@@ -32,40 +30,16 @@ function bigQueryReader(warehouse: BigQueryWarehouseConfig): AudienceReader {
 }
 
 export function createPartnerApiHandler(options: PartnerApiHandlerOptions = {}): HttpFunction {
-  const log = options.log ?? console.error;
-  let listener: Promise<ReturnType<typeof getRequestListener>> | undefined;
-  const build = async () => {
-    // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
-    const settings = partnerApiSettingsFromEnv(await resolveSecretReferences(options.env ?? process.env));
-    const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
-    const app = createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, streamLimits: settings.streamLimits, log });
-    return getRequestListener(app.fetch);
-  };
-  return async (req, res) => {
-    listener ??= build();
-    const ready = await listener.then(
-      (handle) => handle,
-      (error: unknown) => {
-        log(`partner-api: cannot start: ${error instanceof Error ? error.message : String(error)}`);
-        listener = undefined;
-        return undefined;
-      },
-    );
-    if (!ready) {
-      res.writeHead(500, { "Content-Type": PROBLEM_CONTENT_TYPE, "Cache-Control": "no-store" });
-      res.end(
-        JSON.stringify({
-          type: problemTypeUri("internal"),
-          title: "Internal server error",
-          status: 500,
-          detail: "The partner API is not configured. The operators have been notified in the logs.",
-          instance: (req.url ?? "/").split("?")[0],
-        }),
-      );
-      return;
-    }
-    await ready(req, res);
-  };
+  return lazyHttpFunction(
+    "partner-api",
+    async () => {
+      // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
+      const settings = partnerApiSettingsFromEnv(await resolveSecretReferences(options.env ?? process.env));
+      const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
+      return createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, streamLimits: settings.streamLimits, log: options.log ?? console.error });
+    },
+    options.log ?? console.error,
+  );
 }
 
 /** The function to deploy: `gcloud functions deploy … --entry-point partnerApi`. */
