@@ -117,7 +117,9 @@ function contractColumnExpressions(
   label: string,
   format: FileFormat,
 ): { expressions: Map<string, string>; formatErrors: string[] } {
-  // NDJSON records leave out keys without a value; CSV headers and Parquet schemas must be complete.
+  // NDJSON records leave out keys without a value. A CSV header or Parquet schema must name every column a
+  // row needs (not nullable); a nullable one left out loads as null. Every name it gives must be a contract
+  // column, so a misspelt header is still refused as unknown rather than read as a column left out.
   const keysMayBeMissing = format === "ndjson";
   const where = format === "csv" ? `${label} line 1` : label;
   const noun = format === "ndjson" ? "key" : "column";
@@ -129,7 +131,7 @@ function contractColumnExpressions(
   const direct = (column: RawColumn): string | undefined => {
     const source = mapping?.columns[column.name] ?? column.name;
     if (!sourceColumns.has(source)) {
-      if (mapping?.columns[column.name] !== undefined || (!mapping && !keysMayBeMissing && !column.optional)) missing.push(source);
+      if (mapping?.columns[column.name] !== undefined || (!mapping && !keysMayBeMissing && !column.optional && !column.nullable)) missing.push(source);
       return undefined;
     }
     const text = `CAST(${quoteIdent(source)} AS VARCHAR)`;

@@ -106,15 +106,28 @@ describe("load", () => {
     const error = (await load(wh, { table: "orders", files: [fixture("orders_clean.csv"), fixture("orders_wrong_header.csv")] }).catch(
       (e: unknown) => e,
     )) as LoadError;
-    expect(error.message).toMatch(/orders_wrong_header\.csv line 1: missing column\(s\) customer_id; the header must name the contract columns/);
+    // customer_id may be left out (it is nullable), so the misspelt "customer" is what the header gets wrong.
+    expect(error.message).toMatch(/orders_wrong_header\.csv line 1: unknown column\(s\) customer; the header must name only contract columns/);
     expect(error.reports.map((r) => r.status)).toEqual(["loaded"]);
     expect(await counts(wh)).toMatchObject({ orders: 4, load_ledger: 1 });
+  });
+
+  it("loads a customers file that names only the columns a row needs; the nullable ones load as null", async () => {
+    const path = join(scratch, "customers_required_only.csv");
+    writeFileSync(path, "customer_id,loyalty_member,created_at,updated_at\nC1,true,2026-01-01 10:00:00,2026-01-01 10:00:00\n");
+    const [report] = await load(wh, { table: "customers", files: [path] });
+    expect(report).toMatchObject({ status: "loaded", rowsLoaded: 1, rowsRejected: 0 });
+    expect(await wh.query("select customer_id, email, loyalty_member from raw.customers where customer_id = 'C1'")).toEqual([{ customer_id: "C1", email: null, loyalty_member: true }]);
   });
 
   it("refuses unknown columns and names the fix", async () => {
     const path = join(scratch, "orders_extra.csv");
     writeFileSync(path, "order_id,updated_at,till\nX1,2026-10-01 10:00:00,7\n");
-    await expect(load(wh, { table: "orders", files: [path] })).rejects.toThrow(/line 1: missing column\(s\) customer_id, store_id/);
+    await expect(load(wh, { table: "orders", files: [path] })).rejects.toThrow(/line 1: unknown column\(s\) till/);
+    // A column a row needs (not nullable) must be in the header.
+    const short = join(scratch, "customers_short.csv");
+    writeFileSync(short, "customer_id,created_at,updated_at\nC9,2026-01-01 10:00:00,2026-01-01 10:00:00\n");
+    await expect(load(wh, { table: "customers", files: [short] })).rejects.toThrow(/line 1: missing column\(s\) loyalty_member/);
     const full = join(scratch, "orders_full_extra.csv");
     writeFileSync(
       full,
