@@ -281,7 +281,7 @@ export async function stageSource(
   } else {
     const csv = { header: mapping?.csv?.header ?? true, columns: mapping?.csv?.columns, delimiter: delimiter ?? mapping?.csv?.delimiter };
     if (csv.delimiter === "whitespace") {
-      const names = csv.columns ?? [];
+      let names = csv.columns ?? [];
       await runStaging(
         wh,
         label,
@@ -291,6 +291,22 @@ export async function stageSource(
                        auto_detect = false, strict_mode = false)`,
         "csv",
       );
+      // header: true (the default) makes the first line that is not blank the header: its fields name the
+      // columns unless csv.columns does, and it is never read as a record.
+      if (csv.header) {
+        const [first] = await wh.query<{ line_number: string; fields: string[] }>(
+          `select line_number, fields from temp.load_source_lines where fields <> [''] order by line_number limit 1`,
+        );
+        if (!first) {
+          await wh.run("DROP TABLE IF EXISTS temp.load_source_lines");
+          throw new MalformedFileError(`${label} line 1: the file is empty; a header line is expected.`);
+        }
+        if (!csv.columns) {
+          names = first.fields;
+          checkDistinct(label, names);
+        }
+        await wh.run(`delete from temp.load_source_lines where line_number = ${Number(first.line_number)}`);
+      }
       const bad = await wh.query<{ line_number: string; found: string }>(
         `select line_number, len(fields) AS found from temp.load_source_lines
          where fields <> [''] AND len(fields) <> ${names.length} order by line_number limit 1`,

@@ -26,6 +26,14 @@ formats: { ordered_at: "%Y%m%d" }
 constants: { status: completed, channel: web }
 derive: { order_id: row_number, updated_at: copy:ordered_at }
 `;
+// header: true (the default) with whitespace: the first line that is not blank names the columns.
+const CDNOW_HEADER_MAPPING = `table: orders
+csv: { delimiter: whitespace }
+columns: { ordered_at: purchase_date, total_eur: amount }
+formats: { ordered_at: "%Y%m%d" }
+constants: { status: completed, channel: web }
+derive: { order_id: row_number, updated_at: copy:ordered_at }
+`;
 const NO_HEADER_MAPPING = `table: orders
 csv: { delimiter: ",", header: false, columns: [order_id, channel, updated_at] }
 `;
@@ -59,6 +67,13 @@ const cases: Case[] = [
     content: ["00001 19970101 1 11.77", "", "", "00002 1997011x 1 12.00", "   ", "00003 19970112 5 77.00", "00004 1997013x 1 1.00"].join("\n"),
     mapping: CDNOW_MAPPING,
     rejects: [[4, "00002"], [7, "00004"]],
+  },
+  {
+    name: "whitespace-separated file whose first line is its header (mapping)",
+    file: "cdnow-header.txt",
+    content: ["", "customer_id  purchase_date item_count amount", "00001 19970101 1 11.77", "", "00002 1997011x 1 12.00", "00003 19970112 5 77.00"].join("\n"),
+    mapping: CDNOW_HEADER_MAPPING,
+    rejects: [[5, "00002"]],
   },
 ];
 
