@@ -466,6 +466,7 @@ export function freshnessLevels(freshnessRows: string, target?: Dialect): string
   end as level,
   case
     when newest_at is null then concat(source, ': no row written before the end of the as-of date ', ${d.cast(d.asOfDate(), "string")}, '; load it with slice load ', source)
+    when age_days <= 0 then concat(source, ': newest ', timestamp_column, ' ', ${d.cast("cast(newest_at as date)", "string")}, ' is on the as-of date ', ${d.cast(d.asOfDate(), "string")}, '; up to date')
     else concat(source, ': newest ', timestamp_column, ' ', ${d.cast("cast(newest_at as date)", "string")}, ' is ', ${d.cast("age_days", "string")},
       ' day(s) before the as-of date ', ${d.cast(d.asOfDate(), "string")}, '; load the missing days with slice load ', source)
   end as message

@@ -128,5 +128,11 @@ describe("source freshness", () => {
     expect(assertion.status).toBe("assertion_failed");
     expect(assertion.failingRows).toEqual([expect.objectContaining({ source: "orders", age_days: "10", error_days: 7 })]);
 
+    // An order written on the as-of date: up to date, and the message does not ask for missing days.
+    await insertOrders("2025-01-31", 1);
+    await run();
+    const [fresh] = await wh.query("select age_days, level, message from staging.source_freshness where source = 'orders'");
+    expect(fresh).toEqual({ age_days: "0", level: "ok", message: "orders: newest updated_at 2025-01-31 is on the as-of date 2025-01-31; up to date" });
+
   }, SLOW);
 });
