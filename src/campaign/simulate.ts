@@ -7,6 +7,7 @@
  * coverage estimate needs thousands of campaigns; the SQL equals the twin (tests/campaign/lift.test.ts).
  */
 import { liftStatistics, Z_95 } from "./lift.ts";
+import { mulberry32 } from "../generate/random.ts";
 
 export interface CoverageOptions {
   treated: number;
@@ -31,17 +32,6 @@ export interface CoverageResult {
   mean_estimate: number;
 }
 
-/** Mulberry32: a small, seedable generator, so a simulation is reproducible. */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function binomial(n: number, p: number, uniform: () => number): number {
   let successes = 0;
@@ -50,7 +40,7 @@ function binomial(n: number, p: number, uniform: () => number): number {
 }
 
 export function simulateCoverage(o: CoverageOptions): CoverageResult {
-  const uniform = seededUniform(o.seed);
+  const uniform = mulberry32(o.seed);
   let covered = 0;
   let significant = 0;
   let waldCovered = 0;

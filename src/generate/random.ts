@@ -107,3 +107,18 @@ export function weightedPool(values: readonly (readonly [number, number])[], res
 export function pickFromPool(pool: readonly number[], u: string): string {
   return `${numberList(pool)}[1 + CAST(floor(${u} * ${pool.length}) AS INTEGER)]`;
 }
+
+/**
+ * Mulberry32: a small, seedable 32-bit generator for draws made in TypeScript (the master data, campaign
+ * simulations, test data), the same on every run and machine. Uniforms in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

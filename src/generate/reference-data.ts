@@ -4,6 +4,7 @@
  * It is fixed (independent of the seed) so that every generated warehouse shares the same stores and menu;
  * the seed only drives customers and their behaviour. The generator inlines these lists as SQL constants.
  */
+import { mulberry32 } from "./random.ts";
 
 export interface City {
   name: string;
@@ -87,17 +88,6 @@ export interface Store {
   openedAt: string;
 }
 
-/** Small deterministic PRNG so the master data is stable across runs and machines. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function buildStores(): Store[] {
   const random = mulberry32(339);

@@ -1,18 +1,13 @@
 /** A small deterministic order and consent history around a cutoff, with edge cases, for the propensity SQL tests. */
 import { propensityTarget } from "../../macros/propensity.ts";
 import type { TwinConsentChange, TwinOrder } from "../../src/propensity/twin.ts";
+import { mulberry32 } from "../../src/generate/random.ts";
 
 export const CUTOFF = "2026-06-30";
 export const target = propensityTarget("orders_next_30d");
 
 export function fixture(): { orders: TwinOrder[]; consents: TwinConsentChange[] } {
-  let state = 7;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(7);
   const day = (offset: number) => {
     const d = new Date(`${CUTOFF}T00:00:00Z`);
     d.setUTCDate(d.getUTCDate() + offset);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fitLogistic, linearPredictor, sigmoid, solveSymmetricPositiveDefinite, standardisation } from "../../src/propensity/logistic.ts";
+import { mulberry32 } from "../../src/generate/random.ts";
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
@@ -62,14 +63,8 @@ describe("fitLogistic", () => {
   });
 
   it("recovers the coefficients of simulated data", () => {
-    // Deterministic pseudo-random stream (mulberry32), so the test cannot flake.
-    let state = 12345;
-    const uniform = () => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    // A deterministic pseudo-random stream, so the test cannot flake.
+    const uniform = mulberry32(12345);
     const n = 40_000;
     const a: number[] = [];
     const b: number[] = [];

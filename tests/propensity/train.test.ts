@@ -9,19 +9,10 @@ import { formatModelVar, parseModelVar, PROPENSITY_FEATURES } from "../../macros
 import { runPropensityCommand } from "../../src/propensity/command.ts";
 import { fitPropensity, propensityVarsForBuild } from "../../src/propensity/train.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { mulberry32 } from "../../src/generate/random.ts";
 
 const AS_OF = "2026-10-31";
 let wh: Warehouse;
-
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   wh = await Warehouse.open(":memory:");
@@ -32,7 +23,7 @@ beforeAll(async () => {
   await wh.run("CREATE TABLE intermediate.int_customer_accounts (customer_id VARCHAR, person_customer_id VARCHAR)");
   await wh.run("CREATE TABLE staging.stg_crm__consent_events (customer_id VARCHAR, purpose VARCHAR, granted BOOLEAN, occurred_at TIMESTAMP)");
   await wh.run("CREATE TABLE staging.stg_pos__orders (customer_id VARCHAR)");
-  const uniform = random(42);
+  const uniform = mulberry32(42);
   const start = Date.parse("2025-01-01T00:00:00Z");
   const end = Date.parse(`${AS_OF}T00:00:00Z`);
   const rows: string[] = [];
