@@ -17,6 +17,13 @@ export interface BgNbdParams {
   b: number;
 }
 
+/**
+ * Which purchases a customer may drop out after: "bgnbd" after every repeat purchase (Fader, Hardie & Lee 2005),
+ * "mbgnbd" after every purchase including the first (Batislam, Denizel & Filiztekin 2007), so a one-off customer
+ * can be gone too. Both share parameters, likelihood shape and expectations up to a shift of b (src/scores/mbgnbd.ts).
+ */
+export type DropoutModel = "bgnbd" | "mbgnbd";
+
 /** Customers sharing the same (x, t_x, T). Grouping makes the likelihood cost scale with distinct rows. */
 export interface FrequencyRecencyGroup {
   frequency: number;
@@ -60,6 +67,8 @@ export function bgnbdCustomerLogLikelihood(params: BgNbdParams, frequency: numbe
 export class BgNbdLikelihood {
   readonly customers: number;
   readonly groupCount: number;
+  /** 1 for MBG/NBD: the coin flips after x + 1 purchases instead of x, so b + x becomes b + x + 1 throughout. */
+  private readonly shift: number;
   private readonly x: Int32Array;
   private readonly xIndex: Int32Array;
   private readonly ageIndex: Int32Array;
@@ -69,7 +78,8 @@ export class BgNbdLikelihood {
   private readonly distinctAge: number[];
   private readonly distinctRecency: number[];
 
-  constructor(groups: readonly FrequencyRecencyGroup[]) {
+  constructor(groups: readonly FrequencyRecencyGroup[], model: DropoutModel = "bgnbd") {
+    this.shift = model === "mbgnbd" ? 1 : 0;
     const n = groups.length;
     this.groupCount = n;
     this.x = new Int32Array(n);
@@ -107,6 +117,7 @@ export class BgNbdLikelihood {
   /** Total log-likelihood over all customers. */
   logLikelihood(params: BgNbdParams): number {
     const { r, alpha, a, b } = params;
+    const s = this.shift;
     const lnBetaAB = lnBeta(a, b);
     const lnGammaR = lnGamma(r);
     const rLnAlpha = r * Math.log(alpha);
@@ -114,8 +125,8 @@ export class BgNbdLikelihood {
     const common = new Float64Array(this.distinctX.length);
     const dropout = new Float64Array(this.distinctX.length);
     this.distinctX.forEach((x, i) => {
-      common[i] = lnGamma(r + x) - lnGammaR + rLnAlpha + lnBeta(a, b + x) - lnBetaAB;
-      dropout[i] = x > 0 ? lnA - Math.log(b + x - 1) : Number.NEGATIVE_INFINITY;
+      common[i] = lnGamma(r + x) - lnGammaR + rLnAlpha + lnBeta(a, b + x + s) - lnBetaAB;
+      dropout[i] = x + s > 0 ? lnA - Math.log(b + x + s - 1) : Number.NEGATIVE_INFINITY;
     });
     const lnAlphaAge = this.distinctAge.map((T) => Math.log(alpha + T));
     const lnAlphaRecency = this.distinctRecency.map((t) => Math.log(alpha + t));
@@ -125,7 +136,7 @@ export class BgNbdLikelihood {
       const xi = this.xIndex[i];
       const aliveAtEnd = -(r + x) * lnAlphaAge[this.ageIndex[i]];
       let ll: number;
-      if (x === 0) {
+      if (x + this.shift === 0) {
         ll = aliveAtEnd;
       } else {
         const dropped = dropout[xi] - (r + x) * lnAlphaRecency[this.recencyIndex[i]];
@@ -144,9 +155,11 @@ export class BgNbdLikelihood {
    *   ∂/∂α = r/α − (r+x)[(1−w)/(α+T) + w/(α+t_x)]
    *   ∂/∂a = ψ(a+b) − ψ(a+b+x) + w/a
    *   ∂/∂b = ψ(b+x) − ψ(b) + ψ(a+b) − ψ(a+b+x) − w/(b+x−1)
+   * MBG/NBD: the same with x + 1 in place of x wherever x meets a or b (the t_x branch then exists for x = 0).
    */
   evaluate(params: BgNbdParams): LogLikelihoodEvaluation {
     const { r, alpha, a, b } = params;
+    const s = this.shift;
     const lnBetaAB = lnBeta(a, b);
     const lnGammaR = lnGamma(r);
     const rLnAlpha = r * Math.log(alpha);
@@ -161,12 +174,12 @@ export class BgNbdLikelihood {
     const dCommonA = new Float64Array(k);
     const dCommonB = new Float64Array(k);
     this.distinctX.forEach((x, i) => {
-      common[i] = lnGamma(r + x) - lnGammaR + rLnAlpha + lnBeta(a, b + x) - lnBetaAB;
-      dropout[i] = x > 0 ? lnA - Math.log(b + x - 1) : Number.NEGATIVE_INFINITY;
-      const psiABX = digamma(a + b + x);
+      common[i] = lnGamma(r + x) - lnGammaR + rLnAlpha + lnBeta(a, b + x + s) - lnBetaAB;
+      dropout[i] = x + s > 0 ? lnA - Math.log(b + x + s - 1) : Number.NEGATIVE_INFINITY;
+      const psiABX = digamma(a + b + x + s);
       dCommonR[i] = digamma(r + x) - psiR;
       dCommonA[i] = psiAB - psiABX;
-      dCommonB[i] = digamma(b + x) - psiB + psiAB - psiABX;
+      dCommonB[i] = digamma(b + x + s) - psiB + psiAB - psiABX;
     });
     const lnAlphaAge = this.distinctAge.map((T) => Math.log(alpha + T));
     const invAlphaAge = this.distinctAge.map((T) => 1 / (alpha + T));
@@ -188,7 +201,7 @@ export class BgNbdLikelihood {
       let w: number;
       let dR = -lnAlphaAge[ti];
       let dAlpha = -(r + x) * invAlphaAge[ti];
-      if (x > 0) {
+      if (x + s > 0) {
         const ri = this.recencyIndex[i];
         const dropped = dropout[xi] - (r + x) * lnAlphaRecency[ri];
         const high = aliveAtEnd > dropped ? aliveAtEnd : dropped;
@@ -198,7 +211,7 @@ export class BgNbdLikelihood {
         dR = -(1 - w) * lnAlphaAge[ti] - w * lnAlphaRecency[ri];
         dAlpha = -(r + x) * ((1 - w) * invAlphaAge[ti] + w * invAlphaRecency[ri]);
         ga += (n * w) / a;
-        gb -= (n * w) / (b + x - 1);
+        gb -= (n * w) / (b + x + s - 1);
       } else {
         ll = aliveAtEnd;
       }
@@ -236,6 +249,8 @@ export function bgnbdLogLikelihood(params: BgNbdParams, groups: readonly Frequen
 
 export interface FitOptions {
   start?: BgNbdParams;
+  /** BG/NBD (default) or MBG/NBD; the fitting code is the same, the likelihood differs. */
+  model?: DropoutModel;
 }
 
 /** Log-parameters beyond this magnitude mean the optimum is at a boundary (e.g. b → ∞: nobody ever drops out). */
@@ -246,7 +261,7 @@ const LOG_PARAMETER_LIMIT = 12;
  * fallback). The start scales α to the observed repeat rate, so it works in weeks and in days alike.
  */
 export function fitBgNbd(groups: readonly FrequencyRecencyGroup[], options: FitOptions = {}): BgNbdFit {
-  const likelihood = new BgNbdLikelihood(groups);
+  const likelihood = new BgNbdLikelihood(groups, options.model ?? "bgnbd");
   if (likelihood.customers === 0) throw new Error("fitBgNbd: no customers to fit.");
   let repeats = 0;
   let exposure = 0;
