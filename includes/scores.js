@@ -1,6 +1,7 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.DEFAULT_SCORE_COLUMNS = exports.DEFAULT_CHURN_BAND_THRESHOLDS = exports.EXPECTED_PURCHASE_HORIZON_DAYS = exports.CLV_MONTHS = exports.DEFAULT_ANNUAL_DISCOUNT_RATE = exports.DAYS_PER_MONTH = exports.DAYS_PER_UNIT = void 0;
+exports.DEFAULT_SCORE_COLUMNS = exports.DEFAULT_CHURN_BAND_THRESHOLDS = exports.EXPECTED_PURCHASE_HORIZON_DAYS = exports.CLV_MONTHS = exports.DEFAULT_ANNUAL_DISCOUNT_RATE = exports.DAYS_PER_MONTH = exports.DAYS_PER_UNIT = exports.CHURN_MODELS = void 0;
+exports.aliveEquivalentBgNbd = aliveEquivalentBgNbd;
 exports.unitDays = unitDays;
 exports.monthlyDiscountRate = monthlyDiscountRate;
 exports.churnRiskBand = churnRiskBand;
@@ -14,6 +15,20 @@ exports.defaultFallbackRule = defaultFallbackRule;
 exports.fallbackPAlive = fallbackPAlive;
 exports.fallbackPAliveSql = fallbackPAliveSql;
 exports.fallbackScoresSql = fallbackScoresSql;
+exports.CHURN_MODELS = ["bgnbd", "mbgnbd"];
+function checkChurnModel(model) {
+    if (model !== "bgnbd" && model !== "mbgnbd") {
+        throw new Error(`scores: churn model must be "bgnbd" or "mbgnbd" (workflow_settings.yaml vars.scores_churn_model), got "${model}".`);
+    }
+    return model;
+}
+/**
+ * The BG/NBD parameters whose expected purchases for an alive customer are the given model's: MBG/NBD's alive
+ * customer has survived x + 1 coin flips, so its dropout probability is Beta(a, b + x + 1), BG/NBD's with b + 1.
+ */
+function aliveEquivalentBgNbd(params, model) {
+    return checkChurnModel(model) === "mbgnbd" ? { ...params, b: params.b + 1 } : params;
+}
 exports.DAYS_PER_UNIT = { weeks: 7, days: 1 };
 /** An average calendar month: 365.25 / 12 days. CLV months are this long. */
 exports.DAYS_PER_MONTH = 365.25 / 12;
@@ -104,16 +119,19 @@ exports.DEFAULT_SCORE_COLUMNS = {
     monetaryValue: "monetary_value_eur",
 };
 /**
- * P(alive | x, t_x, T) = 1 / (1 + [x > 0]·a/(b + x − 1)·((α + T)/(α + t_x))^(r + x)).
+ * BG/NBD: P(alive | x, t_x, T) = 1 / (1 + [x > 0]·a/(b + x − 1)·((α + T)/(α + t_x))^(r + x)).
+ * MBG/NBD: 1 / (1 + a/(b + x)·((α + T)/(α + t_x))^(r + x)), for x = 0 too (t_x = 0).
  * The exponent is capped at 700 so a long-lapsed heavy buyer gives ~0 instead of a floating-point overflow.
  */
-function pAliveSql(params, columns) {
-    checkPositive("BG/NBD", params);
+function pAliveSql(params, columns, model = "bgnbd") {
+    checkPositive(model === "mbgnbd" ? "MBG/NBD" : "BG/NBD", params);
     const { r, alpha, a, b } = params;
     const x = columns.frequency;
-    const logOdds = `LN(${num(a)}) - LN(${num(b - 1)} + ${x}) + (${num(r)} + ${x}) * ` +
+    const shifted = checkChurnModel(model) === "mbgnbd" ? b : b - 1;
+    const logOdds = `LN(${num(a)}) - LN(${num(shifted)} + ${x}) + (${num(r)} + ${x}) * ` +
         `(LN(${num(alpha)} + ${columns.age}) - LN(${num(alpha)} + ${columns.recency}))`;
-    return `(CASE WHEN ${x} = 0 THEN ${num(1)} ELSE ${num(1)} / (${num(1)} + EXP(LEAST(${logOdds}, ${num(700)}))) END)`;
+    const probability = `${num(1)} / (${num(1)} + EXP(LEAST(${logOdds}, ${num(700)})))`;
+    return model === "mbgnbd" ? `(${probability})` : `(CASE WHEN ${x} = 0 THEN ${num(1)} ELSE ${probability} END)`;
 }
 /** E[M | x, m_x] = p(γ + x·m_x) / (px + q − 1); m_x is ignored when x = 0. */
 function expectedAovSql(params, columns) {
@@ -182,14 +200,17 @@ function scoringHorizons(unit, annualDiscountRate = exports.DEFAULT_ANNUAL_DISCO
 function customerScoresSql(target, options) {
     const engine = engineOf(target);
     checkPositive("BG/NBD", options.bgnbd);
+    const model = checkChurnModel(options.model || "bgnbd");
     const cols = { ...exports.DEFAULT_SCORE_COLUMNS, ...(options.columns || {}) };
-    const { r, alpha, a, b } = options.bgnbd;
+    // Expected purchases of an alive customer: the same series for both models, MBG/NBD's with b + 1.
+    const aliveParams = aliveEquivalentBgNbd(options.bgnbd, model);
+    const { r, alpha, a, b } = aliveParams;
     const horizons = scoringHorizons(options.unit, options.annualDiscountRate === undefined ? exports.DEFAULT_ANNUAL_DISCOUNT_RATE : options.annualDiscountRate);
     const longest = Math.max(...horizons.map((h) => h.t));
-    const terms = options.seriesTerms === undefined ? seriesTermsFor(options.bgnbd, longest) : options.seriesTerms;
+    const terms = options.seriesTerms === undefined ? seriesTermsFor(aliveParams, longest) : options.seriesTerms;
     const alpha1 = a + b - 1 - r;
     const d = a - 1;
-    const pAlive = pAliveSql(options.bgnbd, { frequency: "s.frequency", recency: "s.recency", age: "s.age" });
+    const pAlive = pAliveSql(options.bgnbd, { frequency: "s.frequency", recency: "s.recency", age: "s.age" }, model);
     const aov = expectedAovSql(options.gammaGamma, { frequency: "s.frequency", monetaryValue: "s.monetary_value" });
     // Per distinct (x, T): ln z and ln(1 − z) at every horizon, as columns (one row per pair, not per horizon).
     const logColumns = horizons

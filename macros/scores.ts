@@ -23,6 +23,29 @@ export interface GammaGammaParameters {
   gamma: number;
 }
 
+/**
+ * The repeat-purchase model behind P(alive): "bgnbd" (Fader, Hardie & Lee 2005) or "mbgnbd" (Batislam et al.
+ * 2007, which lets a customer drop out after the first purchase too). Same four parameters; src/scores/mbgnbd.ts.
+ */
+export type ChurnModel = "bgnbd" | "mbgnbd";
+
+export const CHURN_MODELS: readonly ChurnModel[] = ["bgnbd", "mbgnbd"];
+
+function checkChurnModel(model: string): ChurnModel {
+  if (model !== "bgnbd" && model !== "mbgnbd") {
+    throw new Error(`scores: churn model must be "bgnbd" or "mbgnbd" (workflow_settings.yaml vars.scores_churn_model), got "${model}".`);
+  }
+  return model;
+}
+
+/**
+ * The BG/NBD parameters whose expected purchases for an alive customer are the given model's: MBG/NBD's alive
+ * customer has survived x + 1 coin flips, so its dropout probability is Beta(a, b + x + 1), BG/NBD's with b + 1.
+ */
+export function aliveEquivalentBgNbd(params: BgNbdParameters, model: ChurnModel): BgNbdParameters {
+  return checkChurnModel(model) === "mbgnbd" ? { ...params, b: params.b + 1 } : params;
+}
+
 /** The time unit the summary (t_x, T) and the fitted parameters are expressed in. */
 export type TimeUnit = "weeks" | "days";
 
@@ -154,17 +177,20 @@ export const DEFAULT_SCORE_COLUMNS: Readonly<ScoreColumns & { customerId: string
 };
 
 /**
- * P(alive | x, t_x, T) = 1 / (1 + [x > 0]·a/(b + x − 1)·((α + T)/(α + t_x))^(r + x)).
+ * BG/NBD: P(alive | x, t_x, T) = 1 / (1 + [x > 0]·a/(b + x − 1)·((α + T)/(α + t_x))^(r + x)).
+ * MBG/NBD: 1 / (1 + a/(b + x)·((α + T)/(α + t_x))^(r + x)), for x = 0 too (t_x = 0).
  * The exponent is capped at 700 so a long-lapsed heavy buyer gives ~0 instead of a floating-point overflow.
  */
-export function pAliveSql(params: BgNbdParameters, columns: Pick<ScoreColumns, "frequency" | "recency" | "age">): string {
-  checkPositive("BG/NBD", params);
+export function pAliveSql(params: BgNbdParameters, columns: Pick<ScoreColumns, "frequency" | "recency" | "age">, model: ChurnModel = "bgnbd"): string {
+  checkPositive(model === "mbgnbd" ? "MBG/NBD" : "BG/NBD", params);
   const { r, alpha, a, b } = params;
   const x = columns.frequency;
+  const shifted = checkChurnModel(model) === "mbgnbd" ? b : b - 1;
   const logOdds =
-    `LN(${num(a)}) - LN(${num(b - 1)} + ${x}) + (${num(r)} + ${x}) * ` +
+    `LN(${num(a)}) - LN(${num(shifted)} + ${x}) + (${num(r)} + ${x}) * ` +
     `(LN(${num(alpha)} + ${columns.age}) - LN(${num(alpha)} + ${columns.recency}))`;
-  return `(CASE WHEN ${x} = 0 THEN ${num(1)} ELSE ${num(1)} / (${num(1)} + EXP(LEAST(${logOdds}, ${num(700)}))) END)`;
+  const probability = `${num(1)} / (${num(1)} + EXP(LEAST(${logOdds}, ${num(700)})))`;
+  return model === "mbgnbd" ? `(${probability})` : `(CASE WHEN ${x} = 0 THEN ${num(1)} ELSE ${probability} END)`;
 }
 
 /** E[M | x, m_x] = p(γ + x·m_x) / (px + q − 1); m_x is ignored when x = 0. */
@@ -215,7 +241,10 @@ export interface CustomerScoresOptions {
   summaryRelation: string;
   /** Column names in that relation; defaults to DEFAULT_SCORE_COLUMNS. */
   columns?: Partial<ScoreColumns & { customerId: string }>;
+  /** The fitted parameters of `model` (BG/NBD's or MBG/NBD's r, α, a, b). */
   bgnbd: BgNbdParameters;
+  /** Which model the parameters belong to; default "bgnbd". */
+  model?: ChurnModel;
   gammaGamma: GammaGammaParameters;
   /** Unit of recency/age and of the fitted BG/NBD parameters. */
   unit: TimeUnit;
@@ -259,14 +288,17 @@ export function scoringHorizons(unit: TimeUnit, annualDiscountRate: number = DEF
 export function customerScoresSql(target: Engine | { engine: Engine }, options: CustomerScoresOptions): string {
   const engine = engineOf(target);
   checkPositive("BG/NBD", options.bgnbd);
+  const model = checkChurnModel(options.model || "bgnbd");
   const cols = { ...DEFAULT_SCORE_COLUMNS, ...(options.columns || {}) };
-  const { r, alpha, a, b } = options.bgnbd;
+  // Expected purchases of an alive customer: the same series for both models, MBG/NBD's with b + 1.
+  const aliveParams = aliveEquivalentBgNbd(options.bgnbd, model);
+  const { r, alpha, a, b } = aliveParams;
   const horizons = scoringHorizons(options.unit, options.annualDiscountRate === undefined ? DEFAULT_ANNUAL_DISCOUNT_RATE : options.annualDiscountRate);
   const longest = Math.max(...horizons.map((h) => h.t));
-  const terms = options.seriesTerms === undefined ? seriesTermsFor(options.bgnbd, longest) : options.seriesTerms;
+  const terms = options.seriesTerms === undefined ? seriesTermsFor(aliveParams, longest) : options.seriesTerms;
   const alpha1 = a + b - 1 - r;
   const d = a - 1;
-  const pAlive = pAliveSql(options.bgnbd, { frequency: "s.frequency", recency: "s.recency", age: "s.age" });
+  const pAlive = pAliveSql(options.bgnbd, { frequency: "s.frequency", recency: "s.recency", age: "s.age" }, model);
   const aov = expectedAovSql(options.gammaGamma, { frequency: "s.frequency", monetaryValue: "s.monetary_value" });
 
   // Per distinct (x, T): ln z and ln(1 − z) at every horizon, as columns (one row per pair, not per horizon).

@@ -14,7 +14,7 @@ import type { BigQueryWarehouseConfig } from "../../src/warehouse/config.ts";
 import { BigQueryAudienceReader } from "../../src/warehouse/bigquery.ts";
 import { type HttpFunction, lazyHttpFunction } from "../../src/cloud/http-function.ts";
 import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
-import { createPartnerApiApp } from "./app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 
 export type { HttpFunction };
 

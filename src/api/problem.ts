@@ -2,7 +2,7 @@
  * Problem details (RFC 9457) for every error the partner API returns.
  *
  * Handlers and library functions throw `ProblemError` (an HTTPException, so Hono treats it as one) and the
- * one `app.onError` in functions/partner-api/app.ts turns whatever was thrown into `application/problem+json`
+ * one `app.onError` in src/api/app.ts turns whatever was thrown into `application/problem+json`
  * through `renderProblem`. A plain HTTPException or a ZodError is rendered too; anything else is a 500 whose
  * body says nothing about the internals (the error is logged with the request id instead).
  */

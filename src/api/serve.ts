@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "./app.ts";
 import type { WarehouseConfig } from "../warehouse/config.ts";
 import { DEFAULT_WAREHOUSE_PATH } from "../warehouse/duckdb.ts";
 import { openAudienceReader } from "../warehouse/open.ts";

@@ -14,10 +14,12 @@ import {
   monthlyDiscountRate,
   unitDays,
   type ChurnBandThresholds,
+  type ChurnModel,
   type ChurnRiskBand,
   type TimeUnit,
 } from "../../macros/scores.ts";
 import { expectedPurchasesIfAlive, probabilityAlive, type BgNbdParams, type SeriesControl } from "./bgnbd.ts";
+import { aliveEquivalentParams, mbgnbdProbabilityAlive } from "./mbgnbd.ts";
 import { conditionalExpectedAverageOrderValue, type GammaGammaParams } from "./gammagamma.ts";
 
 export interface CustomerSummary {
@@ -30,13 +32,26 @@ export interface CustomerSummary {
 
 export interface ClvOptions {
   unit: TimeUnit;
+  /** The model the parameters belong to (default "bgnbd"). */
+  model?: ChurnModel;
   annualDiscountRate?: number;
   months?: number;
   series?: SeriesControl;
 }
 
+/** P(alive) under the options' model. */
+function pAliveOf(params: BgNbdParams, frequency: number, recency: number, age: number, options: Pick<ClvOptions, "model">): number {
+  return options.model === "mbgnbd" ? mbgnbdProbabilityAlive(params, frequency, recency, age) : probabilityAlive(params, frequency, recency, age);
+}
+
+/** The parameters whose BG/NBD expectations are the options' model's for an alive customer. */
+function aliveParamsOf(params: BgNbdParams, options: Pick<ClvOptions, "model">): BgNbdParams {
+  return options.model === "mbgnbd" ? aliveEquivalentParams(params) : params;
+}
+
 /** Expected purchases (if alive) over months 1..months, discounted monthly; multiply by P(alive) and AOV for CLV. */
-export function discountedPurchasesIfAlive(params: BgNbdParams, frequency: number, age: number, options: ClvOptions): number {
+export function discountedPurchasesIfAlive(fitted: BgNbdParams, frequency: number, age: number, options: ClvOptions): number {
+  const params = aliveParamsOf(fitted, options);
   const perUnit = unitDays(options.unit);
   const monthly = monthlyDiscountRate(options.annualDiscountRate ?? DEFAULT_ANNUAL_DISCOUNT_RATE);
   const months = options.months ?? CLV_MONTHS;
@@ -54,7 +69,7 @@ export function discountedPurchasesIfAlive(params: BgNbdParams, frequency: numbe
 export function customerLifetimeValue(bgnbd: BgNbdParams, gammaGamma: GammaGammaParams, customer: CustomerSummary, options: ClvOptions): number {
   const { frequency, recency, age, monetaryValue } = customer;
   return (
-    probabilityAlive(bgnbd, frequency, recency, age) *
+    pAliveOf(bgnbd, frequency, recency, age, options) *
     discountedPurchasesIfAlive(bgnbd, frequency, age, options) *
     conditionalExpectedAverageOrderValue(gammaGamma, frequency, monetaryValue)
   );
@@ -78,12 +93,13 @@ export function scoreCustomer(
 ): CustomerScores {
   const perUnit = unitDays(options.unit);
   const { frequency, recency, age, monetaryValue } = customer;
-  const pAlive = probabilityAlive(bgnbd, frequency, recency, age);
+  const pAlive = pAliveOf(bgnbd, frequency, recency, age, options);
+  const alive = aliveParamsOf(bgnbd, options);
   const expectedAovEur = conditionalExpectedAverageOrderValue(gammaGamma, frequency, monetaryValue);
   return {
     pAlive,
-    expectedPurchases90d: pAlive * expectedPurchasesIfAlive(bgnbd, 90 / perUnit, frequency, age, options.series),
-    expectedPurchases365d: pAlive * expectedPurchasesIfAlive(bgnbd, 365 / perUnit, frequency, age, options.series),
+    expectedPurchases90d: pAlive * expectedPurchasesIfAlive(alive, 90 / perUnit, frequency, age, options.series),
+    expectedPurchases365d: pAlive * expectedPurchasesIfAlive(alive, 365 / perUnit, frequency, age, options.series),
     expectedAovEur,
     clv12mEur: pAlive * discountedPurchasesIfAlive(bgnbd, frequency, age, options) * expectedAovEur,
     churnRiskBand: churnRiskBand(pAlive, options.churnBands ?? DEFAULT_CHURN_BAND_THRESHOLDS),

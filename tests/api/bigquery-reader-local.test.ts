@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { createPartnerApiHandler } from "../../functions/partner-api/index.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { servePartnerApi } from "../../src/api/serve.ts";

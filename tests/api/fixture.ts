@@ -8,7 +8,7 @@ import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { type AudienceReader, DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { createApiKey, type ApiKeyRegistry, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
 import type { StreamLimits } from "../../src/api/streams.ts";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { HASHED_IDENTIFIER_COLUMNS } from "../../macros/activation_state.ts";
 
 export const LATEST_DATE = "2026-11-20";

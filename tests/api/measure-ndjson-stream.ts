@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { createActivationTables, CURSOR_SECRET, LATEST_DATE, testKeyRegistry } from "./fixture.ts";

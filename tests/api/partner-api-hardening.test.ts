@@ -7,7 +7,7 @@ import { connect } from "node:net";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { afterEach, describe, expect, it } from "vitest";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { acceptQuality, negotiateMediaType } from "../../src/api/http.ts";
 import { ApiKeyVerifier, createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { answerClientErrorsWithProblems, clientErrorResponse } from "../../src/api/node-server.ts";

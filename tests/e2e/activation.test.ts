@@ -9,7 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../src/activation/s3/format.ts";

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPartnerApiApp } from "../../functions/partner-api/app.ts";
+import { createPartnerApiApp } from "../../src/api/app.ts";
 import { asActivationWarehouse } from "../../src/activation/ledger.ts";
 import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";

@@ -15,7 +15,7 @@ import {
   listAudiences,
   refuseStreamPaging,
   streamMembers,
-} from "../../src/api/audiences.ts";
+} from "./audiences.ts";
 import {
   changeQuerySchema,
   endpointNotFound,
@@ -29,12 +29,12 @@ import {
   requireJsonAcceptable,
   validQuery,
   wantsNdjson,
-} from "../../src/api/http.ts";
-import { type ApiKeyRegistry, ApiKeyVerifier, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
-import { DEFAULT_STREAM_LIMITS, parseStreamLimits, type StreamLimits, StreamSlots } from "../../src/api/streams.ts";
-import { DEFAULT_RATE_LIMIT, TokenBucketLimiter } from "../../src/api/rate-limit.ts";
-import { assertCursorSecret } from "../../src/api/cursor.ts";
-import type { AudienceReader } from "../../src/warehouse/adapter.ts";
+} from "./http.ts";
+import { type ApiKeyRegistry, ApiKeyVerifier, type KeyVerificationLimits, type RateLimitSettings } from "./keys.ts";
+import { DEFAULT_STREAM_LIMITS, parseStreamLimits, type StreamLimits, StreamSlots } from "./streams.ts";
+import { DEFAULT_RATE_LIMIT, TokenBucketLimiter } from "./rate-limit.ts";
+import { assertCursorSecret } from "./cursor.ts";
+import type { AudienceReader } from "../warehouse/adapter.ts";
 
 export interface PartnerApiDependencies {
   reader: AudienceReader;
