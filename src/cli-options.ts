@@ -52,3 +52,17 @@ export function oneOf<T extends string>(option: string, values: readonly T[]): (
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** Parses repeated `--vars k=v` / `k=v,k2=v2` options. */
+export function parseVars(values: string[] = []): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const value of values) {
+    for (const pair of value.split(",")) {
+      if (!pair.trim()) continue;
+      const at = pair.indexOf("=");
+      if (at <= 0) throw new Error(`--vars ${pair}: expected key=value, e.g. --vars as_of_date=2026-10-31`);
+      vars[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+    }
+  }
+  return vars;
+}

@@ -22,7 +22,7 @@ import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
 import { registerProveCommand } from "./bigquery-proof/command.ts";
 import { registerScheduleCommands } from "./schedule/command.ts";
-import { registerHealthCommand } from "./health/command.ts";
+import { buildHealthLines, registerHealthCommand } from "./health/command.ts";
 import { registerReleaseCommand } from "./release/command.ts";
 import { registerIdentityQualityCommand } from "./identity-quality/command.ts";
 
@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
   registerDemoCommand(program);
   registerGenerateCommand(program);
   registerLoadCommand(program);
-  registerRunnerCommands(program);
+  registerRunnerCommands(program, { buildSummaryLines: buildHealthLines });
   registerScheduleCommands(program);
   registerHealthCommand(program);
   registerTestCommand(program);

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { generate } from "./generate/generate.ts";
 import { fitFromWarehouse } from "./scores/fit.ts";
 import { fittedScoreVars } from "./scores/vars.ts";
-import { build } from "./runner/command.ts";
+import { build } from "./runner/build.ts";
 import { summarizeRun } from "./runner/progress.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "./warehouse/duckdb.ts";
 

@@ -8,7 +8,7 @@ import { AUDIENCES } from "../../macros/audiences.ts";
 import { newcombe } from "../campaign/lift.ts";
 import { plantCampaignEffect, type PlantResult } from "../generate/campaign-effect.ts";
 import { generate } from "../generate/generate.ts";
-import { build } from "../runner/command.ts";
+import { build } from "../runner/build.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 
 export interface PlantedCampaignOptions {

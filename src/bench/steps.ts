@@ -5,7 +5,8 @@
 import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { generate, generateNextDay } from "../generate/generate.ts";
-import { build, compileForDuckDb } from "../runner/command.ts";
+import { compileForDuckDb } from "../dataform/compile.ts";
+import { build } from "../runner/build.ts";
 import { Warehouse } from "../warehouse/duckdb.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BigQuery } from "@google-cloud/bigquery";
 import { compileProject, type CompiledGraph } from "../dataform/compile.ts";
-import { compileForDuckDb } from "../runner/command.ts";
+import { compileForDuckDb } from "../dataform/compile.ts";
 import { runGraph, type RunResult } from "../runner/execute.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { compareWarehouses, type WarehouseComparison } from "./compare.ts";

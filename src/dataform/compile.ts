@@ -254,6 +254,11 @@ export async function compileProject(options: CompileOptions = {}): Promise<Comp
   return parseCompiledGraph(raw, resolve(options.projectDir ?? "."));
 }
 
+/** Compiles for DuckDB: the local runner always compiles with engine=duckdb, whatever the YAML default. */
+export async function compileForDuckDb(projectDir = ".", vars: Record<string, string> = {}): Promise<CompiledGraph> {
+  return compileProject({ projectDir, vars: { ...vars, engine: "duckdb" } });
+}
+
 /** `database.schema.name`, the name Dataform shows for an action. */
 export function targetName(t: Target): string {
   return [t.database, t.schema, t.name].filter(Boolean).join(".");

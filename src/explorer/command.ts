@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Command } from "commander";
 import type { CompiledGraph } from "../dataform/compile.ts";
-import { compileForDuckDb } from "../runner/command.ts";
+import { compileForDuckDb } from "../dataform/compile.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { createExplorerApp } from "./app.tsx";
 import { TOKEN_ENV, tokenForHost } from "./auth.ts";

@@ -3,7 +3,7 @@
  * the vars change (checks, edges, persons and their assertions) under each setting on an already built
  * warehouse, and measure each against the generator's truth. The warehouse is left built with the defaults.
  */
-import { compileForDuckDb } from "../runner/command.ts";
+import { compileForDuckDb } from "../dataform/compile.ts";
 import { runGraph } from "../runner/execute.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { type IdentityQuality, measureIdentityQuality } from "./quality.ts";

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { type CompiledGraph, compileProject } from "../dataform/compile.ts";
-import { parseVars } from "../runner/command.ts";
+import { parseVars } from "../cli-options.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { type Mart, documentedColumns, martsOf, renderExplores, renderView } from "./generate.ts";
 import { collect } from "../cli-options.ts";

@@ -2,86 +2,23 @@
  * `slice compile`, `slice build` and `slice run-info`: compile with the official Dataform CLI and run the
  * graph on the embedded DuckDB warehouse.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { compileProject, targetName, type CompiledGraph } from "../dataform/compile.ts";
-import { scoreVarsForBuild } from "../scores/vars.ts";
-import { propensityVarsForBuild } from "../propensity/train.ts";
-import { collect, oneOf, wholeNumber } from "../cli-options.ts";
-import { buildHealthLines } from "../health/command.ts";
+import { compileProject, targetName } from "../dataform/compile.ts";
+import { collect, oneOf, parseVars, wholeNumber } from "../cli-options.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
-import { type AssertionPolicy, RUN_LOG_SCHEMA, runGraph, type RunResult } from "./execute.ts";
-import { progressPrinter, summarizeRun } from "./progress.ts";
+import { build } from "./build.ts";
+import { type AssertionPolicy, RUN_LOG_SCHEMA } from "./execute.ts";
+import { summarizeRun } from "./progress.ts";
 import { formatRunInfo, type ActionRunRow, type RunRow } from "./run-info.ts";
 
-/** Parses repeated `--vars k=v` / `k=v,k2=v2` options. */
-export function parseVars(values: string[] = []): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const value of values) {
-    for (const pair of value.split(",")) {
-      if (!pair.trim()) continue;
-      const at = pair.indexOf("=");
-      if (at <= 0) throw new Error(`--vars ${pair}: expected key=value, e.g. --vars as_of_date=2026-10-31`);
-      vars[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
-    }
-  }
-  return vars;
+export interface RunnerCommandOptions {
+  /** Lines that end `slice build`'s summary (cli.ts passes the health report's; the runner does not import
+   * src/health, which reads the runner's run log). */
+  buildSummaryLines?: (warehouse: Warehouse) => Promise<string[]>;
 }
 
-
-export interface BuildOptions {
-  projectDir?: string;
-  warehousePath?: string;
-  vars?: Record<string, string>;
-  selectors?: string[];
-  fullRefresh?: boolean;
-  dryRun?: boolean;
-  concurrency?: number;
-  assertionPolicy?: AssertionPolicy;
-  quiet?: boolean;
-}
-
-/** Compiles for DuckDB: the local runner always compiles with engine=duckdb, whatever the YAML default. */
-export async function compileForDuckDb(projectDir = ".", vars: Record<string, string> = {}): Promise<CompiledGraph> {
-  return compileProject({ projectDir, vars: { ...vars, engine: "duckdb" } });
-}
-
-/** vars.as_of_date of the project's workflow_settings.yaml. */
-export function configuredAsOfDate(projectDir = "."): string | undefined {
-  const path = join(projectDir, "workflow_settings.yaml");
-  if (!existsSync(path)) return undefined;
-  const settings = parseYaml(readFileSync(path, "utf8")) as { vars?: Record<string, unknown> } | null;
-  const value = settings?.vars?.as_of_date;
-  return typeof value === "string" ? value : undefined;
-}
-
-export async function build(options: BuildOptions = {}, warehouse?: Warehouse): Promise<RunResult> {
-  const own = !warehouse;
-  const wh = warehouse ?? (await Warehouse.open(options.warehousePath ?? DEFAULT_WAREHOUSE_PATH));
-  try {
-    // The latest converged fit (slice fit) becomes the scoring vars, unless given explicitly or made for
-    // another as-of date.
-    const scoring = await scoreVarsForBuild(wh, options.vars?.as_of_date ?? configuredAsOfDate(options.projectDir));
-    if (scoring.notice && !options.quiet) console.warn(scoring.notice);
-    // The latest propensity model (slice propensity fit) scores marts.customer_propensity.
-    const propensity = await propensityVarsForBuild(wh);
-    const compiled = await compileForDuckDb(options.projectDir, { ...scoring.vars, ...propensity, ...options.vars });
-    return await runGraph(wh, compiled, {
-      selectors: options.selectors,
-      fullRefresh: options.fullRefresh,
-      dryRun: options.dryRun,
-      concurrency: options.concurrency,
-      assertionPolicy: options.assertionPolicy,
-      onEvent: options.quiet ? undefined : progressPrinter(),
-    });
-  } finally {
-    if (own) await wh.close();
-  }
-}
-
-export function registerRunnerCommands(program: Command): void {
+export function registerRunnerCommands(program: Command, options: RunnerCommandOptions = {}): void {
   program
     .command("compile")
     .description("Compile the Dataform project with the official CLI and print a summary (or the JSON graph).")
@@ -138,7 +75,8 @@ export function registerRunnerCommands(program: Command): void {
         return;
       }
       // the summary ends with the data's health: warnings do not fail the build, but they are shown
-      const health = await Warehouse.open(opts.warehouse).then(async (wh) => buildHealthLines(wh).finally(() => wh.close()));
+      const summaryLines = options.buildSummaryLines;
+      const health = summaryLines ? await Warehouse.open(opts.warehouse).then(async (wh) => summaryLines(wh).finally(() => wh.close())) : [];
       console.log([summarizeRun(result), ...health].join("\n"));
       if (!result.ok) process.exitCode = 1;
     });

@@ -13,7 +13,7 @@
  * saying why.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
-import { compileForDuckDb } from "../runner/command.ts";
+import { compileForDuckDb } from "../dataform/compile.ts";
 import { type ActionResult, type RunEvent, type RunResult, runGraph } from "../runner/execute.ts";
 import { buildGraph, type ActionGraph } from "../runner/plan.ts";
 import type { CompiledGraph } from "../dataform/compile.ts";

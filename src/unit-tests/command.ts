@@ -4,7 +4,7 @@
  * to write them.
  */
 import type { Command } from "commander";
-import { parseVars } from "../runner/command.ts";
+import { parseVars } from "../cli-options.ts";
 import { formatReport, formatResult, runUnitTests, TEST_ENGINES, type TestEngineName, UNIT_TEST_AS_OF_DATE } from "./project.ts";
 import { collect } from "../cli-options.ts";
 

@@ -5,7 +5,7 @@
  * binary), and the other commands must start without it.
  */
 import type { Command } from "commander";
-import { parseVars } from "../runner/command.ts";
+import { parseVars } from "../cli-options.ts";
 import { collect } from "../cli-options.ts";
 
 

@@ -14,7 +14,7 @@ import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../src/activation/s3/format.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

@@ -3,7 +3,7 @@
  * shared by the explorer and LookML tests: customers C1, C2, C3 as of 2025-01-31.
  */
 import type { CompiledGraph } from "../../src/dataform/compile.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph, type RunResult } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { FIXTURE_AS_OF_DATE, loadFixture } from "../models/fixture.ts";

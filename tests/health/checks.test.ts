@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { load } from "../../src/load/load.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { createEmptyRawTables } from "../models/fixture.ts";

@@ -8,7 +8,7 @@ import { generate } from "../../src/generate/generate.ts";
 import { TRUTH_TRAPS } from "../../src/generate/truth.ts";
 import { type ContingencyCell, clusterErrors, pairCounts, PRECISION_TARGET } from "../../src/identity-quality/metrics.ts";
 import { type IdentityQuality, measureIdentityQuality, NO_TRAP } from "../../src/identity-quality/quality.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";

@@ -4,7 +4,7 @@
  * hand from the rows below.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph, type RunResult } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIENCES, audienceProblems } from "../../macros/audiences.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";

@@ -3,7 +3,7 @@
  * below was worked out by hand from tests/models/fixture.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph, type RunResult } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";

@@ -3,7 +3,7 @@
  * (similarity sample 100 %, so every customer counts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conditionalExpectedPurchases, probabilityAlive } from "../../src/scores/bgnbd.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { fittedScoreVars } from "../../src/scores/vars.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

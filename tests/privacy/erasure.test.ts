@@ -16,7 +16,7 @@ import type { DropManifest } from "../../src/activation/s3/format.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { exportPerson, PURPOSE_WORDS } from "../../src/privacy/export.ts";
 import { forget } from "../../src/privacy/forget.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

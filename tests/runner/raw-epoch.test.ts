@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { staleIncrementals, startRawEpoch } from "../../src/raw/epoch.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { summarizeRun } from "../../src/runner/progress.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CompilationError, compileProject } from "../../src/dataform/compile.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { MissingDeclarationError, runGraph, type RunEvent } from "../../src/runner/execute.ts";
 import { buildGraph, selectActions } from "../../src/runner/plan.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

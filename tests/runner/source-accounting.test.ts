@@ -4,7 +4,7 @@
  * selective build runs that check, since it is upstream of what it builds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { buildGraph, selectActions } from "../../src/runner/plan.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";

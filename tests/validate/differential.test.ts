@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RAW_TABLES } from "../../macros/raw_contract.ts";
 import { type Dialect, dialect } from "../../macros/sql.ts";
 import { type CompiledGraph, compileProject } from "../../src/dataform/compile.ts";
-import { compileForDuckDb } from "../../src/runner/command.ts";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph, type RunResult } from "../../src/runner/execute.ts";
 import { compareTables, fromDuckDb, sameValue } from "../../src/validate/compare.ts";
 import { buildGraph } from "../../src/runner/plan.ts";
