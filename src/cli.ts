@@ -21,7 +21,7 @@ import { registerDemoCommand } from "./demo.ts";
 import { registerBenchCommand } from "./bench/bench.ts";
 import { registerBenchStepCommand } from "./bench/steps.ts";
 import { registerProveCommand } from "./bigquery-proof/command.ts";
-import { registerScheduleCommands } from "./schedule/command.ts";
+import { registerScheduleCommands } from "./daily/command.ts";
 import { buildHealthLines, registerHealthCommand } from "./health/command.ts";
 import { registerReleaseCommand } from "./release/command.ts";
 import { registerIdentityQualityCommand } from "./identity-quality/command.ts";

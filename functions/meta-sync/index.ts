@@ -18,7 +18,7 @@ import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { type HttpFunction, invalidBodyHook, lazyHttpFunction, problemResponse } from "../../src/cloud/http-function.ts";
 import { metaSyncRequestSchema } from "../../src/cloud/sync-functions.ts";
 import { bigQueryWarehouseConfigFromEnv } from "../../src/warehouse/config.ts";
-import { openActivationWarehouse } from "../../src/warehouse/open.ts";
+import { openActivationWarehouse } from "../../src/activation/open.ts";
 
 export interface MetaSyncFunctionOptions {
   env?: Env;

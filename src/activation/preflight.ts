@@ -18,7 +18,7 @@
  */
 import { AUDIENCES, purposesFor } from "../../macros/audiences.ts";
 import { addDays, buildAgeDays } from "../schedule/dates.ts";
-import { failedBuildsSinceLastGood, lastGoodBuild } from "../schedule/build-record.ts";
+import { failedBuildsSinceLastGood, lastGoodBuild } from "./build-record.ts";
 import { type ActivationWarehouse, ensureStateTables, type SqlParams, utcTimestamp } from "./ledger.ts";
 
 export interface SyncContext {

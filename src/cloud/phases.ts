@@ -1,11 +1,11 @@
 /**
- * The two phases of a scheduled build on Google Cloud, as `slice daily` runs them (src/schedule/daily.ts
+ * The two phases of a scheduled build on Google Cloud, as `slice daily` runs them (src/daily/daily.ts
  * buildPhases): the chain first, then the publish phase (every action in the activation dataset and
  * everything downstream of one) only when the chain succeeded, so a build that fails a check never
  * rewrites what partners read. Computed from the compilation result's actions as the Dataform API lists
  * them (queryCompilationResultActions); each phase is one workflow invocation of its includedTargets.
  */
-/** src/schedule/daily.ts PUBLISH_SCHEMA (not imported: that module loads the DuckDB runner). */
+/** src/daily/daily.ts PUBLISH_SCHEMA (not imported: that module loads the DuckDB runner). */
 export const PUBLISH_SCHEMA = "activation";
 
 export interface ApiTarget {

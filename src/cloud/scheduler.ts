@@ -1,6 +1,6 @@
 /**
  * The scheduler function's work, the Google Cloud counterpart of `slice daily` and `slice backfill`
- * (src/schedule/daily.ts), with the same date logic, settings (workflow_settings.yaml vars) and build record:
+ * (src/daily/daily.ts), with the same date logic, settings (workflow_settings.yaml vars) and build record:
  *
  * - a daily run decides the as-of date (yesterday in vars.local_time_zone, or the date asked for), runs the
  *   Dataform build for it (dataform-build.ts), records it in activation.build_runs and, only when the build

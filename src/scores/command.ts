@@ -1,10 +1,12 @@
 /**
- * `slice fit`: fit BG/NBD and Gamma-Gamma on the DuckDB warehouse and record the fits in scores.model_fits.
+ * `slice fit`: fit BG/NBD, MBG/NBD and Gamma-Gamma on the DuckDB warehouse and record the fits in
+ * scores.model_fits; `--compare` judges the two repeat-purchase models on the holdout period (compare.ts).
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { z } from "zod";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { compareChurnModels, describeComparison, type ChurnModelComparison } from "./compare.ts";
 import { DEFAULT_MIN_REPEAT_CUSTOMERS, DEFAULT_ORDERS_RELATION, fitFromWarehouse, type FitFromWarehouseResult } from "./fit.ts";
 
 const isoDate = (option: string) =>
@@ -24,10 +26,15 @@ export const fitCommandOptionsSchema = z
     ordersRelation: z.string().min(1, "--orders-relation needs a table name or a parenthesised SELECT"),
     minRepeatCustomers: z.coerce.number().int("--min-repeat-customers must be a whole number").min(1, "--min-repeat-customers must be at least 1"),
     json: z.boolean().optional(),
+    compare: z.boolean().optional(),
   })
   .refine((o) => o.calibrationEnd === undefined || o.calibrationEnd < o.asOfDate, {
     message: "--calibration-end must be before --as-of-date: the holdout period runs from the day after it to the as-of date",
     path: ["calibrationEnd"],
+  })
+  .refine((o) => !o.compare || o.calibrationEnd !== undefined, {
+    message: "--compare needs --calibration-end: the models are fitted up to it and compared on the days after it",
+    path: ["compare"],
   });
 
 export type FitCommandOptions = z.infer<typeof fitCommandOptionsSchema>;
@@ -35,7 +42,7 @@ export type FitCommandOptions = z.infer<typeof fitCommandOptionsSchema>;
 export function registerScoresCommand(program: Command): void {
   program
     .command("fit")
-    .description("Fit BG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value) on the warehouse orders; write scores.model_fits")
+    .description("Fit BG/NBD and MBG/NBD (P(alive), expected purchases) and Gamma-Gamma (order value) on the warehouse orders; write scores.model_fits")
     .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD (the holdout end when --calibration-end is given)")
     .option("--calibration-end <date>", "fit on purchases up to this day and compare predictions with the days after it")
     .option("--unit <unit>", "time unit of recency, age and the parameters: weeks or days", "weeks")
@@ -43,6 +50,7 @@ export function registerScoresCommand(program: Command): void {
     .option("--orders-relation <sql>", "table or (SELECT …) with customer_id, ordered_at, total_eur", DEFAULT_ORDERS_RELATION)
     .option("--min-repeat-customers <n>", "fewer repeat customers than this: do not fit, use the fallback rule", String(DEFAULT_MIN_REPEAT_CUSTOMERS))
     .option("--json", "print the whole result as JSON")
+    .option("--compare", "with --calibration-end: compare BG/NBD and MBG/NBD on the holdout (log-likelihood, purchases per frequency bucket)")
     .action(async (raw: Record<string, unknown>) => {
       const parsed = fitCommandOptionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -53,7 +61,10 @@ export function registerScoresCommand(program: Command): void {
     });
 }
 
-export async function runFitCommand(options: FitCommandOptions, print: (line: string) => void = console.log): Promise<FitFromWarehouseResult> {
+export async function runFitCommand(
+  options: FitCommandOptions,
+  print: (line: string) => void = console.log,
+): Promise<FitFromWarehouseResult & { comparison?: ChurnModelComparison }> {
   if (options.warehouse !== ":memory:" && !existsSync(options.warehouse)) {
     // Warehouse.open would create an empty file; fitting that only fails later with a missing-table error.
     throw new Error(`slice fit: warehouse file ${options.warehouse} does not exist; build the warehouse first or pass --warehouse <path>.`);
@@ -75,12 +86,23 @@ export async function runFitCommand(options: FitCommandOptions, print: (line: st
       minRepeatCustomers: options.minRepeatCustomers,
       log: options.json ? undefined : print,
     });
+    const comparison =
+      options.compare && options.calibrationEnd !== undefined
+        ? await compareChurnModels(wh, {
+            ordersRelation: options.ordersRelation,
+            calibrationEndDate: options.calibrationEnd,
+            asOfDate: options.asOfDate,
+            unit: options.unit,
+            fits: { bgnbd: result.bgnbd, mbgnbd: result.mbgnbd },
+          })
+        : undefined;
     if (options.json) {
-      print(JSON.stringify(result, null, 2));
+      print(JSON.stringify(comparison ? { ...result, comparison } : result, null, 2));
     } else {
       for (const line of describeResult(result)) print(line);
+      if (comparison) for (const line of describeComparison(comparison)) print(line);
     }
-    return result;
+    return comparison ? { ...result, comparison } : result;
   } finally {
     await wh.close();
   }
@@ -98,7 +120,8 @@ export function describeResult(result: FitFromWarehouseResult): string[] {
     }
   }
   if (result.status === "fitted") {
-    lines.push(`fitted: both models converged; score with customerScoresSql (macros/scores.ts) and the parameters in scores.model_fits.`);
+    const repeatModels = [result.bgnbd?.converged ? "BG/NBD" : null, result.mbgnbd?.converged ? "MBG/NBD" : null].filter(Boolean).join(" and ");
+    lines.push(`fitted: ${repeatModels} and Gamma-Gamma converged; slice build scores customer_scores with the model in vars.scores_churn_model.`);
   } else {
     lines.push("WARNING: no usable model fit. " + result.messages.join(" "));
     lines.push(`fallback rule: ${JSON.stringify(result.fallback)}`);

@@ -1,5 +1,6 @@
 /**
- * Fits BG/NBD and Gamma-Gamma on the orders in the DuckDB warehouse and records the fits in scores.model_fits.
+ * Fits BG/NBD, MBG/NBD and Gamma-Gamma on the orders in the DuckDB warehouse and records the fits in
+ * scores.model_fits.
  *
  * The summary is aggregated in SQL and read grouped (identical (x, t_x, T) rows counted), so a million customers
  * arrive as a few hundred thousand rows at most. With a calibration end date the models are fitted on purchases
@@ -8,9 +9,10 @@
  * with converged = false, and a documented fallback rule (docs/scores.md) is returned for scoring instead.
  */
 import { dialect } from "../../macros/sql.ts";
-import { defaultFallbackRule, unitDays, type FallbackRule, type TimeUnit } from "../../macros/scores.ts";
+import { defaultFallbackRule, unitDays, type ChurnModel, type FallbackRule, type TimeUnit } from "../../macros/scores.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
-import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit, type FrequencyRecencyGroup } from "./bgnbd.ts";
+import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit, type BgNbdParams, type FrequencyRecencyGroup } from "./bgnbd.ts";
+import { mbgnbdConditionalExpectedPurchases } from "./mbgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit, type SpendGroup } from "./gammagamma.ts";
 import { daysBetween, groupedFrequencyRecencySql, groupedSpendSql } from "./summary.ts";
 
@@ -31,6 +33,7 @@ export interface FitFromWarehouseOptions {
   minRepeatCustomers?: number;
   /** Write the fits to scores.model_fits (default true). */
   write?: boolean;
+
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -63,8 +66,12 @@ export interface FitFromWarehouseResult {
   repeatCustomers: number;
   summaryGroups: number;
   bgnbd: BgNbdFit | null;
+  mbgnbd: BgNbdFit | null;
   gammaGamma: GammaGammaFit | null;
+  /** BG/NBD's calibration/holdout check. */
   holdout: HoldoutCheck | null;
+  /** MBG/NBD's (compare.ts sets the two side by side, with the holdout log-likelihood). */
+  mbgnbdHoldout: HoldoutCheck | null;
   /** Set when status is "fallback": score with fallbackScoresSql (macros/scores.ts) and this rule. */
   fallback: FallbackRule | null;
   messages: string[];
@@ -137,6 +144,7 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
   log(`spend: ${spendGroups.reduce((s, g) => s + g.customers, 0)} repeat customers in ${spendGroups.length} groups, ${seconds(started)}`);
 
   let bgnbd: BgNbdFit | null = null;
+  let mbgnbd: BgNbdFit | null = null;
   let gammaGamma: GammaGammaFit | null = null;
   if (repeatCustomers < minRepeatCustomers) {
     messages.push(
@@ -154,6 +162,15 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
       messages.push(`BG/NBD could not be fitted: ${(error as Error).message}`);
     }
     started = performance.now();
+    try {
+      mbgnbd = fitBgNbd(groups, { model: "mbgnbd" });
+      log(`mbgnbd: r=${mbgnbd.r.toPrecision(4)} alpha=${mbgnbd.alpha.toPrecision(4)} a=${mbgnbd.a.toPrecision(4)} b=${mbgnbd.b.toPrecision(4)} ` +
+        `LL=${mbgnbd.logLikelihood.toFixed(2)} converged=${mbgnbd.converged} (${mbgnbd.iterations} iterations), ${seconds(started)}`);
+      if (!mbgnbd.converged) messages.push(`MBG/NBD did not converge: ${mbgnbd.message ?? "unknown reason"}`);
+    } catch (error) {
+      messages.push(`MBG/NBD could not be fitted: ${(error as Error).message}`);
+    }
+    started = performance.now();
     if (spendGroups.length === 0) {
       messages.push("Gamma-Gamma could not be fitted: no repeat customer has a positive repeat spend.");
     } else {
@@ -168,7 +185,8 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
     }
   }
 
-  const fitted = bgnbd !== null && bgnbd.converged && gammaGamma !== null && gammaGamma.converged;
+  // Either repeat-purchase model with the spend model scores (customer_scores picks by scores_churn_model).
+  const fitted = ((bgnbd?.converged ?? false) || (mbgnbd?.converged ?? false)) && (gammaGamma?.converged ?? false);
   let fallback: FallbackRule | null = null;
   if (!fitted) {
     const repeatPurchases = spendGroups.reduce((s, g) => s + g.frequency * g.customers, 0);
@@ -178,9 +196,17 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
   }
 
   let holdout: HoldoutCheck | null = null;
-  if (calibrationEnd !== null && bgnbd !== null) {
-    holdout = holdoutCheck(bgnbd, groups, nextDay(calibrationEnd), options.asOfDate, daysBetween(calibrationEnd, options.asOfDate) / perUnit);
-    log(`holdout ${holdout.firstDate}..${holdout.lastDate}: actual ${holdout.actualPurchases} purchases, predicted ${holdout.predictedPurchases.toFixed(1)}`);
+  let mbgnbdHoldout: HoldoutCheck | null = null;
+  if (calibrationEnd !== null) {
+    const holdoutLength = daysBetween(calibrationEnd, options.asOfDate) / perUnit;
+    if (bgnbd !== null) {
+      holdout = holdoutCheck(bgnbd, groups, nextDay(calibrationEnd), options.asOfDate, holdoutLength);
+      log(`holdout ${holdout.firstDate}..${holdout.lastDate}: actual ${holdout.actualPurchases} purchases, predicted ${holdout.predictedPurchases.toFixed(1)}`);
+    }
+    if (mbgnbd !== null) {
+      mbgnbdHoldout = holdoutCheck(mbgnbd, groups, nextDay(calibrationEnd), options.asOfDate, holdoutLength, "mbgnbd");
+      log(`holdout (MBG/NBD): predicted ${mbgnbdHoldout.predictedPurchases.toFixed(1)}`);
+    }
   }
 
   const result: FitFromWarehouseResult = {
@@ -192,15 +218,17 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
     repeatCustomers,
     summaryGroups: groups.length,
     bgnbd,
+    mbgnbd,
     gammaGamma,
     holdout,
+    mbgnbdHoldout,
     fallback,
     messages,
   };
   if (options.write !== false) {
     started = performance.now();
     await writeModelFits(wh, result, spendGroups.reduce((s, g) => s + g.customers, 0));
-    log(`scores.model_fits: 2 rows written, ${seconds(started)}`);
+    log(`scores.model_fits: 3 rows written, ${seconds(started)}`);
   }
   return result;
 }
@@ -211,18 +239,20 @@ function seconds(started: number): string {
 
 /** Actual vs predicted holdout purchases, overall and by calibration frequency (0 … 6, 7+). */
 export function holdoutCheck(
-  params: BgNbdFit,
+  params: BgNbdParams,
   groups: readonly (FrequencyRecencyGroup & { holdoutPurchases: number })[],
   firstDate: string,
   lastDate: string,
   length: number,
+  model: ChurnModel = "bgnbd",
 ): HoldoutCheck {
+  const conditional = model === "mbgnbd" ? mbgnbdConditionalExpectedPurchases : conditionalExpectedPurchases;
   const buckets = new Map<string, { customers: number; actual: number; predicted: number }>();
   let actual = 0;
   let predicted = 0;
   let customers = 0;
   for (const g of groups) {
-    const expected = g.customers * conditionalExpectedPurchases(params, length, g.frequency, g.recency, g.age);
+    const expected = g.customers * conditional(params, length, g.frequency, g.recency, g.age);
     actual += g.holdoutPurchases;
     predicted += expected;
     customers += g.customers;
@@ -281,17 +311,18 @@ async function writeModelFits(wh: Warehouse, result: FitFromWarehouseResult, spe
   const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const fallbackJson = result.fallback ? JSON.stringify(result.fallback) : null;
   const message = result.messages.length > 0 ? result.messages.join(" ") : null;
-  const b = result.bgnbd;
   const g = result.gammaGamma;
+  const repeatModelRow = (model: ChurnModel, b: BgNbdFit | null) => ({
+    model,
+    params: b ? { r: b.r, alpha: b.alpha, a: b.a, b: b.b } : null,
+    logLikelihood: b?.logLikelihood ?? null,
+    iterations: b?.iterations ?? null,
+    converged: b?.converged ?? false,
+    customers: result.customers,
+  });
   const rows = [
-    {
-      model: "bgnbd",
-      params: b ? { r: b.r, alpha: b.alpha, a: b.a, b: b.b } : null,
-      logLikelihood: b?.logLikelihood ?? null,
-      iterations: b?.iterations ?? null,
-      converged: b?.converged ?? false,
-      customers: result.customers,
-    },
+    repeatModelRow("bgnbd", result.bgnbd),
+    repeatModelRow("mbgnbd", result.mbgnbd),
     {
       model: "gamma_gamma",
       params: g ? { p: g.p, q: g.q, gamma: g.gamma } : null,
@@ -329,12 +360,19 @@ async function writeModelFits(wh: Warehouse, result: FitFromWarehouseResult, spe
         customers: row.customers,
         as_of_date: result.asOfDate,
         calibration_end_date: result.calibrationEndDate,
-        holdout_actual: row.model === "bgnbd" && result.holdout ? result.holdout.actualPurchases : null,
-        holdout_predicted: row.model === "bgnbd" && result.holdout ? result.holdout.predictedPurchases : null,
+        holdout_actual: holdoutOf(result, row.model)?.actualPurchases ?? null,
+        holdout_predicted: holdoutOf(result, row.model)?.predictedPurchases ?? null,
         fallback_rule_json: fallbackJson,
         message,
         fitted_at: fittedAt,
       },
     );
   }
+}
+
+/** The holdout check of a model's row. */
+function holdoutOf(result: FitFromWarehouseResult, model: string): HoldoutCheck | null {
+  if (model === "bgnbd") return result.holdout;
+  if (model === "mbgnbd") return result.mbgnbdHoldout;
+  return null;
 }

@@ -2,7 +2,7 @@
  * Deterministic simulation from the BG/NBD and Gamma-Gamma models, for parameter-recovery tests and for
  * measuring fit speed on a million synthetic customers. Seeded, so every run draws the same customers.
  */
-import type { BgNbdParams } from "./bgnbd.ts";
+import type { BgNbdParams, DropoutModel } from "./bgnbd.ts";
 import type { GammaGammaParams } from "./gammagamma.ts";
 
 /** A small seeded PRNG (SplitMix32 mixing on a Weyl sequence): uniform in [0, 1), period 2^32. */
@@ -70,6 +70,8 @@ export interface BgNbdSimulationOptions {
   timeGrid?: number;
   /** Length of a holdout period after the age, in the model unit (0: none). */
   holdoutLength?: number;
+  /** "mbgnbd": the customer may also drop out right after the first purchase (default "bgnbd"). */
+  model?: DropoutModel;
 }
 
 export interface SimulatedPurchaseHistory {
@@ -80,7 +82,8 @@ export interface SimulatedPurchaseHistory {
 
 /**
  * Each customer: λ ~ Gamma(r, α), p ~ Beta(a, b); from the first purchase at time 0, purchases come at rate λ and
- * after each repeat purchase the customer drops out with probability p.
+ * after each repeat purchase the customer drops out with probability p (MBG/NBD: after the first purchase too;
+ * that coin is drawn only for MBG/NBD, so BG/NBD's seeded streams are unchanged).
  */
 export function simulateBgNbdHistories(params: BgNbdParams, options: BgNbdSimulationOptions): SimulatedPurchaseHistory[] {
   const random = seededRandom(options.seed);
@@ -94,7 +97,8 @@ export function simulateBgNbdHistories(params: BgNbdParams, options: BgNbdSimula
     const age = snap(options.minAge + (options.maxAge - options.minAge) * random());
     const repeatPurchaseTimes: number[] = [];
     let t = 0;
-    for (;;) {
+    const goneAfterFirst = options.model === "mbgnbd" && random() < p;
+    while (!goneAfterFirst) {
       t += -Math.log(1 - random()) / lambda;
       const observed = snap(t);
       if (observed > age + end) break;

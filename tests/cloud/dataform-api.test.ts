@@ -100,7 +100,7 @@ describe("buildPhaseTargets", () => {
   });
 
   it("uses the publish schema of slice daily", async () => {
-    expect((await import("../../src/cloud/phases.ts")).PUBLISH_SCHEMA).toBe((await import("../../src/schedule/daily.ts")).PUBLISH_SCHEMA);
+    expect((await import("../../src/cloud/phases.ts")).PUBLISH_SCHEMA).toBe((await import("../../src/daily/daily.ts")).PUBLISH_SCHEMA);
   });
 });
 

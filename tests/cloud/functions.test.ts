@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
-import { finishedBuilds } from "../../src/schedule/build-record.ts";
+import { finishedBuilds } from "../../src/activation/build-record.ts";
 import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { AUDIENCE_MEMBERS_SCHEMA, audienceRows, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";

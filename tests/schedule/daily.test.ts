@@ -18,7 +18,7 @@ import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { finishedBuilds, lastGoodBuild } from "../../src/schedule/build-record.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
-import { type DailyRunResult, runBackfill, runDaily, type SyncJob } from "../../src/schedule/daily.ts";
+import { type DailyRunResult, runBackfill, runDaily, type SyncJob } from "../../src/daily/daily.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { loadFixture } from "../models/fixture.ts";

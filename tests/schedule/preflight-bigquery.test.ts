@@ -10,7 +10,7 @@ import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import { readLedger } from "../../src/activation/ledger.ts";
 import { syncMeta } from "../../src/activation/meta/sync.ts";
 import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
-import { lastGoodBuild, recordBuildFinish, recordBuildStart, summarizeBuild } from "../../src/schedule/build-record.ts";
+import { lastGoodBuild, recordBuildFinish, recordBuildStart, summarizeBuild } from "../../src/activation/build-record.ts";
 import { startMetaContractServer, type MetaContractServer } from "../support/meta-contract-server.ts";
 import { customerIdOf, externIdOf } from "../activation/meta/fixtures.ts";
 import { createActivationDataset, DATASET, LOCATION, PROJECT, seedBigQueryAudience, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";

@@ -15,7 +15,7 @@ import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { requiredPurposes, type SyncPreflightOptions } from "../../src/activation/preflight.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../src/activation/s3/format.ts";
-import { recordBuildFinish, recordBuildStart, summarizeBuild } from "../../src/schedule/build-record.ts";
+import { recordBuildFinish, recordBuildStart, summarizeBuild } from "../../src/activation/build-record.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { type MetaContractServer, startMetaContractServer } from "../support/meta-contract-server.ts";
 import { customerIdOf, externIdOf, seedAudience } from "../activation/meta/fixtures.ts";

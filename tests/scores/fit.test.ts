@@ -7,6 +7,7 @@ import { fitFromWarehouse } from "../../src/scores/fit.ts";
 import { Command } from "commander";
 import { fitCommandOptionsSchema, registerScoresCommand, runFitCommand } from "../../src/scores/command.ts";
 import { seededRandom, simulateBgNbdHistories, gammaVariate } from "../../src/scores/simulate.ts";
+import type { DropoutModel } from "../../src/scores/bgnbd.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "slice-scores-fit-"));
 const CALIBRATION_END = "2025-06-30";
@@ -24,9 +25,9 @@ function addDays(date: string, days: number): string {
  * repeat purchases on the simulated days (one order per purchase day), spend from Gamma-Gamma. Cancelled orders and
  * anonymous orders are mixed in; the default orders relation must ignore them.
  */
-async function createWarehouse(path: string, customers: number, seed: number): Promise<void> {
+async function createWarehouse(path: string, customers: number, seed: number, model: DropoutModel = "bgnbd"): Promise<void> {
   const wh = await Warehouse.open(path);
-  const histories = simulateBgNbdHistories(truth, { customers, seed, minAge: 120, maxAge: 720, timeGrid: 1, holdoutLength: 90 });
+  const histories = simulateBgNbdHistories(truth, { customers, seed, minAge: 120, maxAge: 720, timeGrid: 1, holdoutLength: 90, model });
   const random = seededRandom(seed + 1);
   const values: string[] = [];
   let order = 0;
@@ -48,11 +49,14 @@ async function createWarehouse(path: string, customers: number, seed: number): P
 }
 
 const fittedPath = join(directory, "fitted.duckdb");
+const DEFAULT_ORDERS = "(SELECT customer_id, ordered_at, total_eur FROM staging.stg_pos__orders WHERE status = 'completed' AND customer_id IS NOT NULL)";
 const thinPath = join(directory, "thin.duckdb");
+const mbgnbdPath = join(directory, "mbgnbd.duckdb");
 
 beforeAll(async () => {
   await createWarehouse(fittedPath, 6000, 42);
   await createWarehouse(thinPath, 60, 7);
+  await createWarehouse(mbgnbdPath, 6000, 42, "mbgnbd");
 });
 afterAll(() => {
   rmSync(directory, { recursive: true, force: true });
@@ -86,8 +90,10 @@ describe("fitFromWarehouse", () => {
       expect(log.some((l) => /^summary: 6000 customers/.test(l))).toBe(true);
 
       const rows = await wh.query("SELECT * FROM scores.model_fits ORDER BY model");
-      expect(rows.map((r) => r.model)).toEqual(["bgnbd", "gamma_gamma"]);
-      const [bgnbd, spend] = rows;
+      expect(rows.map((r) => r.model)).toEqual(["bgnbd", "gamma_gamma", "mbgnbd"]);
+      const [bgnbd, spend, mbgnbd] = rows;
+      expect([mbgnbd.converged, mbgnbd.log_likelihood]).toEqual([true, result.mbgnbd!.logLikelihood]);
+      expect(mbgnbd.holdout_predicted_purchases).toBeCloseTo(result.mbgnbdHoldout!.predictedPurchases, 6);
       expect(JSON.parse(bgnbd.params_json as string)).toEqual({ r: bgnbd.r, alpha: bgnbd.alpha, a: bgnbd.a, b: bgnbd.b });
       expect(bgnbd.converged).toBe(true);
       expect(bgnbd.log_likelihood).toBeCloseTo(result.bgnbd!.logLikelihood, 6);
@@ -116,6 +122,7 @@ describe("fitFromWarehouse", () => {
       expect(rows.map((r) => [r.model, r.converged, r.params_json])).toEqual([
         ["bgnbd", false, null],
         ["gamma_gamma", false, null],
+        ["mbgnbd", false, null],
       ]);
       expect(JSON.parse(rows[0].fallback_rule_json as string)).toEqual(result.fallback);
       expect(rows[0].message).toMatch(/fallback rule/);
@@ -156,6 +163,7 @@ describe("slice fit command", () => {
     expect(messages({ ...base, asOfDate: "28.9.2025" })).toEqual(["--as-of-date must be a date written YYYY-MM-DD, such as 2026-10-31"]);
     expect(messages({ ...base, unit: "months" })).toEqual(["--unit must be weeks or days"]);
     expect(messages({ ...base, calibrationEnd: "2025-12-31" })[0]).toMatch(/--calibration-end must be before --as-of-date/);
+    expect(messages({ ...base, compare: true })).toEqual(["--compare needs --calibration-end: the models are fitted up to it and compared on the days after it"]);
   });
 
   it("refuses a warehouse file that does not exist instead of creating an empty one", async () => {
@@ -176,7 +184,28 @@ describe("slice fit command", () => {
     expect(result.status).toBe("fitted");
     expect(printed.some((l) => l.startsWith("bgnbd: r="))).toBe(true);
     expect(printed.some((l) => l.startsWith("holdout check (90.00 days"))).toBe(true);
-    expect(printed[printed.length - 1]).toMatch(/^fitted: both models converged/);
+    expect(printed[printed.length - 1]).toMatch(/^fitted: BG\/NBD and MBG\/NBD and Gamma-Gamma converged/);
+  });
+
+  it.each([
+    ["BG/NBD", fittedPath, "bgnbd"],
+    ["MBG/NBD (one in five customers gone after the first order)", mbgnbdPath, "mbgnbd"],
+  ] as const)("--compare on data simulated from %s finds that model better on the holdout", async (_name, path, expected) => {
+    const printed: string[] = [];
+    const result = await runFitCommand(
+      { asOfDate: AS_OF, calibrationEnd: CALIBRATION_END, unit: "days", warehouse: path, ordersRelation: DEFAULT_ORDERS, minRepeatCustomers: 100, compare: true },
+      (line) => printed.push(line),
+    );
+    const comparison = result.comparison!;
+    expect(comparison.better).toBe(expected);
+    expect(comparison.customers).toBe(6000);
+    expect(comparison.models.map((m) => m.model)).toEqual(["bgnbd", "mbgnbd"]);
+    // The holdout check of each model is the one fitFromWarehouse made; both models see the same actual purchases.
+    expect(comparison.models[0].holdout.predictedPurchases).toBeCloseTo(result.holdout!.predictedPurchases, 6);
+    expect(comparison.models[1].holdout.predictedPurchases).toBeCloseTo(result.mbgnbdHoldout!.predictedPurchases, 6);
+    expect(comparison.models[0].holdout.actualPurchases).toBe(comparison.models[1].holdout.actualPurchases);
+    expect(printed.some((l) => l.startsWith("model comparison on 2025-07-01..2025-09-28 (90.00 days, 6000 customers"))).toBe(true);
+    expect(printed[printed.length - 1]).toContain(`--vars scores_churn_model=${expected}`);
   });
 
   it("registers `fit` on the program and rejects bad options before opening the warehouse", async () => {
@@ -192,6 +221,7 @@ describe("slice fit command", () => {
       "--orders-relation",
       "--min-repeat-customers",
       "--json",
+      "--compare",
     ]);
     const missing = join(directory, "never-created.duckdb");
     await expect(program.parseAsync(["node", "slice", "fit", "--as-of-date", AS_OF, "--unit", "months", "--warehouse", missing])).rejects.toThrow(

@@ -7,8 +7,8 @@
 import { wholeNumber } from "../../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
-import { openActivationWarehouse } from "../../warehouse/open.ts";
-import { addPreflightOptions, preflightFromFlags } from "../../schedule/command.ts";
+import { openActivationWarehouse } from "../open.ts";
+import { addPreflightOptions, preflightFromFlags } from "../preflight-options.ts";
 import { registerS3SyncCommand } from "../s3/command.ts";
 import { metaConfigFromEnv } from "./config.ts";
 import { describeRetry } from "./client.ts";

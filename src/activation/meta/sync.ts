@@ -51,7 +51,7 @@ import {
   snapshotIncrementalChanges,
   snapshotReplaceSet,
 } from "./state.ts";
-import { completeMetaSteps } from "../../privacy/partners.ts";
+import { completeMetaSteps } from "../erasures.ts";
 
 export interface SyncTotals {
   batchesSent: number;
@@ -433,7 +433,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
       await runReplace(run, total);
     }
     await dropChangeSnapshot(aw, syncId);
-    // erasure requests whose person Meta no longer holds are recorded as told (src/privacy/partners.ts)
+    // erasure requests whose person Meta no longer holds are recorded as told (src/activation/erasures.ts)
     await completeMetaSteps(aw, destination, syncId);
     return {
       syncId, destination, audienceId, externalAudienceId, mode, ...totals,

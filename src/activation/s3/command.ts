@@ -4,8 +4,8 @@
 import { wholeNumber } from "../../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../../warehouse/config.ts";
-import { openActivationWarehouse } from "../../warehouse/open.ts";
-import { addPreflightOptions, preflightFromFlags } from "../../schedule/command.ts";
+import { openActivationWarehouse } from "../open.ts";
+import { addPreflightOptions, preflightFromFlags } from "../preflight-options.ts";
 import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../partners.ts";
 import { dropToS3, type S3DropEvent } from "./drop.ts";
 

@@ -40,7 +40,7 @@ import {
 } from "../ledger.ts";
 import type { HashedIdentifierColumn, S3PartnerSettings } from "../partners.ts";
 import { notSuppressed, preflightSync, type SyncPreflightOptions } from "../preflight.ts";
-import { markPartnerTold, prepareDeletions, uploadDeletions } from "../../privacy/partners.ts";
+import { markPartnerTold, prepareDeletions, uploadDeletions } from "../erasures.ts";
 import {
   assertIsoDate,
   csvHeader,
@@ -400,7 +400,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     if (written.rows === 0 && !options.allowEmpty) {
       throw new Error(emptyDropMessage(audienceId, partner.id, asOfDate, await snapshotOfDate(aw, audienceId, partner.id, asOfDate), written.invalid));
     }
-    // erasure requests the partner has not been told of yet (src/privacy/partners.ts)
+    // erasure requests the partner has not been told of yet (src/activation/erasures.ts)
     const deletions = await prepareDeletions(aw, { partner, dir, keyPrefix: dateKeyPrefix });
     const folder = dropFolder(dateKeyPrefix, dropContentId({
       format: partner.format,

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ActionResult } from "../runner/execute.ts";
-import { type ActivationWarehouse, defaultTriggeredBy, ensureStateTables, nullOf, utcTimestamp } from "../activation/ledger.ts";
+import { type ActivationWarehouse, defaultTriggeredBy, ensureStateTables, nullOf, utcTimestamp } from "./ledger.ts";
 
 export type BuildKind = "daily" | "backfill" | "restore";
 export type BuildStatus = "running" | "succeeded" | "failed";

@@ -16,9 +16,9 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { LEDGER_SCHEMA } from "../../macros/privacy.ts";
-import { type ActivationWarehouse, utcTimestamp } from "../activation/ledger.ts";
-import type { HashedIdentifierColumn, S3PartnerSettings } from "../activation/partners.ts";
-import type { ManifestPart } from "../activation/s3/format.ts";
+import { type ActivationWarehouse, utcTimestamp } from "./ledger.ts";
+import type { HashedIdentifierColumn, S3PartnerSettings } from "./partners.ts";
+import type { ManifestPart } from "./s3/format.ts";
 
 /** Which suppression types a partner knows a person by, and under which column it received them. */
 export const PARTNER_COLUMN_OF_TYPE: Record<string, HashedIdentifierColumn> = {
