@@ -5,13 +5,12 @@ import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { metaConfigFromEnv } from "../activation/meta/config.ts";
 import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../activation/partners.ts";
-import type { SyncPreflightOptions } from "../activation/preflight.ts";
 import { progressPrinter } from "../runner/progress.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
-import type { BuildRecord } from "./build-record.ts";
-import { backfillDates, scheduledAsOfDate } from "./dates.ts";
+import type { BuildRecord } from "../activation/build-record.ts";
+import { backfillDates, scheduledAsOfDate } from "../schedule/dates.ts";
 import { runBackfill, runDaily, type SyncJob, type SyncOutcome } from "./daily.ts";
-import { loadScheduleSettings } from "./settings.ts";
+import { loadScheduleSettings } from "../schedule/settings.ts";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -98,26 +97,4 @@ export function registerScheduleCommands(program: Command): void {
         await wh.close();
       }
     });
-}
-
-/** Options `slice sync meta|s3` add for the scheduler's checks (src/activation/preflight.ts). */
-export function addPreflightOptions<T extends { option(flags: string, description: string): T }>(command: T): T {
-  return command
-    .option("--check-build", "refuse unless the audience comes from the last good build and it is within vars.sync_max_staleness_days; hold back late consent withdrawals")
-    .option("--max-staleness-days <n>", "as --check-build, with this bound instead of vars.sync_max_staleness_days")
-    .option("--now <ISO instant>", "with --check-build: the clock that decides the expected as-of date (default: now)");
-}
-
-/** The preflight the flags ask for, or undefined without --check-build / --max-staleness-days. */
-export function preflightFromFlags(opts: { checkBuild?: boolean; maxStalenessDays?: string; now?: string; project?: string }): SyncPreflightOptions | undefined {
-  if (!opts.checkBuild && opts.maxStalenessDays === undefined) return undefined;
-  const settings = loadScheduleSettings(opts.project ?? ".");
-  let bound = settings.maxStalenessDays;
-  if (opts.maxStalenessDays !== undefined) {
-    bound = Number(opts.maxStalenessDays);
-    if (!Number.isInteger(bound) || bound < 0) throw new Error(`--max-staleness-days ${opts.maxStalenessDays}: use a whole number of days, e.g. 1`);
-  }
-  const now = opts.now ? new Date(opts.now) : new Date();
-  if (Number.isNaN(now.getTime())) throw new Error(`--now ${opts.now}: not a time. Fix: use an ISO instant, e.g. 2026-11-21T12:00:00+02:00`);
-  return { expectedAsOfDate: scheduledAsOfDate(now, settings), maxStalenessDays: bound };
 }

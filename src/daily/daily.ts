@@ -25,8 +25,8 @@ import { syncMeta } from "../activation/meta/sync.ts";
 import type { S3PartnerSettings } from "../activation/partners.ts";
 import type { SyncPreflightOptions } from "../activation/preflight.ts";
 import { dropToS3 } from "../activation/s3/drop.ts";
-import { type BuildKind, type BuildRecord, lastGoodBuild, recordBuildFinish, recordBuildStart, summarizeBuild } from "./build-record.ts";
-import { scheduledAsOfDate } from "./dates.ts";
+import { type BuildKind, type BuildRecord, lastGoodBuild, recordBuildFinish, recordBuildStart, summarizeBuild } from "../activation/build-record.ts";
+import { scheduledAsOfDate } from "../schedule/dates.ts";
 
 /** The schema whose tables partners read (pull API, syncs): built only after everything else succeeded. */
 export const PUBLISH_SCHEMA = "activation";

@@ -1,35 +1,19 @@
 /**
- * Opens the configured warehouse (src/warehouse/config.ts) for the syncs and for the partner API.
+ * Opens the configured warehouse (src/warehouse/config.ts) for the partner API (the syncs open theirs with
+ * src/activation/open.ts).
  */
 import { existsSync } from "node:fs";
 import { BigQuery } from "@google-cloud/bigquery";
-import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
-import { type ActivationWarehouse, asActivationWarehouse } from "../activation/ledger.ts";
 import { type AudienceReader, DuckDbAudienceReader } from "./adapter.ts";
 import { BigQueryAudienceReader } from "./bigquery.ts";
 import { describeWarehouse, type WarehouseConfig } from "./config.ts";
 import { Warehouse } from "./duckdb.ts";
 
-export interface OpenedActivationWarehouse {
-  warehouse: ActivationWarehouse;
-  description: string;
-  close(): Promise<void>;
-}
-
-function requireDuckDbFile(path: string): void {
+/** Refuses, naming the fix, a DuckDB warehouse file that does not exist. */
+export function requireDuckDbFile(path: string): void {
   if (path !== ":memory:" && !existsSync(path)) {
     throw new Error(`warehouse file ${path} does not exist. Fix: run slice build first or pass --warehouse`);
   }
-}
-
-export async function openActivationWarehouse(config: WarehouseConfig): Promise<OpenedActivationWarehouse> {
-  const description = describeWarehouse(config);
-  if (config.engine === "bigquery") {
-    return { warehouse: new BigQueryActivationWarehouse(config), description, close: async () => {} };
-  }
-  requireDuckDbFile(config.path);
-  const wh = await Warehouse.open(config.path);
-  return { warehouse: asActivationWarehouse(wh), description, close: () => wh.close() };
 }
 
 /**
