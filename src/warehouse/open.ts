@@ -4,7 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { BigQuery } from "@google-cloud/bigquery";
-import { type AudienceReader, DuckDbAudienceReader } from "./adapter.ts";
+import type { AudienceReader } from "./adapter.ts";
+import { DuckDbAudienceReader } from "./duckdb-reader.ts";
 import { BigQueryAudienceReader } from "./bigquery.ts";
 import { describeWarehouse, type WarehouseConfig } from "./config.ts";
 import { Warehouse } from "./duckdb.ts";

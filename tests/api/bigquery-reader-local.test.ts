@@ -18,7 +18,7 @@ import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { servePartnerApi } from "../../src/api/serve.ts";
 import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { HASHED_IDENTIFIER_COLUMNS } from "../../src/activation/partners.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { AUDIENCE_MEMBERS_SCHEMA, createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
 import { CURSOR_SECRET, PLANTED_RAW_EMAIL, seedActivationWarehouse } from "./fixture.ts";

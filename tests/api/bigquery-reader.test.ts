@@ -4,8 +4,9 @@
  * same reader through the official client against the local BigQuery endpoint.
  */
 import { describe, expect, it } from "vitest";
-import { audienceReadQueries, duckDbReadDialect, HASHED_IDENTIFIER_COLUMNS } from "../../src/warehouse/adapter.ts";
-import { BigQueryAudienceReader, type BigQueryRequest, bigQueryReadDialect } from "../../src/warehouse/bigquery.ts";
+import { HASHED_IDENTIFIER_COLUMNS } from "../../src/warehouse/adapter.ts";
+import { audienceReadQueries, bigQueryReadDialect, duckDbReadDialect } from "../../src/warehouse/read-sql.ts";
+import { BigQueryAudienceReader, type BigQueryRequest } from "../../src/warehouse/bigquery.ts";
 
 function recordingReader(answer: (request: BigQueryRequest) => Record<string, unknown>[] = () => []) {
   const calls: BigQueryRequest[] = [];

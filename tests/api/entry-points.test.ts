@@ -13,7 +13,7 @@ import { createPartnerApiHandler, type HttpFunction } from "../../functions/part
 import { partnerApiSettingsFromEnv } from "../../src/api/config.ts";
 import { createApiKey } from "../../src/api/keys.ts";
 import { servePartnerApi } from "../../src/api/serve.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { CURSOR_SECRET, LATEST_DATE, seedActivationWarehouse } from "./fixture.ts";
 

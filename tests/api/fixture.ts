@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { type AudienceReader, DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import type { AudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { createApiKey, type ApiKeyRegistry, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
 import type { StreamLimits } from "../../src/api/streams.ts";
 import { createPartnerApiApp } from "../../src/api/app.ts";

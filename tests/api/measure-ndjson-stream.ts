@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createPartnerApiApp } from "../../src/api/app.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { createActivationTables, CURSOR_SECRET, LATEST_DATE, testKeyRegistry } from "./fixture.ts";
 

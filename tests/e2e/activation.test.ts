@@ -16,7 +16,7 @@ import type { DropManifest } from "../../src/activation/s3/format.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { LocalS3, TEST_ENV } from "../activation/s3/local-s3.ts";
 import { loadFixture } from "../models/fixture.ts";

@@ -18,7 +18,7 @@ import { exportPerson, PURPOSE_WORDS } from "../../src/privacy/export.ts";
 import { forget } from "../../src/privacy/forget.ts";
 import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { LocalS3, TEST_ENV } from "../activation/s3/local-s3.ts";
 import { loadFixture } from "../models/fixture.ts";

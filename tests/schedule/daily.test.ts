@@ -19,7 +19,7 @@ import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { finishedBuilds, lastGoodBuild } from "../../src/schedule/build-record.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { type DailyRunResult, runBackfill, runDaily, type SyncJob } from "../../src/daily/daily.ts";
-import { DuckDbAudienceReader } from "../../src/warehouse/adapter.ts";
+import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { loadFixture } from "../models/fixture.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
