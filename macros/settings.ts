@@ -40,10 +40,23 @@ export const DEFAULTS = {
   recommendation_hide_last_order: "false",
   /** try_next list: weight of item-to-item similarity added to the share of similar customers who bought the product. */
   recommendation_try_next_similarity_weight: "0.15",
+  /**
+   * Days between two recomputes of the recommendation set (similarity, customer_recommendations and the two
+   * lists): an incremental build recomputes them on Mondays by default (as-of dates 7k days after
+   * 1970-01-05) and otherwise keeps the latest set; a first build or --full-refresh always computes. 1 = daily.
+   */
+  recommendation_refresh_days: "7",
   /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */
   scores_time_unit: "weeks",
   /** Annual discount rate of the 12-month CLV. */
   scores_annual_discount_rate: "0.10",
+  /**
+   * The repeat-purchase model behind P(alive), churn bands, expected purchases and CLV: "mbgnbd" (MBG/NBD, a
+   * one-off customer can be gone) or "bgnbd" (BG/NBD, a one-off customer is alive for ever). MBG/NBD won on the
+   * holdout of generated data (docs/scores.md, `slice fit --compare`); when only the other model is fitted,
+   * customer_scores uses that one and scoring_method says which.
+   */
+  scores_churn_model: "mbgnbd",
   /** Average order value assumed by the fallback rule for customers without repeat purchases, euros. */
   scores_fallback_aov_eur: "25",
   /**
@@ -54,6 +67,10 @@ export const DEFAULTS = {
   bgnbd_alpha: "",
   bgnbd_a: "",
   bgnbd_b: "",
+  mbgnbd_r: "",
+  mbgnbd_alpha: "",
+  mbgnbd_a: "",
+  mbgnbd_b: "",
   gamma_gamma_p: "",
   gamma_gamma_q: "",
   gamma_gamma_gamma: "",

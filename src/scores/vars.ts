@@ -4,7 +4,11 @@
  */
 import type { Warehouse } from "../warehouse/duckdb.ts";
 
-export const FIT_VAR_NAMES = ["bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "gamma_gamma_p", "gamma_gamma_q", "gamma_gamma_gamma", "scores_time_unit"] as const;
+export const FIT_VAR_NAMES = [
+  "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b",
+  "mbgnbd_r", "mbgnbd_alpha", "mbgnbd_a", "mbgnbd_b",
+  "gamma_gamma_p", "gamma_gamma_q", "gamma_gamma_gamma", "scores_time_unit",
+] as const;
 
 export async function fittedScoreVars(wh: Warehouse): Promise<Record<string, string>> {
   if (!(await wh.tableExists("scores", "model_fits"))) return {};
@@ -14,18 +18,23 @@ export async function fittedScoreVars(wh: Warehouse): Promise<Record<string, str
       from scores.model_fits
     ) fits
     where fit_rank = 1 and converged`);
-  const bgnbd = latest.find((row) => row.model === "bgnbd");
   const gammaGamma = latest.find((row) => row.model === "gamma_gamma");
-  if (!bgnbd || !gammaGamma || bgnbd.unit !== gammaGamma.unit) return {};
+  if (!gammaGamma) return {};
+  // Each repeat-purchase model's latest converged fit in the spend model's unit; customer_scores picks one
+  // (vars.scores_churn_model) and falls back to the other when only that one is fitted.
+  const repeatModels = latest.filter((row) => (row.model === "bgnbd" || row.model === "mbgnbd") && row.unit === gammaGamma.unit);
+  if (repeatModels.length === 0) return {};
+  const vars: Record<string, string> = {};
+  for (const row of repeatModels) {
+    const prefix = String(row.model);
+    Object.assign(vars, { [`${prefix}_r`]: String(row.r), [`${prefix}_alpha`]: String(row.alpha), [`${prefix}_a`]: String(row.a), [`${prefix}_b`]: String(row.b) });
+  }
   return {
-    bgnbd_r: String(bgnbd.r),
-    bgnbd_alpha: String(bgnbd.alpha),
-    bgnbd_a: String(bgnbd.a),
-    bgnbd_b: String(bgnbd.b),
+    ...vars,
     gamma_gamma_p: String(gammaGamma.p),
     gamma_gamma_q: String(gammaGamma.q),
     gamma_gamma_gamma: String(gammaGamma.gamma),
-    scores_time_unit: String(bgnbd.unit),
+    scores_time_unit: String(gammaGamma.unit),
   };
 }
 
@@ -47,7 +56,7 @@ export async function scoreVarsForBuild(wh: Warehouse, buildAsOfDate: string | u
   const vars = await fittedScoreVars(wh);
   if (Object.keys(vars).length === 0 || !buildAsOfDate) return { vars };
   const [fit] = await wh.query(
-    "select cast(as_of_date as varchar) as as_of_date from scores.model_fits where model = 'bgnbd' and converged order by fitted_at desc limit 1",
+    "select cast(as_of_date as varchar) as as_of_date from scores.model_fits where model in ('bgnbd', 'mbgnbd') and converged order by fitted_at desc limit 1",
   );
   const fitAsOf = String(fit?.as_of_date ?? "");
   const days = (Date.parse(`${buildAsOfDate}T00:00:00Z`) - Date.parse(`${fitAsOf}T00:00:00Z`)) / 86_400_000;

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conditionalExpectedPurchases, probabilityAlive } from "../../src/scores/bgnbd.ts";
+import { mbgnbdConditionalExpectedPurchases, mbgnbdProbabilityAlive } from "../../src/scores/mbgnbd.ts";
 import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { runGraph } from "../../src/runner/execute.ts";
 import { fittedScoreVars } from "../../src/scores/vars.ts";
@@ -53,5 +54,33 @@ describe("customer scores in the graph", () => {
     expect(c1.scoring_method).toBe("bgnbd_gamma_gamma");
     expect(Number(c1.p_alive)).toBeCloseTo(probabilityAlive(params, 2, 406 / 7, 427 / 7), 9);
     expect(Number(c1.expected_purchases_365d)).toBeCloseTo(conditionalExpectedPurchases(params, 365 / 7, 2, 406 / 7, 427 / 7), 6);
+  });
+
+  const mbgParams = { r: 0.525, alpha: 6.183, a: 0.891, b: 1.614 };
+  const bothFits = {
+    bgnbd_r: String(params.r), bgnbd_alpha: String(params.alpha), bgnbd_a: String(params.a), bgnbd_b: String(params.b),
+    mbgnbd_r: String(mbgParams.r), mbgnbd_alpha: String(mbgParams.alpha), mbgnbd_a: String(mbgParams.a), mbgnbd_b: String(mbgParams.b),
+    gamma_gamma_p: "6.25", gamma_gamma_q: "3.74", gamma_gamma_gamma: "15.44",
+  };
+
+  it.each([
+    ["by default, MBG/NBD", {}, "mbgnbd"],
+    ["vars.scores_churn_model = bgnbd", { scores_churn_model: "bgnbd" }, "bgnbd"],
+  ] as const)("with both models fitted scores with the chosen one: %s", async (_name, choice, model) => {
+    await build({ ...bothFits, ...choice });
+    const [c1] = await wh.query("select p_alive, expected_purchases_365d, scoring_method from marts.customer_profile where customer_id = 'C1'");
+    expect(c1.scoring_method).toBe(`${model}_gamma_gamma`);
+    const [pAlive, expected] =
+      model === "mbgnbd"
+        ? [mbgnbdProbabilityAlive(mbgParams, 2, 406 / 7, 427 / 7), mbgnbdConditionalExpectedPurchases(mbgParams, 365 / 7, 2, 406 / 7, 427 / 7)]
+        : [probabilityAlive(params, 2, 406 / 7, 427 / 7), conditionalExpectedPurchases(params, 365 / 7, 2, 406 / 7, 427 / 7)];
+    expect(Number(c1.p_alive)).toBeCloseTo(pAlive, 9);
+    expect(Number(c1.expected_purchases_365d)).toBeCloseTo(expected, 6);
+  });
+
+  it("refuses an unknown churn model at compile time, naming the var", async () => {
+    await expect(compileForDuckDb(REPO_ROOT, { as_of_date: FIXTURE_AS_OF_DATE, ...bothFits, scores_churn_model: "pareto" })).rejects.toThrow(
+      /vars\.scores_churn_model must be one of bgnbd, mbgnbd, got "pareto"/,
+    );
   });
 });
