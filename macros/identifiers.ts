@@ -37,13 +37,24 @@ export function email(expr: string, options: { googleCanonical?: boolean } = {},
  * given by `callingCodeExpr` (e.g. '358' for Finland: 040 123 4567 -> 358401234567). 8-15 digits, else NULL.
  * A trunk 0 in parentheses after the country code, as in +358 (0)40 123 4567, is not dialled from abroad
  * and is dropped; in a national number, (0)40 … is the trunk 0 itself.
+ *
+ * An international number that another system took for a national one comes back with the calling code put in
+ * place of its first 0: 00358 40 123 4567 becomes +358 0358 40 123 4567 (a delivery partner's export does
+ * this). Too long for E.164, it would match nothing; read as calling code, 0, calling code and the rest, it is
+ * given back its own number. Only numbers over 15 digits are read so, because a valid one cannot be: in
+ * countries whose numbers keep the 0 (+39 039 … is a number in Monza) a real number can start the same way.
  */
 export function phoneDigits(expr: string, callingCodeExpr = "'358'", target?: Dialect): string {
   const x = use(target);
   const withParentheses = x.regexpReplace(`TRIM(${expr})`, "[^0-9+()]", "");
   const compact = x.regexpReplace(withParentheses, "[()]", "");
   const digits = x.regexpReplace(compact, "[^0-9]", "");
-  const international = x.regexpReplace(x.regexpReplace(x.regexpReplace(withParentheses, "\\(0\\)", ""), "[^0-9]", ""), "^0+", "");
+  const written = x.regexpReplace(x.regexpReplace(x.regexpReplace(withParentheses, "\\(0\\)", ""), "[^0-9]", ""), "^0+", "");
+  const international = `(CASE
+      WHEN LENGTH(${written}) > 15 AND ${written} LIKE (${callingCodeExpr} || '0' || ${callingCodeExpr} || '%')
+        THEN SUBSTR(${written}, LENGTH(${callingCodeExpr}) + 2)
+      ELSE ${written}
+    END)`;
   const e164 = `(CASE
       WHEN ${compact} LIKE '+%' OR ${compact} LIKE '00%' THEN ${international}
       WHEN ${compact} LIKE '0%' THEN ${callingCodeExpr} || ${x.regexpReplace(digits, "^0", "")}
