@@ -15,6 +15,7 @@ export const AUDIENCE_MEMBERS_TABLE = { schema: "activation", name: "audience_me
 export const STORES_TABLE = { schema: "staging", name: "stg_pos__stores" } as const;
 
 export const SCORES_TABLE = { schema: "marts", name: "customer_scores" } as const;
+export const RECOMMENDATION_LISTS_TABLE = { schema: "marts", name: "customer_recommendation_lists" } as const;
 
 /**
  * Churn and CLV scores: read from the profile when it carries them, else from marts.customer_scores (one row
@@ -114,6 +115,20 @@ export interface CustomerView {
   audiences: { audience_id: string; destination: string; is_holdout: boolean }[];
   /** Undefined until the scoring models have scored the customer. */
   scores?: ScoreValues;
+  /** Undefined while marts.customer_recommendation_lists is not built; empty lists for a customer without purchases. */
+  recommendationLists?: RecommendationLists;
+}
+
+export interface RecommendedProduct {
+  product_id: string;
+  product_name: string;
+  category: string;
+}
+
+/** The two lists of marts.customer_recommendation_lists, best first (docs/profile.md, "Two lists"). */
+export interface RecommendationLists {
+  your_usual: RecommendedProduct[];
+  try_next: RecommendedProduct[];
 }
 
 export async function loadCustomer(db: ExplorerDb, customerId: string): Promise<CustomerView | undefined> {
@@ -144,7 +159,27 @@ export async function loadCustomer(db: ExplorerDb, customerId: string): Promise<
       )
     : [];
 
-  return { profile, profileColumns, segments, storeNames, audiences, scores: await loadScores(db, profile, profileColumns) };
+  return {
+    profile,
+    profileColumns,
+    segments,
+    storeNames,
+    audiences,
+    scores: await loadScores(db, profile, profileColumns),
+    recommendationLists: await loadRecommendationLists(db, customerId),
+  };
+}
+
+async function loadRecommendationLists(db: ExplorerDb, customerId: string): Promise<RecommendationLists | undefined> {
+  if (!(await db.exists(RECOMMENDATION_LISTS_TABLE))) return undefined;
+  const rows = await db.query<RecommendedProduct & { list_name: string } & Row>(
+    `select list_name, product_id, product_name, category from ${relationSql(RECOMMENDATION_LISTS_TABLE)}
+     where customer_id = $id order by list_name, list_rank`,
+    { id: customerId },
+  );
+  const pick = (listName: keyof RecommendationLists) =>
+    rows.filter((r) => r.list_name === listName).map(({ product_id, product_name, category }) => ({ product_id, product_name, category }));
+  return { your_usual: pick("your_usual"), try_next: pick("try_next") };
 }
 
 async function loadScores(db: ExplorerDb, profile: Row, profileColumns: string[]): Promise<ScoreValues | undefined> {

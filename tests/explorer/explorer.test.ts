@@ -152,6 +152,35 @@ describe("profile card", () => {
     expect(testId(card, "clv-12m")).toBe("not scored yet");
   });
 
+  it("shows 'your usual' and 'try next' as two lists with their explanations, not the old single list", async () => {
+    const items = (card: string, list: string) =>
+      [...(innerHtml(card, `data-testid="recommendations-${list}"`) ?? "").matchAll(/<li data-product-id="([^"]+)">/g)].map((m) => m[1]);
+    // C1 bought Margherita in more orders than anything else and every other product on the fixture's menu
+    // (tests/models/fixture.ts), so there is nothing left to try
+    expect(items(html, "your-usual")).toEqual(["P1", "DR1", "K1", "P2", "D1"]);
+    expect(textOf(html, 'data-testid="recommendations-your-usual"')).toMatch(/^Your usual What this customer orders most.* Margherita \(pizzas\) Cola 0\.5 \(drinks\)/);
+    expect(items(html, "try-next")).toEqual([]);
+    expect(testId(html, "recommendations-try-next")).toMatch(/^Try next Products they have never bought .* Nothing to suggest yet/);
+
+    // a customer with a try-next list too: two products C1 never bought, as the mart would rank them
+    await built.warehouse.run(`
+      insert into marts.customer_recommendation_lists (customer_id, list_name, list_rank, product_id, product_name, category, score)
+      values ('C1', 'try_next', 1, 'P9', 'Tuna Pizza', 'pizzas', 0.5), ('C1', 'try_next', 2, 'F9', 'Fries', 'sides', 0.25)`);
+    try {
+      const card = (await page("/customers/C1")).html;
+      expect(items(card, "your-usual")).toEqual(["P1", "DR1", "K1", "P2", "D1"]);
+      expect(items(card, "try-next")).toEqual(["P9", "F9"]);
+      expect(testId(card, "recommendations-try-next")).toBe(
+        "Try next Products they have never bought that customers with the same favourite buy, nudged towards what goes with their usual: for cross-sell. Tuna Pizza (pizzas) Fries (sides)",
+      );
+      expect(testId(card, "recommendations-your-usual-explanation")).toBe("What this customer orders most, most often first: for reorder reminders.");
+      expect(card).not.toContain('data-testid="recommendations"');
+    } finally {
+      await built.warehouse.run(`
+        delete from marts.customer_recommendation_lists where customer_id = 'C1' and list_name = 'try_next'`);
+    }
+  });
+
   it("lists the audiences the customer is in", () => {
     expect(textOf(html, 'id="audiences"')).toContain("champions lookalike seed → meta");
   });
@@ -202,7 +231,10 @@ describe("scores on the card wherever the scoring models put them", () => {
   it("says 'not scored yet' while neither the profile nor marts.customer_scores has scores", async () => {
     const response = await bareApp.request("/customers/K1");
     expect(response.status).toBe(200);
-    expect(testId(await response.text(), "scores-missing")).toMatch(/^Not scored yet/);
+    const card = await response.text();
+    expect(testId(card, "scores-missing")).toMatch(/^Not scored yet/);
+    // and no recommendation lists before marts.customer_recommendation_lists is built
+    expect(testId(card, "recommendations-missing")).toMatch(/^No recommendation lists yet/);
   });
 
   it("reads marts.customer_scores when the profile does not carry the scores", async () => {

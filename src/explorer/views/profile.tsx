@@ -5,7 +5,7 @@
  * customer's segments and audience memberships), in the order a CDP's card reads: who, what they bought,
  * what we may do, how they are segmented, what they like.
  */
-import type { CustomerView } from "../data.ts";
+import type { CustomerView, RecommendedProduct } from "../data.ts";
 import {
   MISSING,
   consentLabel,
@@ -204,18 +204,46 @@ function TopStores({ view }: { view: CustomerView }) {
   );
 }
 
-function Recommendations({ view }: { view: CustomerView }) {
-  const products = list(view.profile.product_recommendations);
+/** Why each list holds what it holds, in the words a marketer would use on the phone with the customer. */
+export const RECOMMENDATION_LIST_EXPLANATIONS = {
+  your_usual: "What this customer orders most, most often first: for reorder reminders.",
+  try_next: "Products they have never bought that customers with the same favourite buy, nudged towards what goes with their usual: for cross-sell.",
+} as const;
+
+function RecommendationList(props: { listName: keyof typeof RECOMMENDATION_LIST_EXPLANATIONS; title: string; products: RecommendedProduct[] }) {
+  const testid = `recommendations-${props.listName.replace("_", "-")}`;
   return (
-    <Panel title="Product recommendations" id="recommendations">
-      {products.length === 0 ? (
-        <p class="muted" data-testid="recommendations">No recommendations yet.</p>
+    <section class="recommendation-list" data-testid={testid}>
+      <h3>{props.title}</h3>
+      <p class="muted" data-testid={`${testid}-explanation`}>{RECOMMENDATION_LIST_EXPLANATIONS[props.listName]}</p>
+      {props.products.length === 0 ? (
+        <p class="muted">Nothing to suggest yet: the lists need a purchase history.</p>
       ) : (
-        <ol class="recommendations" data-testid="recommendations">
-          {products.map((name) => (
-            <li>{String(name)}</li>
+        <ol class="recommendations">
+          {props.products.map((p) => (
+            <li data-product-id={p.product_id}>
+              {p.product_name} <span class="muted">({humanize(p.category)})</span>
+            </li>
           ))}
         </ol>
+      )}
+    </section>
+  );
+}
+
+function Recommendations({ view }: { view: CustomerView }) {
+  const lists = view.recommendationLists;
+  return (
+    <Panel title="Product recommendations" id="recommendations">
+      {lists === undefined ? (
+        <p class="muted" data-testid="recommendations-missing">
+          No recommendation lists yet: they appear once marts.customer_recommendation_lists is built (slice build).
+        </p>
+      ) : (
+        <>
+          <RecommendationList listName="your_usual" title="Your usual" products={lists.your_usual} />
+          <RecommendationList listName="try_next" title="Try next" products={lists.try_next} />
+        </>
       )}
     </Panel>
   );
