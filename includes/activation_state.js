@@ -33,7 +33,7 @@ exports.STATE_TABLES = {
             text("sync_id", "Run id (UUID)."),
             text("destination", "Partner id (activation.audience_members.destination)."),
             text("audience_id", "Audience id."),
-            text("mode", "incremental or replace."),
+            text("mode", "incremental, replace, or lookalike (creating a Meta lookalike audience)."),
             instant("started_at", "When the run started (UTC)."),
             instant("finished_at", "When the run ended (UTC); null while running.", false),
             text("status", "running, succeeded or failed."),
@@ -65,6 +65,14 @@ exports.STATE_TABLES = {
             text("member_id", "Member key."),
             ...identifierColumns("Hashed identifier to send"),
             { name: "is_valid", type: "bool", required: true, description: "False once the row failed validation (left out of the synced state)." },
+        ],
+    },
+    sync_change_values: {
+        description: "Scratch: the member values a running Meta sync of a value-based seed sends as LOOKALIKE_VALUE, snapshotted with its changes (activation.sync_changes) so a build during the sync cannot change them; emptied when the run ends. A table of its own, so audiences without values need nothing new.",
+        columns: [
+            text("sync_id", "The running sync."),
+            text("member_id", "Member key."),
+            { name: "seed_value_eur", type: "money", required: true, description: "activation.audience_members.seed_value_eur when the sync started." },
         ],
     },
     destination_audiences: {

@@ -11,10 +11,16 @@
  * again with zod in src/activation/audiences.ts. Compiled into includes/audiences.js.
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.AUDIENCES = exports.PARTNERS = void 0;
+exports.AUDIENCES = exports.PARTNERS = exports.SEED_VALUE_COLUMNS = void 0;
 exports.audienceProblems = audienceProblems;
+exports.lookalikeProblems = lookalikeProblems;
 exports.validAudiences = validAudiences;
 exports.purposesFor = purposesFor;
+/**
+ * Member values a seed audience may carry: euro amounts of marts.customer_profile (the 12-month CLV of
+ * marts.customer_scores). Meta gets the amount as LOOKALIKE_VALUE, media partners only its decile.
+ */
+exports.SEED_VALUE_COLUMNS = ["clv_12m_eur"];
 exports.PARTNERS = [
     { id: "meta", kind: "meta", purpose: "partner_meta", description: "Meta Custom Audiences (Facebook, Instagram)." },
     { id: "media_x", kind: "s3", purpose: "partner_media", description: "Media partner receiving hashed file drops in S3." },
@@ -48,16 +54,19 @@ exports.AUDIENCES = [
     },
     {
         id: "champions_lookalike_seed",
-        description: "Best customers as a seed for lookalike audiences.",
+        description: "Best customers as a seed for lookalike audiences, valued by their 12-month CLV.",
         rule: "segments.rfm_segment = 'champions'",
         destinations: ["meta"],
         requiredPurposes: [],
         holdoutPercent: 0,
+        value: "clv_12m_eur",
+        lookalikes: [{ country: "FI", ratio: 0.01 }],
     },
 ];
 const KNOWN_PURPOSES = ["email_marketing", "sms_marketing", "push_marketing", "profiling", "partner_meta", "partner_media"];
 /** Problems with the audience list, each naming the audience, the field and the fix. */
 function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PARTNERS) {
+    var _a, _b;
     const problems = [];
     const seen = {};
     for (const audience of audiences) {
@@ -89,9 +98,29 @@ function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PART
             if (audience.holdoutPercent === 0)
                 problems.push(`${where}: a campaign needs a holdout to measure lift; set holdoutPercent above 0.`);
         }
+        if (audience.value !== undefined && exports.SEED_VALUE_COLUMNS.indexOf(audience.value) < 0) {
+            problems.push(`${where}: value "${audience.value}" is not a seed value; use one of ${exports.SEED_VALUE_COLUMNS.join(", ")}.`);
+        }
+        for (const spec of (_a = audience.lookalikes) !== null && _a !== void 0 ? _a : [])
+            problems.push(...lookalikeProblems(spec).map((problem) => `${where}: lookalikes ${problem}`));
+        if (((_b = audience.lookalikes) !== null && _b !== void 0 ? _b : []).length > 0 && audience.destinations.indexOf("meta") < 0) {
+            problems.push(`${where}: lookalikes are made from the Meta audience; add "meta" to destinations or remove lookalikes.`);
+        }
         if (!(audience.holdoutPercent >= 0 && audience.holdoutPercent <= 50 && Math.floor(audience.holdoutPercent) === audience.holdoutPercent)) {
             problems.push(`${where}: holdoutPercent must be a whole number from 0 to 50.`);
         }
+    }
+    return problems;
+}
+/** Problems with one lookalike spec, each with the fix (Meta refuses the same). */
+function lookalikeProblems(spec) {
+    const problems = [];
+    if (typeof spec.country !== "string" || !/^[A-Z]{2}$/.test(spec.country)) {
+        problems.push(`country "${spec.country}" is not an ISO 3166-1 alpha-2 code; write two upper-case letters, e.g. FI.`);
+    }
+    const percent = spec.ratio * 100;
+    if (typeof spec.ratio !== "number" || !(spec.ratio >= 0.01 && spec.ratio <= 0.2) || Math.abs(percent - Math.round(percent)) > 1e-9) {
+        problems.push(`ratio ${spec.ratio} is outside Meta's range; use 0.01 to 0.20 in steps of 0.01 (1 % to 20 % of the country).`);
     }
     return problems;
 }

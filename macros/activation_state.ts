@@ -7,11 +7,11 @@
  */
 import { dialectOr, type Dialect, type LogicalType } from "./sql";
 
-export type StateTableName = "sync_ledger" | "synced_members" | "sync_changes" | "destination_audiences" | "build_runs" | "sync_suppressions";
+export type StateTableName = "sync_ledger" | "synced_members" | "sync_changes" | "sync_change_values" | "destination_audiences" | "build_runs" | "sync_suppressions";
 
 export interface StateColumn {
   name: string;
-  type: Extract<LogicalType, "string" | "int64" | "bool" | "timestamp" | "date">;
+  type: Extract<LogicalType, "string" | "int64" | "bool" | "timestamp" | "date" | "money">;
   /** NOT NULL: the syncs always write it. */
   required: boolean;
   description: string;
@@ -44,7 +44,7 @@ export const STATE_TABLES: Record<StateTableName, { description: string; columns
       text("sync_id", "Run id (UUID)."),
       text("destination", "Partner id (activation.audience_members.destination)."),
       text("audience_id", "Audience id."),
-      text("mode", "incremental or replace."),
+      text("mode", "incremental, replace, or lookalike (creating a Meta lookalike audience)."),
       instant("started_at", "When the run started (UTC)."),
       instant("finished_at", "When the run ended (UTC); null while running.", false),
       text("status", "running, succeeded or failed."),
@@ -76,6 +76,14 @@ export const STATE_TABLES: Record<StateTableName, { description: string; columns
       text("member_id", "Member key."),
       ...identifierColumns("Hashed identifier to send"),
       { name: "is_valid", type: "bool", required: true, description: "False once the row failed validation (left out of the synced state)." },
+    ],
+  },
+  sync_change_values: {
+    description: "Scratch: the member values a running Meta sync of a value-based seed sends as LOOKALIKE_VALUE, snapshotted with its changes (activation.sync_changes) so a build during the sync cannot change them; emptied when the run ends. A table of its own, so audiences without values need nothing new.",
+    columns: [
+      text("sync_id", "The running sync."),
+      text("member_id", "Member key."),
+      { name: "seed_value_eur", type: "money", required: true, description: "activation.audience_members.seed_value_eur when the sync started." },
     ],
   },
   destination_audiences: {

@@ -24,6 +24,21 @@ export interface Campaign {
   endDate: string;
 }
 
+/**
+ * Member values a seed audience may carry: euro amounts of marts.customer_profile (the 12-month CLV of
+ * marts.customer_scores). Meta gets the amount as LOOKALIKE_VALUE, media partners only its decile.
+ */
+export const SEED_VALUE_COLUMNS = ["clv_12m_eur"] as const;
+export type SeedValueColumn = (typeof SEED_VALUE_COLUMNS)[number];
+
+/** A Meta lookalike audience made from the seed: people in `country` most like it, `ratio` of its population. */
+export interface LookalikeSpec {
+  /** ISO 3166-1 alpha-2, upper case (FI). */
+  country: string;
+  /** Share of the country's population, 0.01-0.20 in steps of 0.01 (Meta's range). */
+  ratio: number;
+}
+
 export interface Audience {
   id: string;
   description: string;
@@ -33,6 +48,10 @@ export interface Audience {
   holdoutPercent: number;
   /** When set, marts.campaign_results measures the lift of treated members over the holdout in this window. */
   campaign?: Campaign;
+  /** A value-based seed: each member carries this profile column (non-negative, rounded to cents). */
+  value?: SeedValueColumn;
+  /** Lookalike audiences `slice lookalike meta` creates from this audience's Meta audience. */
+  lookalikes?: LookalikeSpec[];
 }
 
 export const PARTNERS: Partner[] = [
@@ -69,11 +88,13 @@ export const AUDIENCES: Audience[] = [
   },
   {
     id: "champions_lookalike_seed",
-    description: "Best customers as a seed for lookalike audiences.",
+    description: "Best customers as a seed for lookalike audiences, valued by their 12-month CLV.",
     rule: "segments.rfm_segment = 'champions'",
     destinations: ["meta"],
     requiredPurposes: [],
     holdoutPercent: 0,
+    value: "clv_12m_eur",
+    lookalikes: [{ country: "FI", ratio: 0.01 }],
   },
 ];
 
@@ -103,9 +124,29 @@ export function audienceProblems(audiences: Audience[] = AUDIENCES, partners: Pa
       else if (endDate < startDate) problems.push(`${where}: campaign endDate is before startDate.`);
       if (audience.holdoutPercent === 0) problems.push(`${where}: a campaign needs a holdout to measure lift; set holdoutPercent above 0.`);
     }
+    if (audience.value !== undefined && SEED_VALUE_COLUMNS.indexOf(audience.value) < 0) {
+      problems.push(`${where}: value "${audience.value}" is not a seed value; use one of ${SEED_VALUE_COLUMNS.join(", ")}.`);
+    }
+    for (const spec of audience.lookalikes ?? []) problems.push(...lookalikeProblems(spec).map((problem) => `${where}: lookalikes ${problem}`));
+    if ((audience.lookalikes ?? []).length > 0 && audience.destinations.indexOf("meta") < 0) {
+      problems.push(`${where}: lookalikes are made from the Meta audience; add "meta" to destinations or remove lookalikes.`);
+    }
     if (!(audience.holdoutPercent >= 0 && audience.holdoutPercent <= 50 && Math.floor(audience.holdoutPercent) === audience.holdoutPercent)) {
       problems.push(`${where}: holdoutPercent must be a whole number from 0 to 50.`);
     }
+  }
+  return problems;
+}
+
+/** Problems with one lookalike spec, each with the fix (Meta refuses the same). */
+export function lookalikeProblems(spec: LookalikeSpec): string[] {
+  const problems: string[] = [];
+  if (typeof spec.country !== "string" || !/^[A-Z]{2}$/.test(spec.country)) {
+    problems.push(`country "${spec.country}" is not an ISO 3166-1 alpha-2 code; write two upper-case letters, e.g. FI.`);
+  }
+  const percent = spec.ratio * 100;
+  if (typeof spec.ratio !== "number" || !(spec.ratio >= 0.01 && spec.ratio <= 0.2) || Math.abs(percent - Math.round(percent)) > 1e-9) {
+    problems.push(`ratio ${spec.ratio} is outside Meta's range; use 0.01 to 0.20 in steps of 0.01 (1 % to 20 % of the country).`);
   }
   return problems;
 }

@@ -120,13 +120,15 @@ export function utcTimestamp(date: Date = new Date()): string {
 }
 
 export type SyncMode = "incremental" | "replace";
+/** What a ledger row records: a sync's mode, or lookalike (creating a Meta lookalike audience, src/activation/meta/lookalike.ts). */
+export type LedgerMode = SyncMode | "lookalike";
 export type SyncStatus = "running" | "succeeded" | "failed";
 
 export interface LedgerRow {
   sync_id: string;
   destination: string;
   audience_id: string;
-  mode: SyncMode;
+  mode: LedgerMode;
   started_at: string;
   finished_at: string | null;
   status: SyncStatus;
@@ -179,9 +181,12 @@ export function defaultTriggeredBy(env: NodeJS.ProcessEnv = process.env, osUser:
  * meta replace: Meta applies a replace only when the last batch of its session arrives;
  * s3 drop: uploaded parts stay and are skipped by the next run, the manifest is written last.
  */
-export type InterruptedRunKind = "meta" | "s3_drop";
+export type InterruptedRunKind = "meta" | "s3_drop" | "meta_lookalike";
 
 function interruptedNoteSql(kind: InterruptedRunKind): string {
+  if (kind === "meta_lookalike") {
+    return `'interrupted: the process stopped before the lookalike was recorded; if Meta created it, run ' || $resumed_by || ' found it by its marker instead of creating another'`;
+  }
   if (kind === "s3_drop") {
     return `'interrupted: the process stopped before the drop finished; parts already uploaded stay and are skipped by sync ' || $resumed_by || ', which writes the manifest last'`;
   }
@@ -216,7 +221,7 @@ export async function closeInterruptedSyncs(aw: ActivationWarehouse, destination
 
 export async function startLedger(
   aw: ActivationWarehouse,
-  entry: { destination: string; audienceId: string; mode: SyncMode; triggeredBy?: string; syncId?: string },
+  entry: { destination: string; audienceId: string; mode: LedgerMode; triggeredBy?: string; syncId?: string },
 ): Promise<string> {
   const syncId = entry.syncId ?? randomUUID();
   await aw.run(

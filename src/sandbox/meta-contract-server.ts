@@ -19,6 +19,17 @@
  *   batch of a finished session; a new session's batch_seq 1 abandons an open one.
  * Responses: {audience_id, session_id, num_received, num_invalid_entries, invalid_entry_samples}.
  *
+ * Value-based seeds and lookalikes (Marketing API "Value-Based Lookalikes" and "Lookalike Audiences" guides):
+ * - a customer-file audience is value-based when created with is_value_based (true or 1); its adds and
+ *   replaces must carry LOOKALIKE_VALUE in the schema, and LOOKALIKE_VALUE on any other audience is refused
+ *   (100). A value must be a non-negative JSON number, else the row is an invalid entry. Removals may leave
+ *   the value out (assumed: Meta does not document removals from a value-based audience).
+ * - POST /act_{id}/customaudiences with subtype LOOKALIKE needs origin_audience_id (a customer-file audience
+ *   of the ad account: 100/33 otherwise) and lookalike_spec with country (ISO 3166-1 alpha-2) and ratio
+ *   0.01-0.20 in steps of 0.01; type, when given, is custom_ratio, similarity or reach. The seed must hold
+ *   at least 100 people (Meta's minimum per country; the code and message here are assumed). Users cannot
+ *   be added to a lookalike (100).
+ *
  * Membership model: a person is identified by EXTERN_ID, else EMAIL, else PHONE, else the whole row; an add
  * with a known identity updates it, a removal deletes the identity it names. (Meta matches people across
  * keys; this server does not need to.)
@@ -28,8 +39,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 
 export const ALLOWED_SCHEMA_KEYS = [
-  "EXTERN_ID", "EMAIL", "PHONE", "GEN", "DOBY", "DOBM", "DOBD", "LN", "FN", "FI", "CT", "ST", "ZIP", "MADID", "COUNTRY", "APPUID",
+  "EXTERN_ID", "EMAIL", "PHONE", "GEN", "DOBY", "DOBM", "DOBD", "LN", "FN", "FI", "CT", "ST", "ZIP", "MADID", "COUNTRY", "APPUID", "LOOKALIKE_VALUE",
 ] as const;
+const VALUE_KEY = "LOOKALIKE_VALUE";
+/** ISO 3166-1 alpha-2 codes Meta takes as a lookalike country. */
+const COUNTRY_CODES = new Set(
+  ("AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ " +
+    "DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP " +
+    "KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ " +
+    "OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ " +
+    "UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW").split(" "),
+);
+const LOOKALIKE_TYPES = new Set(["custom_ratio", "similarity", "reach"]);
+export const MIN_LOOKALIKE_SEED_SIZE = 100;
 const ALLOWED = new Set<string>(ALLOWED_SCHEMA_KEYS);
 const HEX64 = /^[0-9a-f]{64}$/;
 export const MAX_ROWS_PER_REQUEST = 10_000;
@@ -73,6 +95,10 @@ interface AudienceState {
   id: string;
   name: string;
   description: string;
+  subtype: "CUSTOM" | "LOOKALIKE";
+  isValueBased: boolean;
+  originAudienceId?: string;
+  lookalikeSpec?: { type?: string; country: string; ratio: number };
   members: Map<string, MemberRecord>;
   timesAdded: Map<string, number>;
   rowsAdded: number;
@@ -99,6 +125,8 @@ export interface MetaContractServerOptions {
   accessToken?: string;
   adAccountId?: string;
   maxRowsPerRequest?: number;
+  /** Fewest members a lookalike's seed must hold (default 100, Meta's minimum). */
+  minLookalikeSeedSize?: number;
   /** Largest page GET /act_{id}/customaudiences returns, whatever limit the client asks for (Meta caps it too). */
   maxListPageSize?: number;
   /** Port on 127.0.0.1 (default: a free one); `slice sandbox` uses a fixed one so exported settings stay valid. */
@@ -115,7 +143,10 @@ export interface MetaContractServerOptions {
 
 interface SavedState {
   nextId: string;
-  audiences: { id: string; name: string; description: string; members: [string, MemberRecord][] }[];
+  audiences: {
+    id: string; name: string; description: string; members: [string, MemberRecord][];
+    subtype?: AudienceState["subtype"]; isValueBased?: boolean; originAudienceId?: string; lookalikeSpec?: AudienceState["lookalikeSpec"];
+  }[];
 }
 
 function identityOf(record: MemberRecord): string {
@@ -127,6 +158,10 @@ function problemOf(schema: string[], row: unknown[]): string | undefined {
   let present = 0;
   for (let index = 0; index < schema.length; index++) {
     const value = row[index];
+    if (schema[index] === VALUE_KEY) {
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return "LOOKALIKE_VALUE is not a non-negative number";
+      continue;
+    }
     if (value === "") continue;
     if (typeof value !== "string" || !HEX64.test(value)) return `${schema[index]} is not a SHA-256 hex digest`;
     present += 1;
@@ -162,6 +197,7 @@ export class MetaContractServer {
     for (const audience of saved.audiences) {
       this.audiences.set(audience.id, {
         id: audience.id, name: audience.name, description: audience.description, members: new Map(audience.members),
+        subtype: audience.subtype ?? "CUSTOM", isValueBased: audience.isValueBased ?? false, originAudienceId: audience.originAudienceId, lookalikeSpec: audience.lookalikeSpec,
         timesAdded: new Map(), rowsAdded: 0, rowsRemoved: 0, finishedSessions: new Set(), abandonedSessions: 0, sessionLog: [],
       });
     }
@@ -170,7 +206,10 @@ export class MetaContractServer {
   private saveState(file: string): void {
     const saved: SavedState = {
       nextId: String(this.nextId),
-      audiences: [...this.audiences.values()].map((a) => ({ id: a.id, name: a.name, description: a.description, members: [...a.members.entries()] })),
+      audiences: [...this.audiences.values()].map((a) => ({
+        id: a.id, name: a.name, description: a.description, members: [...a.members.entries()],
+        subtype: a.subtype, isValueBased: a.isValueBased, originAudienceId: a.originAudienceId, lookalikeSpec: a.lookalikeSpec,
+      })),
     };
     writeFileSync(`${file}.tmp`, JSON.stringify(saved));
     renameSync(`${file}.tmp`, file);
@@ -237,12 +276,19 @@ export class MetaContractServer {
     return [...this.audiences.keys()];
   }
 
-  audience(audienceId: string): { id: string; name: string; description: string; size: number; rowsAdded: number; rowsRemoved: number; abandonedSessions: number } {
+  audience(audienceId: string): {
+    id: string; name: string; description: string; subtype: AudienceState["subtype"]; isValueBased: boolean; originAudienceId?: string;
+    lookalikeSpec?: AudienceState["lookalikeSpec"]; size: number; rowsAdded: number; rowsRemoved: number; abandonedSessions: number;
+  } {
     const audience = this.requireAudience(audienceId);
     return {
       id: audience.id,
       name: audience.name,
       description: audience.description,
+      subtype: audience.subtype,
+      isValueBased: audience.isValueBased,
+      originAudienceId: audience.originAudienceId,
+      lookalikeSpec: audience.lookalikeSpec,
       size: audience.members.size,
       rowsAdded: audience.rowsAdded,
       rowsRemoved: audience.rowsRemoved,
@@ -257,6 +303,11 @@ export class MetaContractServer {
 
   members(audienceId: string): MemberRecord[] {
     return [...this.requireAudience(audienceId).members.values()];
+  }
+
+  /** LOOKALIKE_VALUE of every member of a value-based audience, by EXTERN_ID. */
+  memberValues(audienceId: string): Map<string, number> {
+    return new Map(this.members(audienceId).map((member) => [member.EXTERN_ID ?? "", Number(member[VALUE_KEY])]));
   }
 
   /** The EXTERN_ID of every member, sorted. */
@@ -409,13 +460,23 @@ export class MetaContractServer {
     if (!audience) {
       throw new GraphError(400, 100, `Unsupported request. Object with ID '${parts[0]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 33);
     }
-    if (parts.length === 1 && method === "GET") return { id: audience.id, name: audience.name, description: audience.description, subtype: "CUSTOM" };
+    if (parts.length === 1 && method === "GET") {
+      return {
+        id: audience.id, name: audience.name, description: audience.description, subtype: audience.subtype, is_value_based: audience.isValueBased,
+        ...(audience.originAudienceId ? { origin_audience_id: audience.originAudienceId, lookalike_spec: audience.lookalikeSpec } : {}),
+      };
+    }
+    if ((parts[1] === "users" || parts[1] === "usersreplace") && parts.length === 2 && audience.subtype === "LOOKALIKE") {
+      throw new GraphError(400, 100, `(#100) audience ${audience.id} is a lookalike audience; users can be added only to a customer-file custom audience`);
+    }
     if (parts[1] === "users" && parts.length === 2 && (method === "POST" || method === "DELETE")) {
       const batch = this.readPayload(url, body, record);
+      this.checkValueSchema(audience, batch.schema, method === "POST" ? "add" : "remove");
       return this.applyUsers(audience, method === "POST" ? "add" : "remove", batch, body);
     }
     if (parts[1] === "usersreplace" && parts.length === 2 && method === "POST") {
       const batch = this.readPayload(url, body, record);
+      this.checkValueSchema(audience, batch.schema, "replace");
       return this.applyReplace(audience, batch, body);
     }
     throw new GraphError(400, 100, `(#100) Unsupported ${method.toLowerCase()} request on ${url.pathname}`);
@@ -423,15 +484,70 @@ export class MetaContractServer {
 
   private createAudience(body: Record<string, unknown>): { id: string } {
     if (typeof body.name !== "string" || body.name.trim() === "") throw new GraphError(400, 100, "(#100) The parameter name is required");
-    if (body.subtype !== "CUSTOM") throw new GraphError(400, 100, "(#100) subtype must be CUSTOM for a customer-file audience");
+    if (body.subtype === "LOOKALIKE") return this.createLookalike(body);
+    if (body.subtype !== "CUSTOM") throw new GraphError(400, 100, "(#100) subtype must be CUSTOM for a customer-file audience or LOOKALIKE for a lookalike");
     if (typeof body.customer_file_source !== "string" || !CUSTOMER_FILE_SOURCES.has(body.customer_file_source)) {
       throw new GraphError(400, 100, "(#100) customer_file_source must be one of USER_PROVIDED_ONLY, PARTNER_PROVIDED_ONLY, BOTH_USER_AND_PARTNER_PROVIDED");
     }
+    const valueBased = body.is_value_based;
+    if (valueBased !== undefined && ![true, false, 1, 0, "1", "0", "true", "false"].includes(valueBased as never)) {
+      throw new GraphError(400, 100, "(#100) is_value_based must be a boolean (true or 1 for a value-based custom audience)");
+    }
+    return this.addAudience({
+      name: body.name,
+      description: typeof body.description === "string" ? body.description : "",
+      subtype: "CUSTOM",
+      isValueBased: valueBased === true || valueBased === 1 || valueBased === "1" || valueBased === "true",
+    });
+  }
+
+  private createLookalike(body: Record<string, unknown>): { id: string } {
+    if (body.is_value_based !== undefined) throw new GraphError(400, 100, "(#100) is_value_based applies to a customer-file seed, not to a lookalike");
+    const originId = typeof body.origin_audience_id === "number" ? String(body.origin_audience_id) : body.origin_audience_id;
+    if (typeof originId !== "string" || !/^\d+$/.test(originId)) throw new GraphError(400, 100, "(#100) origin_audience_id must be the id of a custom audience");
+    const origin = this.audiences.get(originId);
+    if (!origin) {
+      throw new GraphError(400, 100, `Unsupported request. Object with ID '${originId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, 33);
+    }
+    if (origin.subtype !== "CUSTOM") throw new GraphError(400, 100, `(#100) origin_audience_id ${originId} is a lookalike; a lookalike's seed must be a custom audience`);
+    let spec = body.lookalike_spec;
+    if (typeof spec === "string") {
+      try {
+        spec = JSON.parse(spec);
+      } catch {
+        throw new GraphError(400, 100, "(#100) lookalike_spec is not valid JSON");
+      }
+    }
+    if (!spec || typeof spec !== "object" || Array.isArray(spec)) throw new GraphError(400, 100, "(#100) lookalike_spec is required for a LOOKALIKE audience");
+    const { type, ratio, country } = spec as { type?: unknown; ratio?: unknown; country?: unknown };
+    if (type !== undefined && (typeof type !== "string" || !LOOKALIKE_TYPES.has(type))) {
+      throw new GraphError(400, 100, "(#100) lookalike_spec.type must be custom_ratio, similarity or reach");
+    }
+    if (typeof country !== "string" || !COUNTRY_CODES.has(country)) {
+      throw new GraphError(400, 100, `(#100) lookalike_spec.country must be an ISO 3166-1 alpha-2 country code such as FI; got ${JSON.stringify(country)}`);
+    }
+    if (typeof ratio !== "number" || !(ratio >= 0.01 && ratio <= 0.2) || Math.abs(ratio * 100 - Math.round(ratio * 100)) > 1e-9) {
+      throw new GraphError(400, 100, `(#100) lookalike_spec.ratio must be between 0.01 and 0.20 in steps of 0.01; got ${JSON.stringify(ratio)}`);
+    }
+    const minimum = this.options.minLookalikeSeedSize ?? MIN_LOOKALIKE_SEED_SIZE;
+    if (origin.members.size < minimum) {
+      throw new GraphError(400, 100, `(#100) the source audience ${originId} holds ${origin.members.size} people; a lookalike needs at least ${minimum}`);
+    }
+    return this.addAudience({
+      name: body.name as string,
+      description: typeof body.description === "string" ? body.description : "",
+      subtype: "LOOKALIKE",
+      isValueBased: false,
+      originAudienceId: originId,
+      lookalikeSpec: { ...(typeof type === "string" ? { type } : {}), country, ratio },
+    });
+  }
+
+  private addAudience(fields: Pick<AudienceState, "name" | "description" | "subtype" | "isValueBased" | "originAudienceId" | "lookalikeSpec">): { id: string } {
     const id = String(this.nextId++);
     this.audiences.set(id, {
       id,
-      name: body.name,
-      description: typeof body.description === "string" ? body.description : "",
+      ...fields,
       members: new Map(),
       timesAdded: new Map(),
       rowsAdded: 0,
@@ -498,6 +614,18 @@ export class MetaContractServer {
     return { schema: schema as string[], data: data as unknown[][] };
   }
 
+  /** LOOKALIKE_VALUE belongs to value-based audiences, and their adds and replaces must carry it. */
+  private checkValueSchema(audience: AudienceState, schema: string[], change: "add" | "remove" | "replace"): void {
+    const hasValue = schema.includes(VALUE_KEY);
+    if (hasValue && !audience.isValueBased) {
+      throw new GraphError(400, 100, `(#100) LOOKALIKE_VALUE can only be sent to a value-based custom audience (created with is_value_based); audience ${audience.id} is not one`);
+    }
+    if (!hasValue && audience.isValueBased && change !== "remove") {
+      throw new GraphError(400, 100, `(#100) audience ${audience.id} is value-based: the payload schema must include LOOKALIKE_VALUE`);
+    }
+    if (hasValue && schema.length === 1) throw new GraphError(400, 100, "(#100) payload.schema needs at least one identifier besides LOOKALIKE_VALUE");
+  }
+
   /** Splits rows into valid member records and Meta-style invalid counts. */
   private validateRows(batch: { schema: string[]; data: unknown[][] }): { valid: MemberRecord[]; invalid: number; samples: Record<string, string> } {
     const valid: MemberRecord[] = [];
@@ -512,7 +640,7 @@ export class MetaContractServer {
       }
       const member: MemberRecord = {};
       batch.schema.forEach((key, index) => {
-        if (row[index] !== "") member[key] = row[index] as string;
+        if (row[index] !== "") member[key] = String(row[index]);
       });
       valid.push(member);
     }

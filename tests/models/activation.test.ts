@@ -50,7 +50,22 @@ describe("audiences", () => {
     });
     // No raw PII column exists in the table partners read from.
     const columns = (await wh.query("describe activation.audience_members")).map((c) => String(c.column_name));
-    expect(columns.filter((c) => !c.endsWith("_sha256") && !["audience_id", "destination", "member_id", "customer_id", "is_holdout", "as_of_date"].includes(c))).toEqual([]);
+    const allowed = ["audience_id", "destination", "member_id", "customer_id", "is_holdout", "as_of_date", "seed_value_eur", "seed_value_decile"];
+    expect(columns.filter((c) => !c.endsWith("_sha256") && !allowed.includes(c))).toEqual([]);
+  });
+
+  it("carries the 12-month CLV of a value seed's member, never negative, and its decile", async () => {
+    const [member] = await wh.query<{ seed_value_eur: string; seed_value_decile: number; clv: string }>(
+      `select cast(m.seed_value_eur as varchar) as seed_value_eur, m.seed_value_decile::int as seed_value_decile,
+              cast(round(greatest(coalesce(p.clv_12m_eur, 0), 0), 2) as varchar) as clv
+       from activation.audience_members m join marts.customer_profile p using (customer_id)
+       where m.audience_id = 'champions_lookalike_seed'`,
+    );
+    expect(AUDIENCES.find((a) => a.id === "champions_lookalike_seed")?.value).toBe("clv_12m_eur");
+    expect(Number(member.seed_value_eur)).toBe(Number(member.clv));
+    expect(Number(member.seed_value_eur)).toBeGreaterThanOrEqual(0);
+    // One member: the lowest rank, decile 1.
+    expect(member.seed_value_decile).toBe(1);
   });
 
   it("assigns the holdout deterministically from the audience and customer", async () => {

@@ -109,8 +109,15 @@ export function describeRetry(retry: RetryEvent): string {
  * description, which Slice writes and reads back, so an audience whose warehouse record was lost is found
  * again by what Slice wrote into it, never by a name anyone could have given another audience.
  */
-export function audienceMarker(destination: string, audienceId: string): string {
-  return `[slice-audience ${destination}/${audienceId}]`;
+export function audienceMarker(destination: string, audienceId: string, options: { valueBased?: boolean } = {}): string {
+  // A value-based seed gets a marker of its own: Meta cannot make an existing audience value-based, so an
+  // audience that became a seed must never adopt the plain audience it had before.
+  return `[slice-audience ${destination}/${audienceId}${options.valueBased ? " value-based" : ""}]`;
+}
+
+/** Marks the lookalike Slice made from one seed audience for one country and ratio. */
+export function lookalikeMarker(destination: string, audienceId: string, spec: { country: string; ratio: number }): string {
+  return `[slice-lookalike ${destination}/${audienceId} ${spec.country} ${spec.ratio.toFixed(2)}]`;
 }
 
 export interface MarkedAudience {
@@ -159,18 +166,44 @@ export class MetaGraphClient {
 
   /**
    * One create request. Not retried when its outcome is unknown (Meta may have created the audience and
-   * lost the answer): see createMarkedAudience, which looks before it creates again.
+   * lost the answer): see createMarkedAudience, which looks before it creates again. A value-based seed is
+   * created with is_value_based, which Meta cannot switch on later (value-based lookalikes guide).
    */
-  async createCustomAudience(input: { name: string; description: string }): Promise<{ id: string }> {
+  async createCustomAudience(input: { name: string; description: string; valueBased?: boolean }): Promise<{ id: string }> {
     const body = {
       name: input.name,
       description: input.description,
       subtype: "CUSTOM",
       customer_file_source: "USER_PROVIDED_ONLY",
+      ...(input.valueBased ? { is_value_based: true } : {}),
     };
+    return this.createAudienceRequest(body, input.name);
+  }
+
+  /**
+   * One lookalike create request (subtype LOOKALIKE, origin_audience_id, lookalike_spec with country and
+   * ratio), not retried when its outcome is unknown, like createCustomAudience.
+   */
+  async createLookalikeAudience(input: { name: string; description: string; originAudienceId: string; country: string; ratio: number }): Promise<{ id: string }> {
+    const body = {
+      name: input.name,
+      description: input.description,
+      subtype: "LOOKALIKE",
+      origin_audience_id: input.originAudienceId,
+      lookalike_spec: { type: "custom_ratio", ratio: input.ratio, country: input.country },
+    };
+    return this.createAudienceRequest(body, input.name);
+  }
+
+  private async createAudienceRequest(body: object, name: string): Promise<{ id: string }> {
     const result = await this.request<{ id: string }>("POST", `/${this.adAccountNode}/customaudiences`, body, undefined, { retryUnknownOutcome: false });
-    if (!result.id) throw new Error(`Meta created an audience but returned no id for ${input.name}`);
+    if (!result.id) throw new Error(`Meta created an audience but returned no id for ${name}`);
     return { id: String(result.id) };
+  }
+
+  /** What Slice checks of an audience it already knows: a value-based seed must be value-based on Meta too. */
+  async getAudience(audienceId: string): Promise<{ id: string; subtype?: string; is_value_based?: boolean }> {
+    return this.request("GET", `/${audienceId}`, undefined, { fields: "id,subtype,is_value_based" });
   }
 
   /**
@@ -178,20 +211,29 @@ export class MetaGraphClient {
    * unknown it lists the ad account's audiences and adopts the marked one if Meta did create it, and only
    * otherwise tries again (after the usual backoff), up to config.retry.maxAttempts.
    */
-  async createMarkedAudience(input: { name: string; description: string; marker: string }): Promise<{ id: string; recovered: boolean }> {
+  async createMarkedAudience(input: { name: string; description: string; marker: string; valueBased?: boolean }): Promise<{ id: string; recovered: boolean }> {
+    return this.createMarked(input.marker, () => this.createCustomAudience(input));
+  }
+
+  /** A lookalike audience carrying `marker`, created at most once in the same way as createMarkedAudience. */
+  async createMarkedLookalike(input: { name: string; description: string; marker: string; originAudienceId: string; country: string; ratio: number }): Promise<{ id: string; recovered: boolean }> {
+    return this.createMarked(input.marker, () => this.createLookalikeAudience(input));
+  }
+
+  private async createMarked(marker: string, create: () => Promise<{ id: string }>): Promise<{ id: string; recovered: boolean }> {
     const policy = this.config.retry;
     for (let attempt = 1; ; attempt++) {
       try {
-        return { ...(await this.createCustomAudience(input)), recovered: false };
+        return { ...(await create()), recovered: false };
       } catch (error) {
         if (!(error instanceof MetaGraphError) || !error.outcomeUnknown) throw error;
-        const created = await this.findMarkedAudiences(input.marker);
+        const created = await this.findMarkedAudiences(marker);
         if (created.length === 1) return { id: created[0].id, recovered: true };
-        if (created.length > 1) throw ambiguousMarkerError(input.marker, created);
+        if (created.length > 1) throw ambiguousMarkerError(marker, created);
         if (attempt >= policy.maxAttempts) throw error;
         const delayMs = retryDelayMs(attempt, policy, {}, this.random);
         this.stats.retries += 1;
-        this.options.onRetry?.({ method: error.details.method, path: error.details.path, attempt, maxAttempts: policy.maxAttempts, delayMs, reason: `${MetaGraphError.describeFailure(error.details)} (no audience carries ${input.marker}, so Meta did not create it)` });
+        this.options.onRetry?.({ method: error.details.method, path: error.details.path, attempt, maxAttempts: policy.maxAttempts, delayMs, reason: `${MetaGraphError.describeFailure(error.details)} (no audience carries ${marker}, so Meta did not create it)` });
         await this.sleep(delayMs);
       }
     }

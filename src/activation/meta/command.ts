@@ -13,6 +13,8 @@ import { registerS3SyncCommand } from "../s3/command.ts";
 import { metaConfigFromEnv } from "./config.ts";
 import { describeRetry } from "./client.ts";
 import { type MetaSyncEvent, syncMeta } from "./sync.ts";
+import { createLookalike, declaredLookalikes } from "./lookalike.ts";
+import type { LookalikeSpec } from "../../../macros/audiences.ts";
 
 export function formatMetaSyncEvent(event: MetaSyncEvent): string {
   const n = (value: number) => value.toLocaleString("en-US");
@@ -78,10 +80,65 @@ export function registerMetaSyncCommand(sync: Command): void {
   });
 }
 
+/** --country and --ratio together, or neither (then every lookalike macros/audiences.ts declares for the audience). */
+export function lookalikeSpecsFromFlags(audienceId: string, opts: { country?: string; ratio?: string }): LookalikeSpec[] {
+  if ((opts.country === undefined) !== (opts.ratio === undefined)) {
+    throw new Error("--country and --ratio go together. Fix: pass both (e.g. --country FI --ratio 0.01), or neither to create the lookalikes macros/audiences.ts declares");
+  }
+  if (opts.country !== undefined && opts.ratio !== undefined) {
+    const ratio = Number(opts.ratio);
+    if (!Number.isFinite(ratio)) throw new Error(`--ratio: "${opts.ratio}" is not a number. Fix: pass a share of the country from 0.01 to 0.20, e.g. --ratio 0.01`);
+    return [{ country: opts.country, ratio }];
+  }
+  const declared = declaredLookalikes(audienceId);
+  if (declared.length === 0) {
+    throw new Error(`macros/audiences.ts declares no lookalikes for ${audienceId}. Fix: add lookalikes: [{ country: "FI", ratio: 0.01 }] to the audience, or pass --country and --ratio`);
+  }
+  return declared;
+}
+
+export function registerMetaLookalikeCommand(sync: Command): void {
+  const command = sync
+    .command("meta-lookalike")
+    .description("Create the Meta lookalike audiences of a synced seed audience (country, ratio); idempotent, recorded in the ledger. Reads META_* env vars.")
+    .requiredOption("--audience <id>", "the seed's audience_id (synced to Meta first)")
+    .option("--country <code>", "ISO 3166-1 alpha-2 country, e.g. FI (with --ratio; default: the audience's lookalikes in macros/audiences.ts)")
+    .option("--ratio <share>", "share of the country's population, 0.01-0.20 (with --country)")
+    .option("--destination <name>", "the seed's destination", "meta");
+  addWarehouseOptions(command).action(async (opts) => {
+    try {
+      const specs = lookalikeSpecsFromFlags(opts.audience, opts);
+      const config = metaConfigFromEnv();
+      const opened = await openActivationWarehouse(warehouseConfigFromFlags(opts));
+      try {
+        for (const spec of specs) {
+          const result = await createLookalike(opened.warehouse, {
+            audienceId: opts.audience,
+            destination: opts.destination,
+            spec,
+            config,
+            onRetry: (retry) => console.log(`  ${describeRetry(retry)}`),
+          });
+          console.log(
+            `Lookalike ${spec.country} ${spec.ratio.toFixed(2)} of ${opts.audience} (seed ${result.seedAudienceId}): Meta audience ${result.lookalikeAudienceId} (${result.source}). ` +
+              `Ledger sync_id ${result.syncId}`,
+          );
+        }
+      } finally {
+        await opened.close();
+      }
+    } catch (error) {
+      console.error(`slice sync meta-lookalike failed: ${(error as Error).message}`);
+      process.exitCode = 1;
+    }
+  });
+}
+
 export function registerSyncCommands(program: Command): void {
   const sync =
     program.commands.find((command) => command.name() === "sync") ??
     program.command("sync").description("Push audiences from the warehouse to ad platforms and partners.");
   registerMetaSyncCommand(sync);
+  registerMetaLookalikeCommand(sync);
   registerS3SyncCommand(sync);
 }

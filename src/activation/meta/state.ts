@@ -24,18 +24,56 @@ export async function ensureMetaStateTables(aw: ActivationWarehouse): Promise<vo
   await ensureStateTables(aw, ["synced_members", "sync_changes", "destination_audiences"]);
 }
 
+/**
+ * A value-based seed's sync also needs activation.sync_change_values. Only those syncs touch it, so a
+ * BigQuery dataset built before it existed keeps syncing every other audience.
+ */
+export async function ensureSeedValueTable(aw: ActivationWarehouse): Promise<void> {
+  await ensureStateTables(aw, ["sync_change_values"]);
+}
+
 /** Drops change snapshots of syncs that are no longer running (finished, failed or closed as interrupted). */
-export async function dropStaleChangeSnapshots(aw: ActivationWarehouse): Promise<void> {
+export async function dropStaleChangeSnapshots(aw: ActivationWarehouse, options: { seedValues?: boolean } = {}): Promise<void> {
+  const t = aw.dialect.table;
+  for (const table of options.seedValues ? (["sync_changes", "sync_change_values"] as const) : (["sync_changes"] as const)) {
+    await aw.run(
+      `delete from ${t(table)}
+       where sync_id not in (select sync_id from ${t("sync_ledger")} where status = 'running')`,
+    );
+  }
+}
+
+export async function dropChangeSnapshot(aw: ActivationWarehouse, syncId: string, options: { seedValues?: boolean } = {}): Promise<void> {
+  const t = aw.dialect.table;
+  await aw.run(`delete from ${t("sync_changes")} where sync_id = $sync_id`, { sync_id: syncId });
+  if (options.seedValues) await aw.run(`delete from ${t("sync_change_values")} where sync_id = $sync_id`, { sync_id: syncId });
+}
+
+/**
+ * Snapshots the value each member to be sent carries (adds and the replacing set; removes need none), so
+ * the values sent are those of the build the change snapshot came from.
+ */
+export async function snapshotSeedValues(aw: ActivationWarehouse, syncId: string, destination: string, audienceId: string): Promise<void> {
   const t = aw.dialect.table;
   await aw.run(
-    `delete from ${t("sync_changes")}
-     where sync_id not in (select sync_id from ${t("sync_ledger")} where status = 'running')`,
+    `insert into ${t("sync_change_values")} (sync_id, member_id, seed_value_eur)
+     select $sync_id, m.member_id, m.seed_value_eur
+     from ${t("audience_members")} m
+     where m.destination = $destination and m.audience_id = $audience_id and m.seed_value_eur is not null
+       and m.member_id in (select c.member_id from ${t("sync_changes")} c where c.sync_id = $sync_id and c.change in ('add', 'replace'))`,
+    { sync_id: syncId, destination, audience_id: audienceId },
   );
 }
 
-export async function dropChangeSnapshot(aw: ActivationWarehouse, syncId: string): Promise<void> {
+/** The snapshotted values of the members after < member_id <= through, by member_id. */
+async function readSeedValues(aw: ActivationWarehouse, syncId: string, after: string, through: string): Promise<Map<string, number>> {
   const t = aw.dialect.table;
-  await aw.run(`delete from ${t("sync_changes")} where sync_id = $sync_id`, { sync_id: syncId });
+  const rows = await aw.runQuery<{ member_id: string; value: string }>(
+    `select member_id, ${aw.dialect.text("seed_value_eur")} as value from ${t("sync_change_values")}
+     where sync_id = $sync_id and member_id > $after and member_id <= $through`,
+    { sync_id: syncId, after, through },
+  );
+  return new Map(rows.map((row) => [row.member_id, Number(row.value)]));
 }
 
 /** member_id is the cursor: a duplicate would make batches skip or repeat rows, so refuse to start. */
@@ -154,6 +192,7 @@ export async function readChangePage(
   change: ChangeKind,
   afterMemberId: string,
   limit: number,
+  options: { seedValues?: boolean } = {},
 ): Promise<MemberIdentifiers[]> {
   const t = aw.dialect.table;
   const params = { sync_id: syncId, change, after: afterMemberId, limit };
@@ -174,7 +213,12 @@ export async function readChangePage(
      order by member_id`,
     { ...params, through },
   );
-  return rows.map((row) => ({ member_id: row.member_id, ...(JSON.parse(row.identifiers) as Omit<MemberIdentifiers, "member_id">) }));
+  const values = options.seedValues && change !== "remove" ? await readSeedValues(aw, syncId, afterMemberId, through) : undefined;
+  return rows.map((row) => ({
+    member_id: row.member_id,
+    ...(JSON.parse(row.identifiers) as Omit<MemberIdentifiers, "member_id">),
+    ...(values ? { seed_value_eur: values.get(row.member_id) ?? null } : {}),
+  }));
 }
 
 /** Marks rows that failed validation so the acknowledgement below leaves them out of the synced state. */
@@ -267,13 +311,17 @@ export async function findExternalAudience(aw: ActivationWarehouse, destination:
   return rows[0]?.external_audience_id;
 }
 
+export function rememberExternalAudienceStatement(d: ActivationDialect, destination: string, audienceId: string, externalAudienceId: string): SqlStatement {
+  return {
+    sql: `insert into ${d.table("destination_audiences")} (destination, audience_id, external_audience_id, created_at)
+          values ($destination, $audience_id, $external_audience_id, cast($now as timestamp))`,
+    params: { destination, audience_id: audienceId, external_audience_id: externalAudienceId, now: utcTimestamp() },
+  };
+}
+
 export async function rememberExternalAudience(aw: ActivationWarehouse, destination: string, audienceId: string, externalAudienceId: string): Promise<void> {
-  const t = aw.dialect.table;
-  await aw.run(
-    `insert into ${t("destination_audiences")} (destination, audience_id, external_audience_id, created_at)
-     values ($destination, $audience_id, $external_audience_id, cast($now as timestamp))`,
-    { destination, audience_id: audienceId, external_audience_id: externalAudienceId, now: utcTimestamp() },
-  );
+  const statement = rememberExternalAudienceStatement(aw.dialect, destination, audienceId, externalAudienceId);
+  await aw.run(statement.sql, statement.params);
 }
 
 export async function syncedMemberIds(aw: ActivationWarehouse, destination: string, audienceId: string): Promise<string[]> {

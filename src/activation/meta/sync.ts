@@ -50,8 +50,11 @@ import {
   snapshotHeldBackRemovals,
   snapshotIncrementalChanges,
   snapshotReplaceSet,
+  snapshotSeedValues,
+  ensureSeedValueTable,
 } from "./state.ts";
 import { completeMetaSteps } from "../erasures.ts";
+import { AUDIENCES } from "../../../macros/audiences.ts";
 
 export interface SyncTotals {
   batchesSent: number;
@@ -82,6 +85,17 @@ export interface SyncMetaOptions {
   clientOptions?: MetaClientOptions;
   /** Build gating and late-binding suppression before anything is sent (src/activation/preflight.ts). */
   preflight?: SyncPreflightOptions;
+  /**
+   * A value-based seed: the Meta audience is created with is_value_based and every add and replace row
+   * carries activation.audience_members.seed_value_eur as LOOKALIKE_VALUE. Default: the audience declares
+   * `value` in macros/audiences.ts.
+   */
+  valueBased?: boolean;
+}
+
+/** Whether macros/audiences.ts declares the audience a value-based seed. */
+export function declaresSeedValue(audienceId: string): boolean {
+  return AUDIENCES.some((audience) => audience.id === audienceId && audience.value !== undefined);
 }
 
 export interface SyncMetaResult extends SyncTotals {
@@ -105,8 +119,9 @@ export function defaultAudienceName(audienceId: string): string {
   return `Slice ${audienceId}`;
 }
 
-export function defaultAudienceDescription(destination: string, audienceId: string): string {
-  return `Customer list managed by Slice; edits are overwritten by the next sync. ${audienceMarker(destination, audienceId)}`;
+export function defaultAudienceDescription(destination: string, audienceId: string, options: { valueBased?: boolean } = {}): string {
+  const what = options.valueBased ? "Customer list with member values (a lookalike seed)" : "Customer list";
+  return `${what} managed by Slice; edits are overwritten by the next sync. ${audienceMarker(destination, audienceId, options)}`;
 }
 
 /**
@@ -120,14 +135,18 @@ export function defaultAudienceDescription(destination: string, audienceId: stri
  */
 export async function ensureAudience(
   wh: Warehouse | ActivationWarehouse,
-  options: { audienceId: string; destination?: string; client: MetaGraphClient; name?: string },
+  options: { audienceId: string; destination?: string; client: MetaGraphClient; name?: string; valueBased?: boolean },
 ): Promise<{ externalAudienceId: string; source: AudienceSource }> {
   const aw = asActivationWarehouse(wh);
   const destination = options.destination ?? "meta";
+  const valueBased = options.valueBased === true;
   await ensureMetaStateTables(aw);
   const known = await findExternalAudience(aw, destination, options.audienceId);
-  if (known) return { externalAudienceId: known, source: "warehouse" };
-  const marker = audienceMarker(destination, options.audienceId);
+  if (known) {
+    if (valueBased) await requireValueBased(options.client, known, destination, options.audienceId);
+    return { externalAudienceId: known, source: "warehouse" };
+  }
+  const marker = audienceMarker(destination, options.audienceId, { valueBased });
   const marked = await options.client.findMarkedAudiences(marker);
   let externalAudienceId: string;
   let source: AudienceSource;
@@ -143,12 +162,29 @@ export async function ensureAudience(
     source = "adopted";
   } else {
     const name = options.name ?? defaultAudienceName(options.audienceId);
-    const created = await options.client.createMarkedAudience({ name, description: defaultAudienceDescription(destination, options.audienceId), marker });
+    const description = defaultAudienceDescription(destination, options.audienceId, { valueBased });
+    const created = await options.client.createMarkedAudience({ name, description, marker, valueBased });
     externalAudienceId = created.id;
     source = created.recovered ? "recovered" : "created";
   }
   await rememberExternalAudience(aw, destination, options.audienceId, externalAudienceId);
   return { externalAudienceId, source };
+}
+
+/**
+ * An audience Slice created before it became a value-based seed cannot take LOOKALIKE_VALUE (Meta refuses
+ * the schema key on an audience created without is_value_based, and cannot switch it on), so say so
+ * before sending anything.
+ */
+async function requireValueBased(client: MetaGraphClient, externalAudienceId: string, destination: string, audienceId: string): Promise<void> {
+  const audience = await client.getAudience(externalAudienceId);
+  if (audience.is_value_based === true) return;
+  throw new Error(
+    `Meta audience ${externalAudienceId} of ${destination}/${audienceId} is not value-based (it was created before the audience declared a value), ` +
+      "and Meta cannot make an existing audience value-based. Fix: delete its row from activation.destination_audiences " +
+      `(delete from activation.destination_audiences where destination = '${destination}' and audience_id = '${audienceId}') and sync again, ` +
+      "which creates a value-based audience; remove the old one in Audience Manager",
+  );
 }
 
 /** Random and positive, below 2^53 so it survives JSON in every client while fitting Meta's int64. */
@@ -165,20 +201,22 @@ interface Batch {
  * Keyset pages of one change kind, validated. Pages whose rows all fail validation are folded into the
  * next batch (or a final batch with nothing to send) so batch ranges stay contiguous.
  */
-async function* batches(aw: ActivationWarehouse, syncId: string, change: ChangeKind, batchSize: number): AsyncGenerator<Batch> {
+async function* batches(aw: ActivationWarehouse, syncId: string, change: ChangeKind, batchSize: number, seedValues = false): AsyncGenerator<Batch> {
+  // Removes name people by their identifiers only; adds and replaces of a seed carry the value.
+  const values = seedValues && change !== "remove";
   let cursor = "";
   let rangeStart = "";
   let pendingInvalid: PreparedBatch["invalid"] = [];
   for (;;) {
-    const page = await readChangePage(aw, syncId, change, cursor, batchSize);
+    const page = await readChangePage(aw, syncId, change, cursor, batchSize, { seedValues: values });
     if (page.length === 0) {
       if (pendingInvalid.length > 0) {
-        yield { range: { after: rangeStart, through: cursor }, prepared: { payload: prepareBatch([]).payload, memberIds: [], invalid: pendingInvalid } };
+        yield { range: { after: rangeStart, through: cursor }, prepared: { payload: prepareBatch([], { values }).payload, memberIds: [], invalid: pendingInvalid } };
       }
       return;
     }
     cursor = page[page.length - 1].member_id;
-    const prepared = prepareBatch(page);
+    const prepared = prepareBatch(page, { values });
     pendingInvalid = pendingInvalid.concat(prepared.invalid);
     if (prepared.memberIds.length === 0) continue;
     yield { range: { after: rangeStart, through: cursor }, prepared: { ...prepared, invalid: pendingInvalid } };
@@ -206,6 +244,7 @@ interface RunContext {
   batchSize: number;
   totals: SyncTotals;
   onProgress?: SyncMetaOptions["onProgress"];
+  seedValues?: boolean;
 }
 
 /** Adds the batch's counts to the running totals and reports the batch. */
@@ -244,7 +283,7 @@ async function runIncremental(run: RunContext): Promise<void> {
   const { aw, syncId, destination, audienceId } = run;
   for (const phase of ["remove", "add"] as const) {
     let batchSeq = 0;
-    for await (const batch of batches(aw, syncId, phase, run.batchSize)) {
+    for await (const batch of batches(aw, syncId, phase, run.batchSize, run.seedValues)) {
       const startedAt = performance.now();
       const sent = batch.prepared.memberIds.length;
       let response: MetaUsersResponse | undefined;
@@ -330,7 +369,7 @@ async function runReplaceSession(run: RunContext, estimatedTotal: number): Promi
   const { aw, syncId, destination, audienceId } = run;
   const sessionId = randomSessionId();
   let membersSent = 0;
-  const iterator = batches(aw, syncId, "replace", run.batchSize);
+  const iterator = batches(aw, syncId, "replace", run.batchSize, run.seedValues);
   let current = await iterator.next();
   if (current.done || current.value.prepared.memberIds.length === 0) {
     throw new Error(
@@ -397,10 +436,12 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
   const mode: SyncMode = options.mode ?? "incremental";
   const batchSize = resolveBatchSize(options.batchSize, config);
   const audienceId = options.audienceId;
+  const seedValues = options.valueBased ?? declaresSeedValue(audienceId);
 
   await requireAudienceMembers(aw);
   await ensureLedgerTable(aw);
   await ensureMetaStateTables(aw);
+  if (seedValues) await ensureSeedValueTable(aw);
 
   const syncId = randomUUID();
   const client = new MetaGraphClient(config, {
@@ -411,7 +452,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
     },
   });
   const closedInterrupted = await closeInterruptedSyncs(aw, destination, audienceId, syncId, "meta");
-  await dropStaleChangeSnapshots(aw);
+  await dropStaleChangeSnapshots(aw, { seedValues });
   await startLedger(aw, { destination, audienceId, mode, triggeredBy: options.triggeredBy, syncId });
 
   const totals: SyncTotals = { batchesSent: 0, rowsAdded: 0, rowsRemoved: 0, rowsInvalid: 0, rowsAccepted: 0 };
@@ -420,19 +461,21 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
     await requireKnownAudience(aw, audienceId, destination, { withMetaState: true });
     await preflightSync(aw, { syncId, destination, audienceId }, options.preflight);
     await assertOneRowPerMember(aw, destination, audienceId);
-    const { externalAudienceId, source } = await ensureAudience(aw, { audienceId, destination, client, name: options.audienceName });
-    const run: RunContext = { aw, client, syncId, destination, audienceId, externalAudienceId, batchSize, totals, onProgress: options.onProgress };
+    const { externalAudienceId, source } = await ensureAudience(aw, { audienceId, destination, client, name: options.audienceName, valueBased: seedValues });
+    const run: RunContext = { aw, client, syncId, destination, audienceId, externalAudienceId, batchSize, totals, onProgress: options.onProgress, seedValues };
     const startedEvent = { type: "started" as const, syncId, mode, externalAudienceId, audienceSource: source, closedInterrupted };
     if (mode === "incremental") {
       const { adds, removes } = await snapshotIncrementalChanges(aw, syncId, destination, audienceId);
+      if (seedValues) await snapshotSeedValues(aw, syncId, destination, audienceId);
       await options.onProgress?.({ ...startedEvent, toAdd: adds, toRemove: removes });
       await runIncremental(run);
     } else {
       const total = await snapshotReplaceSet(aw, syncId, destination, audienceId);
+      if (seedValues) await snapshotSeedValues(aw, syncId, destination, audienceId);
       await options.onProgress?.({ ...startedEvent, toAdd: total, toRemove: 0 });
       await runReplace(run, total);
     }
-    await dropChangeSnapshot(aw, syncId);
+    await dropChangeSnapshot(aw, syncId, { seedValues });
     // erasure requests whose person Meta no longer holds are recorded as told (src/activation/erasures.ts)
     await completeMetaSteps(aw, destination, syncId);
     return {
@@ -451,7 +494,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
       error.message = message;
     }
     await finishLedger(aw, syncId, "failed", message).catch(() => undefined);
-    await dropChangeSnapshot(aw, syncId).catch(() => undefined);
+    await dropChangeSnapshot(aw, syncId, { seedValues }).catch(() => undefined);
     throw error;
   }
 }

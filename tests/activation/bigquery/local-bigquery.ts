@@ -7,12 +7,12 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { compileProject } from "../../../src/dataform/compile.ts";
 import { type LocalBigQuery, startLocalBigQuery } from "../../../src/bigquery-local/server.ts";
 import { REPO_ROOT } from "../../support/dataform-project.ts";
-import { customerIdOf, externIdOf, HASH_COLUMNS, memberIdOf, sha256 } from "../meta/fixtures.ts";
+import { customerIdOf, decilesOf, externIdOf, HASH_COLUMNS, memberIdOf, seedValueOf, sha256 } from "../meta/fixtures.ts";
 
 export const PROJECT = "slice-demo";
 export const LOCATION = "EU";
 export const DATASET = "activation";
-export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "destination_audiences", "build_runs", "sync_suppressions"] as const;
+export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "sync_change_values", "destination_audiences", "build_runs", "sync_suppressions"] as const;
 
 /** Starts the endpoint and points this process's official clients at it (env only, as in production). */
 export async function startActivationBigQuery(): Promise<{ bq: LocalBigQuery; client: BigQuery; restoreEnv(): void }> {
@@ -65,6 +65,8 @@ export const AUDIENCE_MEMBERS_SCHEMA = [
   { name: "is_holdout", type: "BOOL" },
   { name: "as_of_date", type: "DATE" },
   ...HASH_COLUMNS.map((name) => ({ name, type: "STRING" })),
+  { name: "seed_value_eur", type: "NUMERIC" },
+  { name: "seed_value_decile", type: "INT64" },
 ];
 
 export interface BigQuerySeed {
@@ -74,6 +76,8 @@ export interface BigQuerySeed {
   firstIndex?: number;
   asOfDate?: string;
   holdoutEvery?: number;
+  /** A value-based seed: seed_value_eur = seedValueOf(i), deciles among the seeded rows. */
+  values?: boolean;
 }
 
 /** The same members as tests/activation/meta/fixtures.ts seedAudience builds on DuckDB (phone missing every 3rd, names every 5th). */
@@ -102,7 +106,12 @@ export function audienceRows(seed: BigQuerySeed): Record<string, unknown>[] {
       dobm_sha256: sha256(String(1 + (i % 12)).padStart(2, "0")),
       dobd_sha256: sha256(String(1 + (i % 28)).padStart(2, "0")),
       gen_sha256: sha256(i % 2 === 0 ? "f" : "m"),
+      ...(seed.values ? { seed_value_eur: seedValueOf(i).toFixed(2) } : {}),
     });
+  }
+  if (seed.values) {
+    const deciles = decilesOf(rows.map((row) => Number(row.seed_value_eur)));
+    rows.forEach((row, index) => (row.seed_value_decile = deciles[index]));
   }
   return rows;
 }

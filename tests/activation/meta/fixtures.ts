@@ -18,9 +18,16 @@ export async function createAudienceMembersTable(wh: Warehouse): Promise<void> {
   await wh.run("create schema if not exists activation");
   await wh.run(`create table if not exists activation.audience_members (
     audience_id varchar, destination varchar, member_id varchar, customer_id varchar, is_holdout boolean, as_of_date date,
-    ${HASH_COLUMNS.map((column) => `${column} varchar`).join(", ")}
+    ${HASH_COLUMNS.map((column) => `${column} varchar`).join(", ")},
+    seed_value_eur decimal(18, 2), seed_value_decile bigint
   )`);
 }
+
+/**
+ * The member value of customer i in a value-based seed (euros): every 4th is worth 0 (no score), the rest
+ * spread over 0.01-999.99, as definitions/activation/audience_members.sqlx leaves them (cents, never negative).
+ */
+export const seedValueOf = (index: number) => (index % 4 === 0 ? 0 : ((index * 7919) % 99999 + 1) / 100);
 
 export interface SeedOptions {
   audienceId: string;
@@ -31,6 +38,8 @@ export interface SeedOptions {
   asOfDate?: string;
   /** Every n-th customer is a holdout (never exported). */
   holdoutEvery?: number;
+  /** A value-based seed: seed_value_eur = seedValueOf(i) and its decile, as the model computes them. */
+  values?: boolean;
 }
 
 /**
@@ -42,7 +51,7 @@ export async function seedAudience(wh: Warehouse, options: SeedOptions): Promise
   const first = options.firstIndex ?? 1;
   const holdoutEvery = options.holdoutEvery ?? 0;
   await wh.query(
-    `insert into activation.audience_members
+    `insert into activation.audience_members (audience_id, destination, member_id, customer_id, is_holdout, as_of_date, ${HASH_COLUMNS.join(", ")}, seed_value_eur)
      select $audience_id, $destination, sha256($audience_id || ':' || cid), cid,
             ${holdoutEvery > 0 ? `i % ${holdoutEvery} = 0` : "false"},
             cast($as_of_date as date),
@@ -58,9 +67,29 @@ export async function seedAudience(wh: Warehouse, options: SeedOptions): Promise
             sha256(cast(1950 + i % 50 as varchar)),
             sha256(lpad(cast(1 + i % 12 as varchar), 2, '0')),
             sha256(lpad(cast(1 + i % 28 as varchar), 2, '0')),
-            sha256(case when i % 2 = 0 then 'f' else 'm' end)
+            sha256(case when i % 2 = 0 then 'f' else 'm' end),
+            ${options.values ? "case when i % 4 = 0 then 0 else cast(((i * 7919) % 99999 + 1) / 100.0 as decimal(18, 2)) end" : "null"}
      from (select i, 'C' || lpad(cast(i as varchar), 7, '0') as cid from range(${first}, ${first + options.count}) t(i))`,
     { audience_id: options.audienceId, destination: options.destination, as_of_date: options.asOfDate ?? "2026-11-20" },
+  );
+  if (options.values) await recomputeDeciles(wh, options.audienceId, options.destination);
+}
+
+/** Deciles as the model computes them (rank-based, ties share one), for rows seeded without SQL. */
+export function decilesOf(values: readonly number[]): number[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rankOf = (value: number) => sorted.findIndex((candidate) => candidate === value) + 1;
+  return values.map((value) => Math.min(10, 1 + Math.floor((10 * (rankOf(value) - 1)) / values.length)));
+}
+
+/** seed_value_decile as the model computes it: by rank, so equal values share a decile. */
+export async function recomputeDeciles(wh: Warehouse, audienceId: string, destination: string): Promise<void> {
+  await wh.query(
+    `update activation.audience_members m set seed_value_decile = d.decile
+     from (select member_id, least(10, 1 + cast(floor(10 * (rank() over (order by seed_value_eur) - 1) / count(*) over ()) as bigint)) as decile
+           from activation.audience_members where audience_id = $audience_id and destination = $destination and seed_value_eur is not null) d
+     where m.audience_id = $audience_id and m.destination = $destination and m.member_id = d.member_id`,
+    { audience_id: audienceId, destination },
   );
 }
 
