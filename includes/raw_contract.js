@@ -9,7 +9,7 @@
  * Compiled into includes/raw_contract.js (global `raw_contract` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.RAW_TABLES = exports.IDENTITY_SOURCE_SYSTEMS = exports.PRIVACY_IDENTIFIER_TYPES = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
+exports.RAW_TABLES = exports.HOUSEHOLD_TYPES = exports.GENDERS = exports.AGE_BANDS = exports.IDENTITY_SOURCE_SYSTEMS = exports.PRIVACY_IDENTIFIER_TYPES = exports.LOYALTY_EVENT_KINDS = exports.CONSENT_PURPOSES = exports.ORDER_STATUSES = exports.FULFILMENTS = exports.CHANNELS = exports.RAW_SCHEMA = void 0;
 exports.rawTable = rawTable;
 exports.RAW_SCHEMA = "raw";
 exports.CHANNELS = ["app", "web", "store", "delivery_partner"];
@@ -28,6 +28,11 @@ exports.LOYALTY_EVENT_KINDS = ["slice_earned", "card_completed", "reward_redeeme
 exports.PRIVACY_IDENTIFIER_TYPES = ["customer_id", "email", "phone", "loyalty_card", "device_id", "source_record", "person_id"];
 /** Systems that know a person under their own id; loyalty and webshop ids are customer ids in `customers`. */
 exports.IDENTITY_SOURCE_SYSTEMS = ["loyalty", "webshop", "app", "delivery_partner", "pos"];
+/** customer_profile.age_band values (int_customer_classification); the reference population uses the same bands. */
+exports.AGE_BANDS = ["under_25", "25_34", "35_44", "45_54", "55_64", "65_plus"];
+exports.GENDERS = ["m", "f"];
+/** customer_profile.household_type values a population can be split by. */
+exports.HOUSEHOLD_TYPES = ["family", "couple", "single"];
 function col(name, type, nullable, description, values) {
     return values ? { name, type, nullable, description, values } : { name, type, nullable, description };
 }
@@ -149,6 +154,18 @@ exports.RAW_TABLES = [
             col("identifier_sha256", "string", false, "SHA-256 (lower-case hex) of the identifier normalized as the audiences normalize it (macros/identifiers.ts): e-mail trimmed and lower-case, phone as E.164 digits, card and device id upper-case."),
             col("request_id", "string", false, "The erasure request (privacy.privacy_requests) that put it on the list."),
             col("suppressed_at", "timestamp", false, "When it was put on the list (UTC)."),
+        ],
+    },
+    {
+        name: "reference_population",
+        description: "A reference population to index customers against in marts.profile_report: persons per region × age band × gender, optionally split by household type (each person in exactly one row), for example from Statistics Finland. Empty or absent rows: the report's population columns stay null.",
+        columns: [
+            col("region", "string", false, "Region, named as raw.stores.region names it (a customer's region in the report is the region of their most used store)."),
+            col("age_band", "string", false, "Age band, as customer_profile.age_band.", exports.AGE_BANDS),
+            col("gender", "string", false, "Gender, as raw.customers.gender: 'm' or 'f'.", exports.GENDERS),
+            col("household_type", "string", true, "family, couple or single; null when the counts are not split by household type.", exports.HOUSEHOLD_TYPES),
+            col("persons", "int64", false, "Persons in the cell."),
+            col("source", "string", true, "Where the counts come from and for which year, e.g. 'Statistics Finland, 31 Dec 2025'."),
         ],
     },
 ];

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { compileForDuckDb } from "../dataform/compile.ts";
+import { createRawTables } from "../raw/ddl.ts";
 import { scoreVarsForBuild } from "../scores/vars.ts";
 import { propensityVarsForBuild } from "../propensity/train.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
@@ -44,6 +45,9 @@ export async function build(options: BuildOptions = {}, warehouse?: Warehouse): 
     // The latest propensity model (slice propensity fit) scores marts.customer_propensity.
     const propensity = await propensityVarsForBuild(wh);
     const compiled = await compileForDuckDb(options.projectDir, { ...scoring.vars, ...propensity, ...options.vars });
+    // A contract table added after this warehouse was loaded (raw.reference_population) is created empty, so
+    // the models that read it build instead of failing on a missing table.
+    if (!options.dryRun && (await wh.tableExists("raw", "customers"))) await createRawTables(wh);
     return await runGraph(wh, compiled, {
       selectors: options.selectors,
       fullRefresh: options.fullRefresh,
