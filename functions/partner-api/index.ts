@@ -14,6 +14,7 @@ import type { BigQueryWarehouseConfig } from "../../src/warehouse/config.ts";
 import { BigQueryAudienceReader } from "../../src/warehouse/bigquery.ts";
 import { type HttpFunction, lazyHttpFunction } from "../../src/cloud/http-function.ts";
 import { resolveSecretReferences } from "../../src/cloud/secrets.ts";
+import { MemberSpool } from "../../src/api/spool.ts";
 import { createPartnerApiApp } from "../../src/api/app.ts";
 
 export type { HttpFunction };
@@ -36,7 +37,17 @@ export function createPartnerApiHandler(options: PartnerApiHandlerOptions = {}):
       // Variables may hold sm://… references to Secret Manager versions (src/cloud/secrets.ts).
       const settings = partnerApiSettingsFromEnv(await resolveSecretReferences(options.env ?? process.env));
       const reader = options.reader ?? bigQueryReader(requireBigQueryWarehouse(settings));
-      return createPartnerApiApp({ reader, keys: settings.keys, cursorSecret: settings.cursorSecret, rateLimit: settings.rateLimit, streamLimits: settings.streamLimits, log: options.log ?? console.error });
+      return createPartnerApiApp({
+        reader,
+        keys: settings.keys,
+        cursorSecret: settings.cursorSecret,
+        rateLimit: settings.rateLimit,
+        streamLimits: settings.streamLimits,
+        clientThrottle: settings.clientThrottle,
+        // In the function's /tmp (memory there); the instance keeps it for its life.
+        spool: new MemberSpool(settings.spool),
+        log: options.log ?? console.error,
+      });
     },
     options.log ?? console.error,
   );

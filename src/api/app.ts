@@ -18,6 +18,7 @@ import {
 } from "./audiences.ts";
 import {
   changeQuerySchema,
+  clientThrottle,
   endpointNotFound,
   memberQuerySchema,
   methodNotAllowed,
@@ -32,7 +33,8 @@ import {
 } from "./http.ts";
 import { type ApiKeyRegistry, ApiKeyVerifier, type KeyVerificationLimits, type RateLimitSettings } from "./keys.ts";
 import { DEFAULT_STREAM_LIMITS, parseStreamLimits, type StreamLimits, StreamSlots } from "./streams.ts";
-import { DEFAULT_RATE_LIMIT, TokenBucketLimiter } from "./rate-limit.ts";
+import { type ClientThrottleSettings, DEFAULT_CLIENT_THROTTLE, DEFAULT_RATE_LIMIT, MAX_CLIENT_BUCKETS, TokenBucketLimiter } from "./rate-limit.ts";
+import { DEFAULT_SPOOL_SETTINGS, MemberSpool } from "./spool.ts";
 import { assertCursorSecret } from "./cursor.ts";
 import type { AudienceReader } from "../warehouse/adapter.ts";
 
@@ -51,6 +53,14 @@ export interface PartnerApiDependencies {
   keyVerification?: KeyVerificationLimits;
   /** Warehouse rows per keyset query while streaming NDJSON. */
   streamPageRows?: number;
+  /** Requests per client address, before any key is verified (default DEFAULT_CLIENT_THROTTLE). */
+  clientThrottle?: ClientThrottleSettings;
+  /**
+   * Where concurrent NDJSON streams of one snapshot are served from one warehouse read: a spool made with
+   * DEFAULT_SPOOL_SETTINGS when left out (files under os.tmpdir(), removed when the process exits), or
+   * false to read the warehouse once per stream. Whoever passes a spool closes it.
+   */
+  spool?: MemberSpool | false;
   /** Where unexpected errors are logged. */
   log?: (message: string) => void;
 }
@@ -110,11 +120,14 @@ export function createPartnerApiApp(dependencies: PartnerApiDependencies): Hono<
   const streams = new StreamSlots(dependencies.streamLimits ? parseStreamLimits(dependencies.streamLimits, "streamLimits") : DEFAULT_STREAM_LIMITS);
   const fallbackRate = dependencies.rateLimit ?? DEFAULT_RATE_LIMIT;
   const limiter = new TokenBucketLimiter((partner) => verifier.rateLimitFor(partner) ?? fallbackRate, dependencies.nowMs);
-  const context: ApiContext = { reader: dependencies.reader, cursorSecret: dependencies.cursorSecret };
+  const throttle = dependencies.clientThrottle ?? DEFAULT_CLIENT_THROTTLE;
+  const clientLimiter = new TokenBucketLimiter(() => throttle, dependencies.nowMs, { maxBuckets: MAX_CLIENT_BUCKETS });
+  const spool = dependencies.spool === false ? undefined : (dependencies.spool ?? new MemberSpool(DEFAULT_SPOOL_SETTINGS));
+  const context: ApiContext = { reader: dependencies.reader, cursorSecret: dependencies.cursorSecret, spool };
 
   const app = new Hono<PartnerApiEnv>();
   app.use("*", requestId(), noStore);
-  app.use("/v1/*", partnerAuth(verifier), partnerRateLimit(limiter));
+  app.use("/v1/*", clientThrottle(clientLimiter, throttle.trust_proxy), partnerAuth(verifier), partnerRateLimit(limiter));
   app.route("/v1/audiences", audienceRoutes(context, streams, dependencies.streamPageRows, log));
   app.notFound(endpointNotFound);
   app.onError(problemErrorHandler(log));

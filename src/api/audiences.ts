@@ -18,6 +18,7 @@ import {
   type IdentifierValues,
   type MemberRecord,
 } from "../warehouse/adapter.ts";
+import type { MemberSpool } from "./spool.ts";
 import { signCursor, verifyChangeCursor, verifyMemberCursor } from "./cursor.ts";
 import { audienceNotFound, type InvalidField, invalidRequest, ProblemError } from "./problem.ts";
 
@@ -35,6 +36,8 @@ export const STREAM_WRITE_ROWS = 1_000;
 export interface ApiContext {
   reader: AudienceReader;
   cursorSecret: string;
+  /** Serves concurrent NDJSON streams of one snapshot from one warehouse read (src/api/spool.ts). */
+  spool?: MemberSpool;
 }
 
 export interface AudienceResource {
@@ -177,11 +180,6 @@ export interface MemberStream {
   memberCount: number;
 }
 
-/**
- * The whole snapshot as NDJSON, one member per line, in no promised order. The stream pulls the next batch
- * from the reader only when the client has taken the previous one, so memory stays at about one batch
- * whatever the audience size.
- */
 /** What the NDJSON stream will send, without opening it: its snapshot and its line count (for HEAD). */
 export async function describeMemberStream(context: ApiContext, partner: string, audienceId: string): Promise<{ asOfDate: string | null; memberCount: number }> {
   await requireAudience(context.reader, partner, audienceId);
@@ -190,9 +188,11 @@ export async function describeMemberStream(context: ApiContext, partner: string,
 }
 
 /**
- * The whole snapshot as NDJSON, one member per line, in no promised order. The stream pulls the next batch
- * from the reader only when the client has taken the previous one, so memory stays at about one batch
- * whatever the audience size. `onFinish` runs once when the stream ends, fails or is cancelled.
+ * The whole snapshot as NDJSON, one member per line, in no promised order. With a spool (and room on its
+ * disk) the body is read from the snapshot's spool file, which one warehouse read writes for every stream of
+ * that snapshot at once. Otherwise the stream pulls the next batch from the reader only when the client has
+ * taken the previous one, so memory stays at about one batch per stream whatever the audience size.
+ * `onFinish` runs once when the stream ends, fails or is cancelled.
  */
 export async function streamMembers(
   context: ApiContext,
@@ -202,6 +202,15 @@ export async function streamMembers(
 ): Promise<MemberStream> {
   const { asOfDate, memberCount } = await describeMemberStream(context, partner, audienceId);
   const batchRows = options.pageRows ?? STREAM_PAGE_ROWS;
+  if (asOfDate && context.spool) {
+    const spooled = context.spool.stream(
+      { partner, audienceId, asOfDate, memberCount },
+      () => context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate }, batchRows),
+      memberNdjsonLine,
+      { writeRows: STREAM_WRITE_ROWS, onError: options.onError, onFinish: options.onFinish },
+    );
+    if (spooled) return { stream: spooled, asOfDate, memberCount };
+  }
   const encoder = new TextEncoder();
   const batches: AsyncIterator<MemberRecord[]> | undefined = asOfDate
     ? context.reader.streamMembers({ audienceId, partnerId: partner, asOfDate }, batchRows)[Symbol.asyncIterator]()

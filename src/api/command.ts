@@ -5,7 +5,8 @@ import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { createApiKey, DEFAULT_API_KEYS_FILE, type HashAlgorithm } from "./keys.ts";
-import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { DEFAULT_CLIENT_THROTTLE, DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { DEFAULT_SPOOL_SETTINGS, parseSpoolSettings } from "./spool.ts";
 import { DEFAULT_API_HOST, DEFAULT_API_PORT, servePartnerApi } from "./serve.ts";
 import { DEFAULT_STREAM_LIMITS, parseStreamLimits } from "./streams.ts";
 
@@ -45,7 +46,12 @@ export function registerApiCommands(program: Command): void {
     .option("--rate-burst <n>", "requests a partner may send at once", positiveNumber("--rate-burst", true), DEFAULT_RATE_LIMIT.burst)
     .option("--rate-per-second <n>", "sustained requests per second per partner", positiveNumber("--rate-per-second", false), DEFAULT_RATE_LIMIT.per_second)
     .option("--max-streams-per-partner <n>", "NDJSON streams one partner may have open at once", positiveNumber("--max-streams-per-partner", true), DEFAULT_STREAM_LIMITS.per_partner)
-    .option("--max-streams <n>", "NDJSON streams open at once, all partners together", positiveNumber("--max-streams", true), DEFAULT_STREAM_LIMITS.total);
+    .option("--max-streams <n>", "NDJSON streams open at once, all partners together", positiveNumber("--max-streams", true), DEFAULT_STREAM_LIMITS.total)
+    .option("--client-rate-burst <n>", "requests one client address may send at once, before its key is checked", positiveNumber("--client-rate-burst", true), DEFAULT_CLIENT_THROTTLE.burst)
+    .option("--client-rate-per-second <n>", "sustained requests per second per client address", positiveNumber("--client-rate-per-second", false), DEFAULT_CLIENT_THROTTLE.per_second)
+    .option("--trust-proxy", "take the client address from the first X-Forwarded-For hop (only behind a proxy that sets it)", false)
+    .option("--spool-dir <path>", "folder for the NDJSON spool files (default: the system temp folder)")
+    .option("--spool-max-mb <n>", "disk the NDJSON spool files may take in MiB; 0 streams every request from the warehouse", wholeNumber("--spool-max-mb", { min: 0 }), DEFAULT_SPOOL_SETTINGS.max_bytes / 2 ** 20);
   addWarehouseOptions(serveCommand).action(async (opts) => {
     const running = await servePartnerApi({
       warehouse: warehouseConfigFromFlags(opts),
@@ -59,6 +65,8 @@ export function registerApiCommands(program: Command): void {
         { ...DEFAULT_STREAM_LIMITS, per_partner: opts.maxStreamsPerPartner, total: opts.maxStreams },
         "--max-streams-per-partner / --max-streams",
       ),
+      clientThrottle: { burst: opts.clientRateBurst, per_second: opts.clientRatePerSecond, trust_proxy: opts.trustProxy },
+      spool: parseSpoolSettings({ ...DEFAULT_SPOOL_SETTINGS, dir: opts.spoolDir, max_bytes: opts.spoolMaxMb * 2 ** 20 }, "--spool-dir / --spool-max-mb"),
     });
     await new Promise<void>((resolve) => {
       const stop = () => {

@@ -5,9 +5,17 @@
 import { z } from "zod";
 import { assertCursorSecret, MIN_CURSOR_SECRET_LENGTH } from "./cursor.ts";
 import { type ApiKeyRegistry, loadApiKeyRegistry, parseApiKeyRegistryText, type RateLimitSettings } from "./keys.ts";
-import { DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { type ClientThrottleSettings, DEFAULT_CLIENT_THROTTLE, DEFAULT_RATE_LIMIT } from "./rate-limit.ts";
+import { DEFAULT_SPOOL_SETTINGS, type SpoolSettings } from "./spool.ts";
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from "./streams.ts";
 import { type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
+
+/**
+ * A Cloud Function's /tmp is memory: a spool file counts against the instance's memory like the process does,
+ * so the default only spools audiences up to about 470,000 members (at their largest lines); larger ones are
+ * streamed from BigQuery per stream (see docs/api.md).
+ */
+export const CLOUD_FUNCTION_SPOOL_MAX_MB = 512;
 
 const envSchema = z.object({
   SLICE_API_KEYS: z.string().min(1).optional(),
@@ -17,6 +25,11 @@ const envSchema = z.object({
   SLICE_API_RATE_PER_SECOND: z.coerce.number().positive().optional(),
   SLICE_API_MAX_STREAMS_PER_PARTNER: z.coerce.number().int().min(1).max(1000).optional(),
   SLICE_API_MAX_STREAMS: z.coerce.number().int().min(1).max(10_000).optional(),
+  SLICE_API_CLIENT_RATE_BURST: z.coerce.number().int().min(1).optional(),
+  SLICE_API_CLIENT_RATE_PER_SECOND: z.coerce.number().positive().optional(),
+  SLICE_API_TRUST_PROXY: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+  SLICE_API_SPOOL_MAX_MB: z.coerce.number().int().min(0).optional(),
+  SLICE_API_SPOOL_RETAIN_SECONDS: z.coerce.number().min(0).max(86_400).optional(),
 });
 
 /** The variables the partner API function reads (deploy/ sets them; tests/deploy checks it). */
@@ -28,7 +41,13 @@ const ENV_FIXES: Record<string, string> = {
   SLICE_API_RATE_PER_SECOND: "set a positive number of requests per second, e.g. 5",
   SLICE_API_MAX_STREAMS_PER_PARTNER: `set a whole number of NDJSON streams one partner may have open at once, e.g. ${DEFAULT_STREAM_LIMITS.per_partner}`,
   SLICE_API_MAX_STREAMS: `set a whole number of NDJSON streams open at once on an instance, e.g. ${DEFAULT_STREAM_LIMITS.total}`,
+  SLICE_API_CLIENT_RATE_BURST: `set a whole number of requests one client address may send at once, e.g. ${DEFAULT_CLIENT_THROTTLE.burst}`,
+  SLICE_API_CLIENT_RATE_PER_SECOND: `set a positive number of requests per second per client address, e.g. ${DEFAULT_CLIENT_THROTTLE.per_second}`,
+  SLICE_API_TRUST_PROXY: "set true when the function is reached through a proxy that sets X-Forwarded-For (Cloud Functions is), false otherwise",
+  SLICE_API_SPOOL_MAX_MB: `set the MiB of /tmp (memory on Cloud Functions) NDJSON spool files may take, e.g. ${CLOUD_FUNCTION_SPOOL_MAX_MB}; 0 turns the spool off`,
+  SLICE_API_SPOOL_RETAIN_SECONDS: "set how many seconds a finished spool file is kept for the next download, 0-86400, e.g. 0",
 };
+
 
 export interface CloudFunctionSettings {
   keys: ApiKeyRegistry;
@@ -37,6 +56,8 @@ export interface CloudFunctionSettings {
   bigQuery: BigQueryWarehouseConfig | undefined;
   rateLimit: RateLimitSettings;
   streamLimits: StreamLimits;
+  clientThrottle: ClientThrottleSettings;
+  spool: SpoolSettings;
 }
 
 export function partnerApiSettingsFromEnv(env: Record<string, string | undefined>): CloudFunctionSettings {
@@ -70,6 +91,16 @@ export function partnerApiSettingsFromEnv(env: Record<string, string | undefined
       ...DEFAULT_STREAM_LIMITS,
       per_partner: vars.SLICE_API_MAX_STREAMS_PER_PARTNER ?? DEFAULT_STREAM_LIMITS.per_partner,
       total: vars.SLICE_API_MAX_STREAMS ?? DEFAULT_STREAM_LIMITS.total,
+    },
+    clientThrottle: {
+      burst: vars.SLICE_API_CLIENT_RATE_BURST ?? DEFAULT_CLIENT_THROTTLE.burst,
+      per_second: vars.SLICE_API_CLIENT_RATE_PER_SECOND ?? DEFAULT_CLIENT_THROTTLE.per_second,
+      // Cloud Functions is always behind Google's front end, which sets X-Forwarded-For.
+      trust_proxy: (vars.SLICE_API_TRUST_PROXY ?? "true") === "true",
+    },
+    spool: {
+      max_bytes: (vars.SLICE_API_SPOOL_MAX_MB ?? CLOUD_FUNCTION_SPOOL_MAX_MB) * 2 ** 20,
+      retain_seconds: vars.SLICE_API_SPOOL_RETAIN_SECONDS ?? DEFAULT_SPOOL_SETTINGS.retain_seconds,
     },
   };
 }

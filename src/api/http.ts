@@ -8,7 +8,8 @@ import { z } from "zod";
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "./audiences.ts";
 import { type ApiKeyVerifier, authenticatePartner } from "./keys.ts";
 import { invalidFieldsFromIssues, invalidRequest, PROBLEM_CONTENT_TYPE, ProblemError, renderProblem } from "./problem.ts";
-import { enforceRateLimit, type TokenBucketLimiter } from "./rate-limit.ts";
+import type { IncomingMessage } from "node:http";
+import { clientAddress, enforceClientThrottle, enforceRateLimit, type TokenBucketLimiter } from "./rate-limit.ts";
 
 export type PartnerApiEnv = {
   Variables: {
@@ -160,6 +161,20 @@ export const methodNotAllowed: Handler<PartnerApiEnv> = (c) => {
 export function partnerAuth(verifier: ApiKeyVerifier): MiddlewareHandler<PartnerApiEnv> {
   return async (c, next) => {
     c.set("partnerId", await authenticatePartner(verifier, c.req.header("authorization")));
+    await next();
+  };
+}
+
+/**
+ * The per-client-address throttle, before the key is verified. The TCP peer comes from the Node adapter's
+ * `incoming` request (`slice serve`, the Functions Framework); a request without one (in-process
+ * `app.request`) and no trusted X-Forwarded-For is not throttled here, having no address to count.
+ */
+export function clientThrottle(limiter: TokenBucketLimiter, trustProxy: boolean): MiddlewareHandler<PartnerApiEnv> {
+  return async (c, next) => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const address = clientAddress(c.req.header("x-forwarded-for"), incoming?.socket?.remoteAddress, trustProxy);
+    if (address !== undefined) enforceClientThrottle(limiter, address);
     await next();
   };
 }

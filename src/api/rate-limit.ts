@@ -98,3 +98,44 @@ export function enforceRateLimit(limiter: TokenBucketLimiter, partner: string): 
   }
   return headers;
 }
+
+/**
+ * The per-client (IP address) bucket, taken before the API key is looked at: it bounds what one address can
+ * make the server do (key lookups, slow hashes, 401s) whichever keys it tries. `trust_proxy` reads the client
+ * from the first X-Forwarded-For hop, for a server behind a proxy or load balancer (every request would
+ * otherwise come from the proxy's address); only turn it on behind a proxy that sets that header, since
+ * a client reaching the server directly can write any X-Forwarded-For it likes.
+ */
+export interface ClientThrottleSettings {
+  burst: number;
+  per_second: number;
+  trust_proxy: boolean;
+}
+
+export const DEFAULT_CLIENT_THROTTLE: ClientThrottleSettings = { burst: 120, per_second: 20, trust_proxy: false };
+
+/** Buckets kept at most (full ones, then the oldest, go first), so a scan from many addresses cannot grow the map without end. */
+export const MAX_CLIENT_BUCKETS = 100_000;
+
+/**
+ * The client's address: the first X-Forwarded-For hop when the proxy is trusted and the header is there,
+ * otherwise the TCP peer. Undefined when neither is known (a request made in-process, e.g. `app.request`).
+ */
+export function clientAddress(forwardedFor: string | undefined, peerAddress: string | undefined, trustProxy: boolean): string | undefined {
+  if (trustProxy && forwardedFor !== undefined) {
+    const first = forwardedFor.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return peerAddress || undefined;
+}
+
+/** Takes a token for the client address, or throws the 429 problem with Retry-After. */
+export function enforceClientThrottle(limiter: TokenBucketLimiter, address: string): void {
+  const decision = limiter.take(address);
+  if (decision.allowed) return;
+  throw new ProblemError(
+    "rate-limited",
+    `Too many requests from this client address. Retry after ${decision.retryAfterSeconds} s; an address may send bursts of ${decision.limit} requests, refilled at ${decision.perSecond} per second, whichever API key it uses.`,
+    { headers: { "Retry-After": String(decision.retryAfterSeconds) } },
+  );
+}

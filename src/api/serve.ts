@@ -15,6 +15,8 @@ import { DEFAULT_WAREHOUSE_PATH } from "../warehouse/duckdb.ts";
 import { openAudienceReader } from "../warehouse/open.ts";
 import { DEFAULT_API_KEYS_FILE, loadApiKeyRegistry, type RateLimitSettings } from "./keys.ts";
 import { answerClientErrorsWithProblems } from "./node-server.ts";
+import type { ClientThrottleSettings } from "./rate-limit.ts";
+import { DEFAULT_SPOOL_SETTINGS, MemberSpool, type SpoolSettings } from "./spool.ts";
 import type { StreamLimits } from "./streams.ts";
 
 export const DEFAULT_API_PORT = 8787;
@@ -33,6 +35,10 @@ export interface ServePartnerApiOptions {
   rateLimit?: RateLimitSettings;
   /** Concurrent NDJSON streams per partner and in total. */
   streamLimits?: StreamLimits;
+  /** Requests per client address before key verification. */
+  clientThrottle?: ClientThrottleSettings;
+  /** Where concurrent NDJSON streams of a snapshot are spooled (default DEFAULT_SPOOL_SETTINGS: os.tmpdir(), 4 GiB). */
+  spool?: SpoolSettings;
   /** Where the URL and warnings go. */
   print?: (line: string) => void;
 }
@@ -59,7 +65,8 @@ export async function servePartnerApi(options: ServePartnerApiOptions = {}): Pro
     await opened.close();
     throw error;
   }
-  const app = createPartnerApiApp({ reader, keys, cursorSecret, rateLimit: options.rateLimit, streamLimits: options.streamLimits });
+  const spool = new MemberSpool(options.spool ?? DEFAULT_SPOOL_SETTINGS);
+  const app = createPartnerApiApp({ reader, keys, cursorSecret, rateLimit: options.rateLimit, streamLimits: options.streamLimits, clientThrottle: options.clientThrottle, spool });
   const host = options.host ?? DEFAULT_API_HOST;
   const { server, address } = await new Promise<{ server: ReturnType<typeof serve>; address: AddressInfo }>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: options.port ?? DEFAULT_API_PORT, hostname: host }, (info) => resolve({ server: started, address: info }));
@@ -73,6 +80,7 @@ export async function servePartnerApi(options: ServePartnerApiOptions = {}): Pro
     url,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await spool.close();
       await opened.close();
     },
   };

@@ -9,6 +9,8 @@ import type { AudienceReader } from "../../src/warehouse/adapter.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
 import { createApiKey, type ApiKeyRegistry, type KeyVerificationLimits, type RateLimitSettings } from "../../src/api/keys.ts";
 import type { StreamLimits } from "../../src/api/streams.ts";
+import type { ClientThrottleSettings } from "../../src/api/rate-limit.ts";
+import type { MemberSpool } from "../../src/api/spool.ts";
 import { createPartnerApiApp } from "../../src/api/app.ts";
 import { HASHED_IDENTIFIER_COLUMNS } from "../../macros/activation_state.ts";
 
@@ -137,6 +139,9 @@ export async function createTestApi(
     keyVerification?: KeyVerificationLimits;
     /** Puts a reader around the DuckDB one (tests count or break its streams). */
     wrapReader?: (reader: AudienceReader) => AudienceReader;
+    /** The NDJSON spool (default: the app's own); false streams every request from the warehouse. */
+    spool?: MemberSpool | false;
+    clientThrottle?: ClientThrottleSettings;
   } = {},
 ): Promise<TestApi> {
   const warehouse = options.warehouse ?? (await Warehouse.open(":memory:"));
@@ -154,6 +159,8 @@ export async function createTestApi(
     rateLimit: options.rateLimit ?? { burst: 10_000, per_second: 1000 },
     nowMs: () => now,
     streamPageRows: options.streamPageRows,
+    spool: options.spool,
+    clientThrottle: options.clientThrottle,
     log: (message) => logged.push(message),
   });
   return {
