@@ -16,11 +16,11 @@ import { z } from "zod";
 import { type BuildOutcome, type DataformApi, type DataformTarget, dataformTargetFromEnv, runDataformBuild, SCHEDULED_BUILD_ENV_VARS } from "./dataform-build.ts";
 import { type Env, FUNCTION_PROJECT_DIR, parseEnv, requiredEnvNames } from "./env.ts";
 import type { ActivationWarehouse } from "../activation/ledger.ts";
-import { type BuildSummary, recordBuildFinish, recordBuildStart } from "../schedule/build-record.ts";
+import { type BuildSummary, recordBuildFinish, recordBuildStart } from "../activation/build-record.ts";
 import { isIsoDate, scheduledAsOfDate } from "../schedule/dates.ts";
 import { BIGQUERY_ENV_VARS, type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
 import { finishLedger, startLedger } from "../activation/ledger.ts";
-import { type BuildKind, lastGoodBuild } from "../schedule/build-record.ts";
+import { type BuildKind, lastGoodBuild } from "../activation/build-record.ts";
 import { type BackfillRequest, backfillDates } from "../schedule/dates.ts";
 import { loadScheduleSettings, type ScheduleSettings } from "../schedule/settings.ts";
 
@@ -62,7 +62,7 @@ const FIXES: Record<string, string> = {
   SLICE_SYNC_TARGETS: 'set a JSON array of {"name", "kind", "url", "body"} (deploy/main.tf builds it), or leave it unset for no syncs',
 };
 
-/** The scheduler also writes activation.build_runs (src/schedule/build-record.ts) in the BigQuery warehouse. */
+/** The scheduler also writes activation.build_runs (src/activation/build-record.ts) in the BigQuery warehouse. */
 export const SCHEDULER_ENV_VARS = [...SCHEDULED_BUILD_ENV_VARS, ...Object.keys(schedulerEnvSchema.shape), ...BIGQUERY_ENV_VARS];
 export const SCHEDULER_REQUIRED_ENV_VARS = [...requiredEnvNames(schedulerEnvSchema), "SLICE_BIGQUERY_PROJECT"];
 

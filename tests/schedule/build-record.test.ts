@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ActionResult } from "../../src/runner/execute.ts";
 import type { Action, ActionGraph } from "../../src/runner/plan.ts";
-import { summarizeBuild } from "../../src/schedule/build-record.ts";
+import { summarizeBuild } from "../../src/activation/build-record.ts";
 import { buildPhases } from "../../src/daily/daily.ts";
 
 type R = Pick<ActionResult, "key" | "kind" | "status" | "error">;

@@ -16,7 +16,7 @@ import { createPartnerApiApp } from "../../src/api/app.ts";
 import { asActivationWarehouse } from "../../src/activation/ledger.ts";
 import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
-import { finishedBuilds, lastGoodBuild } from "../../src/schedule/build-record.ts";
+import { finishedBuilds, lastGoodBuild } from "../../src/activation/build-record.ts";
 import { scheduledAsOfDate } from "../../src/schedule/dates.ts";
 import { type DailyRunResult, runBackfill, runDaily, type SyncJob } from "../../src/daily/daily.ts";
 import { DuckDbAudienceReader } from "../../src/warehouse/duckdb-reader.ts";
