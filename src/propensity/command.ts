@@ -78,6 +78,7 @@ export function describeBacktest(result: BacktestResult): string[] {
     row("propensity model", result.model),
     row("RFM-only logistic", result.rfmBaseline),
     row("BG/NBD E[purchases 30d]", result.bgnbdBaseline),
+    ...(result.mbgnbdBaseline ? [row("MBG/NBD E[purchases 30d]", result.mbgnbdBaseline)] : []),
     "  calibration by decile (model): decile, customers, mean predicted, observed",
     ...result.model.deciles.map((d) => `    ${String(d.decile).padStart(2)} ${String(d.customers).padStart(8)} ${d.meanScore.toFixed(4)} ${d.observedRate.toFixed(4)}`),
   ];

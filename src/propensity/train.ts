@@ -13,6 +13,7 @@ import { summarySql } from "../../macros/scores_summary.ts";
 import { addDays, featuresSql, formatModelVar, PROPENSITY_FEATURES, propensityTarget, RFM_FEATURES, type PropensityTarget } from "../../macros/propensity.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { conditionalExpectedPurchases } from "../scores/bgnbd.ts";
+import { mbgnbdConditionalExpectedPurchases } from "../scores/mbgnbd.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 
 /** The BG/NBD baseline reads the same person-level orders as the features (and as marts.customer_scores). */
@@ -57,34 +58,46 @@ export function predictSet(model: LogisticModel, set: LabelledSet): Float64Array
   return out;
 }
 
-/** BG/NBD expected purchases in the next horizonDays for the set's customers, fitted on orders up to its cutoff. */
-export async function bgnbdBaselineScores(wh: Warehouse, set: LabelledSet, horizonDays: number, ordersRelation = BGNBD_BASELINE_ORDERS_RELATION): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean } }> {
+/**
+ * BG/NBD expected purchases in the next horizonDays for the set's customers, fitted on orders up to its cutoff;
+ * MBG/NBD's from the same fit run, when it converged (mbgnbdScores, null otherwise).
+ */
+export async function bgnbdBaselineScores(
+  wh: Warehouse,
+  set: LabelledSet,
+  horizonDays: number,
+  ordersRelation = BGNBD_BASELINE_ORDERS_RELATION,
+): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean }; mbgnbdScores: Float64Array | null }> {
   const fit = await fitFromWarehouse(wh, { asOfDate: set.cutoffDate, unit: "weeks", ordersRelation, write: false });
   if (!fit.bgnbd) throw new Error(`BG/NBD could not be fitted as of ${set.cutoffDate}: ${fit.messages.join(" ")}`);
   const params = fit.bgnbd;
+  const mbgnbd = fit.mbgnbd?.converged ? fit.mbgnbd : null;
   const summary = await wh.query(
     `SELECT customer_id, frequency, recency_days, age_days FROM (${summarySql(dialect("duckdb"), { ordersRelation, asOfDate: set.cutoffDate, unit: "weeks" })}) s`,
   );
-  const expected = new Map<string, number>();
-  const cache = new Map<string, number>();
+  const expected = new Map<string, [number, number]>();
+  const cache = new Map<string, [number, number]>();
   for (const row of summary) {
     const key = `${row.frequency}|${row.recency_days}|${row.age_days}`;
     let value = cache.get(key);
     if (value === undefined) {
-      value = conditionalExpectedPurchases(params, horizonDays / 7, Number(row.frequency), Number(row.recency_days) / 7, Number(row.age_days) / 7);
+      const [x, tx, T] = [Number(row.frequency), Number(row.recency_days) / 7, Number(row.age_days) / 7];
+      value = [conditionalExpectedPurchases(params, horizonDays / 7, x, tx, T), mbgnbd ? mbgnbdConditionalExpectedPurchases(mbgnbd, horizonDays / 7, x, tx, T) : 0];
       cache.set(key, value);
     }
     expected.set(String(row.customer_id), value);
   }
   const scores = new Float64Array(set.customerIds.length);
+  const mbgnbdScores = new Float64Array(set.customerIds.length);
   let missing = 0;
   set.customerIds.forEach((id, i) => {
     const value = expected.get(id);
     if (value === undefined) missing++;
-    scores[i] = value ?? 0;
+    scores[i] = value?.[0] ?? 0;
+    mbgnbdScores[i] = value?.[1] ?? 0;
   });
   if (missing > 0) throw new Error(`BG/NBD summary lacks ${missing} of the ${set.customerIds.length} customers; the two populations must be the same orders.`);
-  return { scores, fit: { r: params.r, alpha: params.alpha, a: params.a, b: params.b, converged: params.converged } };
+  return { scores, fit: { r: params.r, alpha: params.alpha, a: params.a, b: params.b, converged: params.converged }, mbgnbdScores: mbgnbd ? mbgnbdScores : null };
 }
 
 export interface BacktestResult {
@@ -98,6 +111,8 @@ export interface BacktestResult {
   rfmBaseline: ScoreEvaluation;
   bgnbdBaseline: ScoreEvaluation;
   bgnbdFit: { r: number; alpha: number; a: number; b: number; converged: boolean };
+  /** MBG/NBD expected purchases, from the same fit run; null when MBG/NBD did not converge. */
+  mbgnbdBaseline: ScoreEvaluation | null;
   seconds: number;
 }
 
@@ -137,6 +152,7 @@ export async function backtest(wh: Warehouse, options: PropensityOptions): Promi
     rfmBaseline: evaluateScores(predictSet(rfm, test), test.labels, true),
     bgnbdBaseline: evaluateScores(bgnbd.scores, test.labels, false),
     bgnbdFit: bgnbd.fit,
+    mbgnbdBaseline: bgnbd.mbgnbdScores ? evaluateScores(bgnbd.mbgnbdScores, test.labels, false) : null,
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -53,6 +53,10 @@ describe("fitPropensity", () => {
     expect(b.model.auc).toBeGreaterThan(0.75);
     expect(b.rfmBaseline.auc).toBeGreaterThan(0.7);
     expect(b.bgnbdBaseline.auc).toBeGreaterThan(0.7);
+    // MBG/NBD from the same fit run ranks the same customers (its AUC is reported beside BG/NBD's).
+    expect(b.mbgnbdBaseline?.customers).toBe(b.model.customers);
+    expect(b.mbgnbdBaseline!.auc).toBeGreaterThan(0.7);
+    expect(b.mbgnbdBaseline!.auc).not.toBe(b.bgnbdBaseline.auc);
     expect(b.model.topDecileLift).toBeGreaterThan(2);
     expect(b.model.deciles).toHaveLength(10);
     expect(result.model.featureNames).toEqual([...PROPENSITY_FEATURES]);
