@@ -11,6 +11,11 @@ import { AUDIENCES } from "../../macros/audiences.ts";
 import { editDistance } from "../unit-tests/spec.ts";
 import type { ActivationWarehouse } from "./ledger.ts";
 
+/** Whether macros/audiences.ts declares the audience a value-based seed (`value`). */
+export function declaresSeedValue(audienceId: string): boolean {
+  return AUDIENCES.some((audience) => audience.id === audienceId && audience.value !== undefined);
+}
+
 /** The closest candidate when it is near enough to be a typo of `name` (at most 2 edits, or a quarter). */
 export function closestName(name: string, candidates: readonly string[]): string | undefined {
   let best: { candidate: string; distance: number } | undefined;

@@ -27,7 +27,7 @@ import {
   startLedger,
   type SyncMode,
 } from "../ledger.ts";
-import { requireKnownAudience } from "../audience-check.ts";
+import { declaresSeedValue, requireKnownAudience } from "../audience-check.ts";
 import { preflightSync, type SyncPreflightOptions, SyncRefusedError } from "../preflight.ts";
 import { audienceMarker, MetaGraphClient, MetaGraphError, type MetaClientOptions, type MetaUsersResponse, type RetryEvent } from "./client.ts";
 import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config.ts";
@@ -54,7 +54,6 @@ import {
   ensureSeedValueTable,
 } from "./state.ts";
 import { completeMetaSteps } from "../erasures.ts";
-import { AUDIENCES } from "../../../macros/audiences.ts";
 
 export interface SyncTotals {
   batchesSent: number;
@@ -93,10 +92,7 @@ export interface SyncMetaOptions {
   valueBased?: boolean;
 }
 
-/** Whether macros/audiences.ts declares the audience a value-based seed. */
-export function declaresSeedValue(audienceId: string): boolean {
-  return AUDIENCES.some((audience) => audience.id === audienceId && audience.value !== undefined);
-}
+export { declaresSeedValue };
 
 export interface SyncMetaResult extends SyncTotals {
   syncId: string;

@@ -40,6 +40,7 @@ import {
 } from "../ledger.ts";
 import type { HashedIdentifierColumn, S3PartnerSettings } from "../partners.ts";
 import { notSuppressed, preflightSync, type SyncPreflightOptions } from "../preflight.ts";
+import { declaresSeedValue } from "../audience-check.ts";
 import { markPartnerTold, prepareDeletions, uploadDeletions } from "../erasures.ts";
 import {
   assertIsoDate,
@@ -49,12 +50,14 @@ import {
   dropContentId,
   dropFolder,
   dropKeyPrefix,
+  type ExportColumn,
   type ExportRow,
   isExportable,
   MANIFEST_FILE,
   type ManifestPart,
   manifestSchema,
   ndjsonLine,
+  VALUE_DECILE_COLUMN,
   partFileName,
   sameDropContent,
   SLICE_DROP_OBJECT_PATTERN,
@@ -101,6 +104,11 @@ export interface DropToS3Options {
   allowEmpty?: boolean;
   /** The root of the drops' temp folders (default <tmp>/slice-drops). */
   tempRoot?: string;
+  /**
+   * A value-based seed: each row carries value_decile (1-10, activation.audience_members.seed_value_decile)
+   * after the identifiers. Default: the audience declares `value` in macros/audiences.ts.
+   */
+  valueDecile?: boolean;
 }
 
 export interface DropToS3Result {
@@ -193,8 +201,10 @@ async function resolveAsOfDate(aw: ActivationWarehouse, audienceId: string, part
  */
 async function readExportPage(
   aw: ActivationWarehouse,
-  page: { syncId: string; audienceId: string; destination: string; asOfDate: string; columns: readonly HashedIdentifierColumn[]; after: string; limit: number },
+  page: { syncId: string; audienceId: string; destination: string; asOfDate: string; columns: readonly ExportColumn[]; after: string; limit: number },
 ): Promise<(ExportRow & { member_id: string })[]> {
+  const identifiers = page.columns.filter((column): column is HashedIdentifierColumn => column !== VALUE_DECILE_COLUMN);
+  const withDecile = page.columns.includes(VALUE_DECILE_COLUMN);
   const params = { sync_id: page.syncId, audience_id: page.audienceId, destination: page.destination, as_of_date: page.asOfDate, after: page.after, limit: page.limit };
   // Members held back at send time (preflight) are left out of the drop.
   const members = `from ${aw.dialect.table("audience_members")} m
@@ -206,13 +216,17 @@ async function readExportPage(
   );
   const through = bound[0]?.through;
   if (!through) return [];
-  const rows = await aw.runQuery<{ member_id: string; identifiers: string }>(
-    `select member_id, ${aw.dialect.jsonObjectText(page.columns)} as identifiers
+  const rows = await aw.runQuery<{ member_id: string; identifiers: string; value_decile?: number | bigint | null }>(
+    `select member_id, ${aw.dialect.jsonObjectText(identifiers)} as identifiers${withDecile ? ", seed_value_decile as value_decile" : ""}
      ${members} and member_id <= $through
      order by member_id`,
     { ...params, through },
   );
-  return rows.map((row) => ({ member_id: row.member_id, ...(JSON.parse(row.identifiers) as ExportRow) }));
+  return rows.map((row) => ({
+    member_id: row.member_id,
+    ...(JSON.parse(row.identifiers) as ExportRow),
+    ...(withDecile ? { value_decile: row.value_decile === null || row.value_decile === undefined ? null : Number(row.value_decile) } : {}),
+  }));
 }
 
 interface WrittenPart extends ManifestPart {
@@ -222,11 +236,10 @@ interface WrittenPart extends ManifestPart {
 /** Writes the drop's gzip parts into `dir`, reading the audience in member_id order. */
 async function writeParts(
   aw: ActivationWarehouse,
-  options: { syncId: string; audienceId: string; partner: S3PartnerSettings; asOfDate: string; rowsPerPart: number; dir: string; keyPrefix: string },
+  options: { syncId: string; audienceId: string; partner: S3PartnerSettings; columns: readonly ExportColumn[]; asOfDate: string; rowsPerPart: number; dir: string; keyPrefix: string },
   onPart: (part: WrittenPart, seconds: number) => Promise<void>,
 ): Promise<{ parts: WrittenPart[]; rows: number; invalid: number }> {
-  const { partner } = options;
-  const columns = partner.columns as HashedIdentifierColumn[];
+  const { partner, columns } = options;
   const encode = partner.format === "csv_gzip" ? (row: ExportRow) => csvLine(columns, row) : (row: ExportRow) => ndjsonLine(columns, row);
   const parts: WrittenPart[] = [];
   let rows = 0;
@@ -373,6 +386,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
 
   await requireAudienceMembers(aw);
   await ensureLedgerTable(aw);
+  const valueDecile = options.valueDecile ?? declaresSeedValue(audienceId);
   const syncId = randomUUID();
   await closeInterruptedSyncs(aw, partner.id, audienceId, syncId, "s3_drop");
   // A file drop is a full snapshot that replaces the previous one, hence mode "replace".
@@ -394,7 +408,9 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     const dateKeyPrefix = dropKeyPrefix(partner.prefix, audienceId, asOfDate);
     const manifestKey = `${dateKeyPrefix}/${MANIFEST_FILE}`;
 
-    const written = await writeParts(aw, { syncId, audienceId, partner, asOfDate, rowsPerPart, dir, keyPrefix: dateKeyPrefix }, (part, seconds) =>
+    // A value-based seed's file carries the member's value decile after the identifiers, never the amount.
+    const columns: ExportColumn[] = [...(partner.columns as HashedIdentifierColumn[]), ...(valueDecile ? [VALUE_DECILE_COLUMN as ExportColumn] : [])];
+    const written = await writeParts(aw, { syncId, audienceId, partner, columns, asOfDate, rowsPerPart, dir, keyPrefix: dateKeyPrefix }, (part, seconds) =>
       emit({ type: "part_written", file: part.file, rows: part.rows, sizeBytes: part.size_bytes, seconds }),
     );
     if (written.rows === 0 && !options.allowEmpty) {
@@ -404,7 +420,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
     const deletions = await prepareDeletions(aw, { partner, dir, keyPrefix: dateKeyPrefix });
     const folder = dropFolder(dateKeyPrefix, dropContentId({
       format: partner.format,
-      columns: partner.columns,
+      columns,
       files: [...written.parts, ...(deletions ? [deletions.part] : [])],
     }));
     for (const part of written.parts) part.key = `${folder}/${part.file}`;
@@ -419,7 +435,7 @@ export async function dropToS3(wh: Warehouse | ActivationWarehouse, options: Dro
       compression: "gzip",
       encoding: "utf-8",
       header_row: partner.format === "csv_gzip",
-      schema: manifestSchema(partner.columns as HashedIdentifierColumn[]),
+      schema: manifestSchema(columns),
       rows: written.rows,
       parts,
       ...(deletions ? { deletions: deletions.part } : {}),

@@ -68,28 +68,43 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-export function csvHeader(columns: readonly HashedIdentifierColumn[]): string {
+/**
+ * The column a value-based seed's file adds after the identifiers: the member's value decile, 1 (lowest) to
+ * 10 (highest), never the amount itself (activation.audience_members.seed_value_decile).
+ */
+export const VALUE_DECILE_COLUMN = "value_decile";
+export type ExportColumn = HashedIdentifierColumn | typeof VALUE_DECILE_COLUMN;
+
+export function csvHeader(columns: readonly ExportColumn[]): string {
   return `${columns.map(csvField).join(",")}\n`;
 }
 
-export type ExportRow = Partial<Record<HashedIdentifierColumn, string | null>>;
+export type ExportRow = Partial<Record<HashedIdentifierColumn, string | null>> & { value_decile?: number | null };
 
 /** One CSV line; a missing identifier is an empty field. */
-export function csvLine(columns: readonly HashedIdentifierColumn[], row: ExportRow): string {
-  return `${columns.map((column) => csvField(row[column] ?? "")).join(",")}\n`;
+export function csvLine(columns: readonly ExportColumn[], row: ExportRow): string {
+  return `${columns.map((column) => csvField(String(row[column] ?? ""))).join(",")}\n`;
 }
 
-/** One NDJSON line with the columns in the configured order; a missing identifier is null. */
-export function ndjsonLine(columns: readonly HashedIdentifierColumn[], row: ExportRow): string {
-  const record: Record<string, string | null> = {};
+/** One NDJSON line with the columns in the configured order; a missing identifier is null, the decile a number. */
+export function ndjsonLine(columns: readonly ExportColumn[], row: ExportRow): string {
+  const record: Record<string, string | number | null> = {};
   for (const column of columns) record[column] = row[column] ?? null;
   return `${JSON.stringify(record)}\n`;
 }
 
-/** A row may be exported when each present value is a SHA-256 hex digest and at least one is present. */
-export function isExportable(columns: readonly HashedIdentifierColumn[], row: ExportRow): boolean {
+/**
+ * A row may be exported when each present identifier is a SHA-256 hex digest and at least one is present,
+ * and, in a value-based seed's file, its decile is a whole number from 1 to 10.
+ */
+export function isExportable(columns: readonly ExportColumn[], row: ExportRow): boolean {
   let present = 0;
   for (const column of columns) {
+    if (column === VALUE_DECILE_COLUMN) {
+      const decile = row.value_decile;
+      if (typeof decile !== "number" || !Number.isInteger(decile) || decile < 1 || decile > 10) return false;
+      continue;
+    }
     const value = row[column];
     if (value === null || value === undefined || value === "") continue;
     if (!isSha256Hex(value)) return false;
@@ -116,7 +131,7 @@ export interface DropManifest {
   compression: "gzip";
   encoding: "utf-8";
   header_row: boolean;
-  schema: { name: HashedIdentifierColumn; type: "string"; description: string }[];
+  schema: { name: ExportColumn; type: "string" | "integer"; description: string }[];
   rows: number;
   parts: ManifestPart[];
   /**
@@ -144,8 +159,12 @@ const COLUMN_DESCRIPTIONS: Record<HashedIdentifierColumn, string> = {
   gen_sha256: "SHA-256 of the gender initial (m or f)",
 };
 
-export function manifestSchema(columns: readonly HashedIdentifierColumn[]): DropManifest["schema"] {
-  return columns.map((name) => ({ name, type: "string", description: COLUMN_DESCRIPTIONS[name] }));
+export function manifestSchema(columns: readonly ExportColumn[]): DropManifest["schema"] {
+  return columns.map((name) =>
+    name === VALUE_DECILE_COLUMN
+      ? { name, type: "integer", description: "The member's value decile within the audience: 1 (lowest) to 10 (highest); equal values share a decile" }
+      : { name, type: "string", description: COLUMN_DESCRIPTIONS[name] },
+  );
 }
 
 /** Whether two manifests describe the same files (created_at and sync_id aside). */

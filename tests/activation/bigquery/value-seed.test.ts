@@ -11,7 +11,10 @@ import { createLookalike, lookalikeDestination } from "../../../src/activation/m
 import { syncMeta } from "../../../src/activation/meta/sync.ts";
 import type { LocalBigQuery } from "../../../src/bigquery-local/server.ts";
 import { startMetaContractServer } from "../../support/meta-contract-server.ts";
+import { dropToS3 } from "../../../src/activation/s3/drop.ts";
+import type { DropManifest } from "../../../src/activation/s3/format.ts";
 import { startFaultProxy } from "../fault-proxy.ts";
+import { LocalS3, TEST_ENV } from "../s3/local-s3.ts";
 import { externIdOf } from "../meta/fixtures.ts";
 import { createActivationDataset, DATASET, LOCATION, PROJECT, seedBigQueryAudience, startActivationBigQuery } from "./local-bigquery.ts";
 
@@ -83,4 +86,26 @@ describe("value-based seed and lookalike on BigQuery", () => {
       await server.close();
     }
   }, 180_000);
+
+  it("drops the seed to a media partner with each member's decile read from BigQuery, never the amount", async () => {
+    const audienceId = "bq_value_drop";
+    await seedBigQueryAudience(client, { audienceId, destination: "media_x", count: 80, values: true });
+    const s3 = await new LocalS3().start();
+    try {
+      const partner = s3.partner({ format: "ndjson_gzip", columns: ["extern_id_sha256"] });
+      const result = await dropToS3(aw, { audienceId, partner, env: TEST_ENV, valueDecile: true });
+      expect(result).toMatchObject({ status: "written", rows: 80, rowsInvalid: 0 });
+      const manifest = JSON.parse((await s3.getBytes(`slice/audiences/audience=${audienceId}/date=2026-11-20/manifest.json`)).toString("utf8")) as DropManifest;
+      expect(manifest.schema.map((column) => column.name)).toEqual(["extern_id_sha256", "value_decile"]);
+      const lines = (await s3.getGunzipped(manifest.parts[0].key)).trimEnd().split("\n").map((line) => JSON.parse(line) as { extern_id_sha256: string; value_decile: number });
+      const expected = await rows<{ extern_id_sha256: string; seed_value_decile: number }>(
+        `select extern_id_sha256, seed_value_decile from ${table("audience_members")} where audience_id = @a order by member_id`,
+        { a: audienceId },
+      );
+      expect(lines.map((line) => [line.extern_id_sha256, line.value_decile])).toEqual(expected.map((row) => [row.extern_id_sha256, Number(row.seed_value_decile)]));
+      expect(Object.keys(lines[0])).toEqual(["extern_id_sha256", "value_decile"]);
+    } finally {
+      await s3.stop().catch(() => undefined);
+    }
+  }, 120_000);
 });
