@@ -136,8 +136,9 @@ export async function generateNextDay(wh: Warehouse, opts: NextDayOptions): Prom
         wh,
         "next day: orders",
         [
-          `insert into ${raw("orders")} ${ordersSql(r, "next_day_plan", "next_day_subtotals", endTs, false)}`,
-          `insert into ${raw("orders")} ${ordersSql(r, "next_day_plan", "next_day_subtotals", endTs, true)}`,
+          // By name: after a `slice load` raw.orders also has the loader's _loaded_at (null for generated rows).
+          `insert into ${raw("orders")} by name ${ordersSql(r, "next_day_plan", "next_day_subtotals", endTs, false)}`,
+          `insert into ${raw("orders")} by name ${ordersSql(r, "next_day_plan", "next_day_subtotals", endTs, true)}`,
         ],
         undefined,
         report,

@@ -3,15 +3,22 @@
  * and a fingerprint of every row a load appended (raw.load_rows), so that a corrected file can replace exactly
  * the rows its earlier version added, without a provenance column in the contract tables.
  */
-import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
+import { LOAD_ORDERED_TABLES, LOADED_AT_COLUMN } from "../../macros/load_order.ts";
+import { RAW_SCHEMA, rawTable } from "../../macros/raw_contract.ts";
 import { LOAD_LEDGER_TABLE } from "../raw/ddl.ts";
 import { quoteIdent, quoteLiteral, type Warehouse } from "../warehouse/duckdb.ts";
 
 /** Fingerprints of the rows each load appended: (file, table, row hash) with the number of copies. */
 export const LOAD_ROWS_TABLE = "load_rows";
 
-/** Adds the replacement columns to load_ledger (also in warehouses created before them) and load_rows. */
+/**
+ * Adds the replacement columns to load_ledger (also in warehouses created before them), load_rows, and the
+ * load position `_loaded_at` of the raw tables whose staging keeps the latest version (macros/load_order.ts).
+ */
 export async function ensureLoadBookkeeping(wh: Warehouse): Promise<void> {
+  for (const table of LOAD_ORDERED_TABLES) {
+    await wh.run(`ALTER TABLE ${RAW_SCHEMA}.${quoteIdent(table)} ADD COLUMN IF NOT EXISTS ${LOADED_AT_COLUMN} TIMESTAMP`);
+  }
   await wh.run(`ALTER TABLE ${RAW_SCHEMA}.${LOAD_LEDGER_TABLE} ADD COLUMN IF NOT EXISTS replaces_sha256 VARCHAR`);
   await wh.run(`ALTER TABLE ${RAW_SCHEMA}.${LOAD_LEDGER_TABLE} ADD COLUMN IF NOT EXISTS replaced_at TIMESTAMP`);
   await wh.run(
@@ -23,6 +30,14 @@ export async function ensureLoadBookkeeping(wh: Warehouse): Promise<void> {
 /** The fingerprint of a row of a table with the contract's column names and types, alias `alias`. */
 export function rowHash(alias: string): string {
   return `md5(CAST(${alias} AS VARCHAR))`;
+}
+
+/**
+ * `rowHash` of a raw table's row over its contract columns only, so a row hashes alike with or without the
+ * loader's `_loaded_at` (a struct of the same names and values casts to the same text).
+ */
+export function contractRowHash(alias: string, table: string): string {
+  return `md5(CAST(struct_pack(${rawTable(table).columns.map((c) => `${quoteIdent(c.name)} := ${alias}.${quoteIdent(c.name)}`).join(", ")}) AS VARCHAR))`;
 }
 
 /** Records the fingerprints of the rows in `source` (a query with exactly the raw table's columns and types). */
@@ -87,7 +102,7 @@ export async function removeLoad(
     await wh.run(
       `delete from ${raw} where rowid in (
          select x.rid from (
-           select t.rowid AS rid, ${rowHash("t")} AS h, row_number() over (partition by ${rowHash("t")} order by t.rowid) AS rn from ${raw} t
+           select t.rowid AS rid, ${contractRowHash("t", table)} AS h, row_number() over (partition by ${contractRowHash("t", table)} order by t.rowid) AS rn from ${raw} t
          ) x
          join ${RAW_SCHEMA}.${LOAD_ROWS_TABLE} r on r.row_hash = x.h AND r.file_sha256 = ${sha} AND r.table_name = ${quoteLiteral(table)}
          where x.rn <= r.copies)`,

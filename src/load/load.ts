@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, statSync } from "node:fs";
+import { LOAD_ORDERED_TABLES, LOADED_AT_COLUMN } from "../../macros/load_order.ts";
 import { RAW_SCHEMA, rawTable, type RawColumn } from "../../macros/raw_contract.ts";
 import { columnTypeName, createRawTables, LOAD_LEDGER_TABLE, RAW_REJECTS_TABLE } from "../raw/ddl.ts";
 import { type RawRow, type RawValue, validateRawRow } from "../raw/row-schema.ts";
@@ -370,7 +371,14 @@ async function loadOneFile(
     if (earlier) await startRawEpoch(wh, `slice load --replace ${label}`, new Date(`${loadedAt.replace(" ", "T")}Z`));
     const validRows = `select ${castSelect(table.columns)} from temp.${VALID_TABLE}`;
     const validLines = `select ${castSelect(lineColumns)} from temp.${VALID_LINES_TABLE}`;
-    await wh.run(`insert into ${raw(table.name)} ${validRows}`);
+    // The tables staging versions get the load's time as their load position (macros/load_order.ts).
+    const loadOrdered = LOAD_ORDERED_TABLES.includes(table.name);
+    await wh.run(
+      loadOrdered
+        ? `insert into ${raw(table.name)} (${table.columns.map((c) => quoteIdent(c.name)).join(", ")}, ${LOADED_AT_COLUMN})
+           select *, TIMESTAMP '${loadedAt}' from (${validRows})`
+        : `insert into ${raw(table.name)} ${validRows}`,
+    );
     await recordLoadedRows(wh, sha256, table.name, validRows);
     if (mapping?.order_lines) {
       await wh.run(`insert into ${raw("order_lines")} ${validLines}`);
