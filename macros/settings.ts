@@ -40,6 +40,12 @@ export const DEFAULTS = {
   recommendation_hide_last_order: "false",
   /** try_next list: weight of item-to-item similarity added to the share of similar customers who bought the product. */
   recommendation_try_next_similarity_weight: "0.15",
+  /**
+   * Days between two recomputes of the recommendation set (similarity, customer_recommendations and the two
+   * lists): an incremental build recomputes them on Mondays by default (as-of dates 7k days after
+   * 1970-01-05) and otherwise keeps the latest set; a first build or --full-refresh always computes. 1 = daily.
+   */
+  recommendation_refresh_days: "7",
   /** Customer scores: time unit of the summary and of the fitted parameters (weeks or days). */
   scores_time_unit: "weeks",
   /** Annual discount rate of the 12-month CLV. */
