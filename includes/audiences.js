@@ -1,4 +1,12 @@
 "use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.AUDIENCES = exports.PARTNERS = exports.SEED_VALUE_COLUMNS = void 0;
+exports.audienceProblems = audienceProblems;
+exports.lookalikeProblems = lookalikeProblems;
+exports.seedValueSql = seedValueSql;
+exports.seedValueDecileSql = seedValueDecileSql;
+exports.validAudiences = validAudiences;
+exports.purposesFor = purposesFor;
 /**
  * Audiences: the one readable place where marketing decides who is sent where.
  *
@@ -10,12 +18,7 @@
  * Validated at compile time (a bad audience fails `dataform compile` with the field and the fix) and
  * again with zod in src/activation/audiences.ts. Compiled into includes/audiences.js.
  */
-Object.defineProperty(exports, "__esModule", { value: true });
-exports.AUDIENCES = exports.PARTNERS = exports.SEED_VALUE_COLUMNS = void 0;
-exports.audienceProblems = audienceProblems;
-exports.lookalikeProblems = lookalikeProblems;
-exports.validAudiences = validAudiences;
-exports.purposesFor = purposesFor;
+const sql_1 = require("./sql");
 /**
  * Member values a seed audience may carry: euro amounts of marts.customer_profile (the 12-month CLV of
  * marts.customer_scores). Meta gets the amount as LOOKALIKE_VALUE, media partners only its decile.
@@ -123,6 +126,23 @@ function lookalikeProblems(spec) {
         problems.push(`ratio ${spec.ratio} is outside Meta's range; use 0.01 to 0.20 in steps of 0.01 (1 % to 20 % of the country).`);
     }
     return problems;
+}
+/**
+ * A seed member's value as activation.audience_members carries it: never negative, in cents, and a customer
+ * without a score (no CLV) worth 0 rather than unknown, so every member of a value seed has a value.
+ */
+function seedValueSql(valueExpr, target) {
+    return (0, sql_1.dialectOr)(target).cast(`greatest(coalesce(${valueExpr}, 0), 0)`, "money");
+}
+/**
+ * The value decile, 1 (lowest) to 10 (highest), within `partitionBy` (empty: the whole table). By rank, so
+ * equal values (many customers are worth 0) share a decile instead of being split by an arbitrary order;
+ * null where the value is null (audiences without values).
+ */
+function seedValueDecileSql(valueColumn, partitionBy, target) {
+    const partition = partitionBy ? `partition by ${partitionBy} ` : "";
+    const position = `10 * (rank() over (${partition}order by ${valueColumn}) - 1) / count(*) over (${partitionBy ? `partition by ${partitionBy}` : ""})`;
+    return `case when ${valueColumn} is not null then least(10, 1 + ${(0, sql_1.dialectOr)(target).cast(`floor(${position})`, "int64")}) end`;
 }
 /** The audiences, after validation; compilation fails on the first bad definition. */
 function validAudiences() {

@@ -9,6 +9,7 @@
  * Validated at compile time (a bad audience fails `dataform compile` with the field and the fix) and
  * again with zod in src/activation/audiences.ts. Compiled into includes/audiences.js.
  */
+import { dialectOr, type Dialect } from "./sql";
 
 export interface Partner {
   id: string;
@@ -149,6 +150,25 @@ export function lookalikeProblems(spec: LookalikeSpec): string[] {
     problems.push(`ratio ${spec.ratio} is outside Meta's range; use 0.01 to 0.20 in steps of 0.01 (1 % to 20 % of the country).`);
   }
   return problems;
+}
+
+/**
+ * A seed member's value as activation.audience_members carries it: never negative, in cents, and a customer
+ * without a score (no CLV) worth 0 rather than unknown, so every member of a value seed has a value.
+ */
+export function seedValueSql(valueExpr: string, target?: Dialect): string {
+  return dialectOr(target).cast(`greatest(coalesce(${valueExpr}, 0), 0)`, "money");
+}
+
+/**
+ * The value decile, 1 (lowest) to 10 (highest), within `partitionBy` (empty: the whole table). By rank, so
+ * equal values (many customers are worth 0) share a decile instead of being split by an arbitrary order;
+ * null where the value is null (audiences without values).
+ */
+export function seedValueDecileSql(valueColumn: string, partitionBy: string, target?: Dialect): string {
+  const partition = partitionBy ? `partition by ${partitionBy} ` : "";
+  const position = `10 * (rank() over (${partition}order by ${valueColumn}) - 1) / count(*) over (${partitionBy ? `partition by ${partitionBy}` : ""})`;
+  return `case when ${valueColumn} is not null then least(10, 1 + ${dialectOr(target).cast(`floor(${position})`, "int64")}) end`;
 }
 
 /** The audiences, after validation; compilation fails on the first bad definition. */
