@@ -5,9 +5,12 @@
  * drop (the manifest lists exactly the parts in place, with their digests and sizes, and the rows the
  * audience has), no stray part beside it, the manifest written last, and a ledger whose last row says so.
  * A failed run never leaves a manifest that describes parts which are not there.
+ *
+ * Every case has its own warehouse, s3rver and proxy, so the cases run concurrently (vitest's maxConcurrency):
+ * most of a case is waiting on S3 round trips and the SDK's retry backoff, which overlap.
  */
 import { createHash } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, type ExpectStatic, it } from "vitest";
 import { dropToS3 } from "../../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../../src/activation/s3/format.ts";
 import type { S3PartnerSettings } from "../../../src/activation/partners.ts";
@@ -72,17 +75,12 @@ const CASES: Case[] = POINTS.flatMap((point) => [
   ...(outlasted(point) ? [{ point, fault: "drop_after" as const, times: SDK_ATTEMPTS }] : []),
 ]).map((c) => ({ ...c, name: `${c.point.call}: ${c.fault}${c.times > 1 ? ` x${c.times} (outlasts the run)` : ""}` }));
 
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
 async function getBytes(s3: LocalS3, key: string): Promise<Buffer | undefined> {
   return s3.getBytes(key).catch(() => undefined);
 }
 
 /** The drop as a partner sees it: undefined without a manifest; otherwise every listed part checked. */
-async function completeDrop(s3: LocalS3): Promise<{ manifest: DropManifest; keys: string[] } | undefined> {
+async function completeDrop(s3: LocalS3, expect: ExpectStatic): Promise<{ manifest: DropManifest; keys: string[] } | undefined> {
   const text = await getBytes(s3, `${DROP}/manifest.json`);
   if (!text) return undefined;
   const manifest = JSON.parse(text.toString("utf8")) as DropManifest;
@@ -96,16 +94,17 @@ async function completeDrop(s3: LocalS3): Promise<{ manifest: DropManifest; keys
   return { manifest, keys: await s3.keys(`${DROP}/`) };
 }
 
-describe("S3 drop with a lost, refused or throttled answer at every kind of call", () => {
-  it.each(CASES)("$name", async ({ point, fault, times }) => {
+describe.concurrent("S3 drop with a lost, refused or throttled answer at every kind of call", () => {
+  // The test context's expect: with concurrent cases, an assertion is then counted for its own case.
+  it.for(CASES)("$name", async ({ point, fault, times }, { expect, onTestFinished }) => {
     const multipart = point.scenario === "multipart";
     const wh = await Warehouse.open(":memory:");
+    onTestFinished(() => wh.close());
     await seedAudience(wh, { audienceId: AUDIENCE, destination: "media_x", count: multipart ? 30_000 : 300, holdoutEvery: 0, asOfDate: DATE });
     const s3 = await new LocalS3().start();
+    onTestFinished(() => s3.stop().catch(() => undefined));
     const proxy: FaultProxy = await startFaultProxy(s3.endpoint);
-    cleanup.push(async () => wh.close());
-    cleanup.push(async () => s3.stop().catch(() => undefined));
-    cleanup.push(async () => proxy.close());
+    onTestFinished(() => proxy.close());
     const partner: S3PartnerSettings = s3.partner({ endpoint: proxy.baseUrl, ...(multipart ? { columns: [...ALL_COLUMNS] } : {}) });
     const drop = (rowsPerPart: number) => dropToS3(wh, { audienceId: AUDIENCE, partner, rowsPerPart, env: TEST_ENV, multipartPartBytes: 5 * 1024 * 1024 });
     let rowsPerPart = multipart ? 1_000_000 : 100;
@@ -129,12 +128,12 @@ describe("S3 drop with a lost, refused or throttled answer at every kind of call
       expect(times).toBe(SDK_ATTEMPTS);
       expect(first.message).toMatch(/Fix: .*run the drop again \(it resumes\)/);
       // What a partner could see in between: no manifest, or one whose parts are all in place.
-      await completeDrop(s3);
+      await completeDrop(s3, expect);
       proxy.clear();
       await drop(rowsPerPart);
     }
 
-    const result = await completeDrop(s3);
+    const result = await completeDrop(s3, expect);
     expect(result, "a manifest after the run or one rerun").toBeDefined();
     const { manifest, keys } = result!;
     expect(manifest.rows).toBe(expectedRows);
