@@ -176,6 +176,21 @@ describe("lookalike creation", () => {
     expect(ledger.map((row) => row.status)).toEqual(["failed", "succeeded", "succeeded", "succeeded", "succeeded"]);
   });
 
+  it("closes a lookalike run a killed process left running, saying the marker prevents a second audience", async () => {
+    const { wh, server, config } = await setup();
+    await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true });
+    const spec = { country: "FI", ratio: 0.01 };
+    await wh.query(
+      `insert into activation.sync_ledger values ('killed-run', $d, $a, 'lookalike', current_timestamp, null, 'running', 0, 0, 0, 0, 0, null, 'test')`,
+      { d: lookalikeDestination("meta", spec), a: SEED },
+    );
+    const result = await createLookalike(wh, { audienceId: SEED, spec, config });
+    const [killed] = await wh.query<{ status: string; error: string }>("select status, error from activation.sync_ledger where sync_id = 'killed-run'");
+    expect(killed.status).toBe("failed");
+    expect(killed.error).toBe(`interrupted: the process stopped before the lookalike was recorded; if Meta created it, run ${result.syncId} found it by its marker instead of creating another`);
+    expect(server.audienceIds().filter((id) => server.audience(id).subtype === "LOOKALIKE")).toHaveLength(1);
+  });
+
   it("fails with Meta's refusal when the seed is too small, and says so in the ledger", async () => {
     const { wh, config } = await setup(60);
     await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true });
