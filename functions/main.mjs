@@ -12,5 +12,6 @@ const { partnerApi } = await import("./partner-api/index.ts");
 const { metaSync } = await import("./meta-sync/index.ts");
 const { s3Drop } = await import("./s3-drop/index.ts");
 const { scheduler } = await import("./scheduler/index.ts");
+const { privacy } = await import("./privacy/index.ts");
 
-export { metaSync, partnerApi, s3Drop, scheduler };
+export { metaSync, partnerApi, privacy, s3Drop, scheduler };

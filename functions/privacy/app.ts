@@ -14,11 +14,11 @@ import { endpointNotFound, noStore, partnerAuth, type PartnerApiEnv, problemErro
 import { type ApiKeyRegistry, ApiKeyVerifier } from "../../src/api/keys.ts";
 import { invalidFieldsFromIssues, invalidRequest, ProblemError } from "../../src/api/problem.ts";
 import { exportPerson } from "../../src/privacy/export.ts";
-import { forget, REQUEST_IDENTIFIER_TYPES, requestStatus } from "../../src/privacy/forget.ts";
-import type { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { type AnyWarehouse, forget, REQUEST_IDENTIFIER_TYPES, requestStatus } from "../../src/privacy/forget.ts";
 
 export interface PrivacyApiDependencies {
-  warehouse: Warehouse;
+  /** The DuckDB file or BigQuery (src/privacy/warehouse.ts). */
+  warehouse: AnyWarehouse;
   keys: ApiKeyRegistry;
   /** Key owners (the registry's partner ids) allowed to call; default: app_backend. */
   callers?: readonly string[];

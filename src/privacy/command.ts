@@ -2,14 +2,16 @@
  * `slice privacy forget | export | status | purge-raw`: erasure and access requests from the command line
  * (docs/privacy.md). A request names the person by exactly one identifier.
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import * as privacy from "../../macros/privacy.ts";
 import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
 import { dialect } from "../../macros/sql.ts";
-import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { addWarehouseOptions, warehouseConfigFromFlags, type WarehouseFlags } from "../warehouse/config.ts";
+import { forgetMany, parseRequestsFile } from "./batch.ts";
 import { exportPerson } from "./export.ts";
 import { forget, type RequestIdentifier, requestIdentifierSchema, requestStatus } from "./forget.ts";
+import { openPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
 
 /** Command-line flags that name a person, and what each becomes. */
 export const IDENTIFIER_FLAGS: { flag: string; option: string; type: RequestIdentifier["type"]; prefix?: string; help: string }[] = [
@@ -39,15 +41,16 @@ export function identifierFromFlags(opts: Record<string, unknown>): RequestIdent
 
 function addIdentifierFlags(command: Command): Command {
   for (const f of IDENTIFIER_FLAGS) command.option(f.flag, f.help);
-  return command.option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH);
+  return addWarehouseOptions(command);
 }
 
-async function withWarehouse<T>(path: string, work: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const wh = await Warehouse.open(path);
+/** The DuckDB file (default) or BigQuery (--bigquery-project …, --warehouse-config), as the syncs take it. */
+async function withWarehouse<T>(flags: WarehouseFlags, work: (wh: PrivacyWarehouse) => Promise<T>): Promise<T> {
+  const opened = await openPrivacyWarehouse(warehouseConfigFromFlags(flags));
   try {
-    return await work(wh);
+    return await work(opened.warehouse);
   } finally {
-    await wh.close();
+    await opened.close();
   }
 }
 
@@ -69,11 +72,33 @@ export function registerPrivacyCommands(program: Command): void {
   addIdentifierFlags(
     privacyCommand
       .command("forget")
-      .description("Record an erasure request: resolve the person, put their hashed identifiers on the suppression list, open the ledger entry. The next build, sync and drop carry it out."),
+      .description("Record an erasure request: resolve the person, put their hashed identifiers on the suppression list, open the ledger entry. The next build, sync and drop carry it out.")
+      .option("--file <requests.csv>", "many requests at once: a CSV with header kind,value, one identifier per line (kind: email, phone, customer_id, loyalty_card, device_id, app_id, delivery_partner_id, source_record)"),
   ).action(async (opts) => {
     try {
+      const receivedVia = `cli:${process.env.USER ?? "unknown"}`;
+      if (opts.file !== undefined) {
+        const given = IDENTIFIER_FLAGS.filter((f) => typeof opts[f.option] === "string").map((f) => f.flag.split(" ")[0]);
+        if (given.length > 0) throw new Error(`--file and ${given.join(", ")} given together. Fix: put every identifier in the file, or leave --file out`);
+        const text = await readFile(opts.file, "utf8").catch((error: Error) => {
+          throw new Error(`${opts.file}: cannot read the requests file (${error.message}). Fix: check the --file path`);
+        });
+        const rows = parseRequestsFile(text, opts.file);
+        const t0 = performance.now();
+        const result = await withWarehouse(opts, (wh) => forgetMany(wh, rows, { receivedVia }));
+        const accounts = result.requests.reduce((sum, r) => sum + r.accounts, 0);
+        console.log(
+          `${result.requests.length} erasure request(s) recorded ${result.receivedAt} UTC from ${rows.length} line(s) of ${opts.file} ` +
+            `in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${accounts} account(s), ${result.identifiers} hashed identifier(s) on the suppression list` +
+            `${result.unusableLines.length > 0 ? `; not usable (normalize to nothing), not recorded: line(s) ${result.unusableLines.join(", ")}` : ""}.\n` +
+            `Request ids by line: ${result.requests.map((r) => `${r.lines.join("+")}=${r.requestId}`).join(" ")}\n` +
+            "Next: slice build (removes them everywhere), then the syncs and drops; slice privacy status <request-id> shows the progress.",
+        );
+        if (result.unusableLines.length > 0) process.exitCode = 1;
+        return;
+      }
       const identifier = identifierFromFlags(opts);
-      const result = await withWarehouse(opts.warehouse, (wh) => forget(wh, identifier, { receivedVia: `cli:${process.env.USER ?? "unknown"}` }));
+      const result = await withWarehouse(opts, (wh) => forget(wh, identifier, { receivedVia }));
       console.log(
         `Erasure request ${result.requestId} recorded ${result.receivedAt} UTC: ${result.accounts} account(s), ${result.records} other record(s), ` +
           `${result.identifiers.length} hashed identifier(s) on the suppression list.\n` +
@@ -92,7 +117,7 @@ export function registerPrivacyCommands(program: Command): void {
     .action(async (opts) => {
       try {
         const identifier = identifierFromFlags(opts);
-        const document = await withWarehouse(opts.warehouse, (wh) => exportPerson(wh, identifier));
+        const document = await withWarehouse(opts, (wh) => exportPerson(wh, identifier));
         const text = `${JSON.stringify(document, null, 2)}\n`;
         if (opts.out) {
           await writeFile(opts.out, text);
@@ -103,13 +128,14 @@ export function registerPrivacyCommands(program: Command): void {
       }
     });
 
-  privacyCommand
-    .command("status <requestId>")
-    .description("An erasure request and when each system and partner completed it")
-    .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
+  addWarehouseOptions(
+    privacyCommand
+      .command("status <requestId>")
+      .description("An erasure request and when each system and partner completed it"),
+  )
     .action(async (requestId: string, opts) => {
       try {
-        const status = await withWarehouse(opts.warehouse, (wh) => requestStatus(wh, requestId));
+        const status = await withWarehouse(opts, (wh) => requestStatus(wh, requestId));
         if (!status) throw new Error(`no erasure request ${requestId} in the ledger (privacy.privacy_requests). Fix: use the id slice privacy forget printed.`);
         console.log(JSON.stringify(status, null, 2));
       } catch (error) {

@@ -5,8 +5,9 @@
  * which partner received them when. The loyalty app can show the same document. docs/privacy.md.
  */
 import { AUDIENCES, PARTNERS } from "../../macros/audiences.ts";
-import type { Warehouse } from "../warehouse/duckdb.ts";
-import { findPersonNodes, type RequestIdentifier, requestIdentifierSchema } from "./forget.ts";
+import { createHash } from "node:crypto";
+import { type AnyWarehouse, findPersonNodes, type RequestIdentifier, requestIdentifierSchema } from "./forget.ts";
+import { asPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
 
 /** Consent purposes in words. */
 export const PURPOSE_WORDS: Record<string, string> = {
@@ -28,11 +29,20 @@ const SYSTEM_WORDS: Record<string, string> = {
 
 type Row = Record<string, unknown>;
 
-async function has(wh: Warehouse, schema: string, table: string): Promise<boolean> {
+async function has(wh: PrivacyWarehouse, schema: string, table: string): Promise<boolean> {
   return wh.tableExists(schema, table);
 }
 
-const list = (values: string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
+const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+
+/** The columns named in `jsonColumns` arrive as JSON text (lists, structs): give the person real lists. */
+function parseJsonColumns(row: Row | null, jsonColumns: readonly string[]): Row | null {
+  if (!row) return row;
+  const parsed: Row = { ...row };
+  for (const column of jsonColumns) if (typeof parsed[column] === "string") parsed[column] = JSON.parse(parsed[column] as string);
+  return parsed;
+}
+
 
 function choice(granted: unknown): string {
   return granted === true ? "yes" : granted === false ? "no" : "not asked";
@@ -53,7 +63,9 @@ export interface PersonExport {
 }
 
 /** The export of the person behind `identifier`; `found: false` when no build knows it. */
-export async function exportPerson(wh: Warehouse, identifier: RequestIdentifier, now = new Date()): Promise<PersonExport> {
+export async function exportPerson(warehouse: AnyWarehouse, identifier: RequestIdentifier, now = new Date()): Promise<PersonExport> {
+  const wh = asPrivacyWarehouse(warehouse);
+  const t = (dataset: string, name: string) => wh.table(dataset, name);
   const parsed = requestIdentifierSchema.parse(identifier);
   const generated_at = now.toISOString();
   const nodes = await findPersonNodes(wh, parsed);
@@ -67,9 +79,9 @@ export async function exportPerson(wh: Warehouse, identifier: RequestIdentifier,
       found: false,
     };
   }
-  const ids = list(accounts);
+  const ids = accounts.map((id) => wh.sql.stringLiteral(id)).join(", ");
   const [anchor] = await wh.query<{ person_customer_id: string }>(
-    `select person_customer_id from intermediate.int_customer_accounts where customer_id in (${ids}) limit 1`,
+    `select person_customer_id from ${t("intermediate", "int_customer_accounts")} where customer_id in (${ids}) limit 1`,
   );
   const key = anchor?.person_customer_id ?? accounts[0];
   const one = async (sql: string): Promise<Row | null> => (await wh.query(sql))[0] ?? null;
@@ -77,22 +89,23 @@ export async function exportPerson(wh: Warehouse, identifier: RequestIdentifier,
   const accountRows = await wh.query(
     `select customer_id as customer_number, email, phone, first_name, last_name, birth_date, city, postal_code, country_code as country,
        created_at as account_created_at, loyalty_member, loyalty_joined_at as loyalty_member_since
-     from staging.stg_crm__customers where customer_id in (${ids}) order by created_at`,
+     from ${t("staging", "stg_crm__customers")} where customer_id in (${ids}) order by created_at`,
   );
   const records = nodes.filter((n) => n.node_kind === "record").map((n) => {
     const [system, ...rest] = n.node_key.split(":");
     return { where: SYSTEM_WORDS[system] ?? system, id: rest.join(":") };
   });
 
-  const profile = await one(
+  const keyLiteral = wh.sql.stringLiteral(key);
+  const profile = parseJsonColumns(await one(
     `select customer_id as customer_number, customer_since_date as customer_since, household_type as household, home_region,
-       favourite_weekday, favourite_daypart, preferred_channel, lifecycle_stage, cast(loyalty_slices_on_card as integer) as loyalty_slices_on_card, cast(loyalty_slices_missing as integer) as loyalty_slices_missing,
-       cast(reachable_by as varchar) as reachable_by, as_of_date as as_of
-     from marts.customer_profile where customer_id = '${key.replace(/'/g, "''")}'`,
-  );
+       favourite_weekday, favourite_daypart, preferred_channel, lifecycle_stage, ${wh.smallInt("loyalty_slices_on_card")} as loyalty_slices_on_card, ${wh.smallInt("loyalty_slices_missing")} as loyalty_slices_missing,
+       ${wh.jsonText("reachable_by")} as reachable_by, as_of_date as as_of
+     from ${t("marts", "customer_profile")} where customer_id = ${keyLiteral}`,
+  ), ["reachable_by"]);
 
   const events = await wh.query<{ purpose: string; granted: boolean; source: string | null; occurred_at: string; customer_id: string }>(
-    `select purpose, granted, source, occurred_at, customer_id from staging.stg_crm__consent_events where customer_id in (${ids}) order by purpose, occurred_at`,
+    `select purpose, granted, source, occurred_at, customer_id from ${t("staging", "stg_crm__consent_events")} where customer_id in (${ids}) order by purpose, occurred_at`,
   );
   const consents = Object.entries(PURPOSE_WORDS).map(([purpose, words]) => {
     const history = events.filter((e) => e.purpose === purpose);
@@ -103,24 +116,24 @@ export async function exportPerson(wh: Warehouse, identifier: RequestIdentifier,
     };
   });
 
-  const orders = await one(
-    `select cast(lifetime_orders as integer) as orders_placed, lifetime_spend_eur as total_spent_eur, average_order_value_eur as average_order_eur,
-       first_order_at, last_order_at, cast(orders_last_365d as integer) as orders_last_12_months, spend_last_365d_eur as spent_last_12_months_eur,
-       cast(top_categories as varchar) as what_you_order_most, cast(top_stores as varchar) as where_you_order_most
-     from marts.customer_profile where customer_id = '${key.replace(/'/g, "''")}'`,
-  );
+  const orders = parseJsonColumns(await one(
+    `select ${wh.smallInt("lifetime_orders")} as orders_placed, lifetime_spend_eur as total_spent_eur, average_order_value_eur as average_order_eur,
+       first_order_at, last_order_at, ${wh.smallInt("orders_last_365d")} as orders_last_12_months, spend_last_365d_eur as spent_last_12_months_eur,
+       ${wh.jsonText("top_categories")} as what_you_order_most, ${wh.jsonText("top_stores")} as where_you_order_most
+     from ${t("marts", "customer_profile")} where customer_id = ${keyLiteral}`,
+  ), ["what_you_order_most", "where_you_order_most"]);
   const segments = (await has(wh, "marts", "customer_segments"))
-    ? await one(`select rfm_segment as group_by_recency_frequency_and_spend, cast(behavioural_segments as varchar) as habits, lifecycle_stage as stage
-        from marts.customer_segments where customer_id = '${key.replace(/'/g, "''")}'`)
+    ? parseJsonColumns(await one(`select rfm_segment as group_by_recency_frequency_and_spend, ${wh.jsonText("behavioural_segments")} as habits, lifecycle_stage as stage
+        from ${t("marts", "customer_segments")} where customer_id = ${keyLiteral}`), ["habits"])
     : null;
   const scores = (await has(wh, "marts", "customer_scores"))
     ? await one(`select p_alive as chance_you_still_order_with_us, expected_purchases_365d as orders_we_expect_in_the_next_12_months,
         clv_12m_eur as value_we_expect_in_the_next_12_months_eur, churn_risk_band as risk_of_leaving, scoring_method as how_it_was_estimated
-        from marts.customer_scores where customer_id = '${key.replace(/'/g, "''")}'`)
+        from ${t("marts", "customer_scores")} where customer_id = ${keyLiteral}`)
     : null;
   const recommendations = (await has(wh, "marts", "customer_recommendations"))
-    ? await wh.query(`select product_name as product, category, reason as why from marts.customer_recommendations
-        where customer_id = '${key.replace(/'/g, "''")}' order by recommendation_rank`)
+    ? await wh.query(`select product_name as product, category, reason as why from ${t("marts", "customer_recommendations")}
+        where customer_id = ${keyLiteral} order by recommendation_rank`)
     : [];
 
   return {
@@ -139,29 +152,30 @@ export async function exportPerson(wh: Warehouse, identifier: RequestIdentifier,
 }
 
 /** Per audience and partner: when the person was in it and when the partner received it. */
-async function audiencesOf(wh: Warehouse, accounts: string[]): Promise<Row[]> {
+async function audiencesOf(wh: PrivacyWarehouse, accounts: string[]): Promise<Row[]> {
   if (!(await has(wh, "activation", "audience_membership_history"))) return [];
-  const ids = list(accounts);
+  const ids = accounts.map((id) => wh.sql.stringLiteral(id)).join(", ");
+  const t = (name: string) => wh.table("activation", name);
   const spells = await wh.query<{ audience_id: string; first_date: string; last_date: string }>(
     `select audience_id, min(snapshot_date) as first_date, max(snapshot_date) as last_date
-     from activation.audience_membership_history where customer_id in (${ids}) and not is_holdout group by 1 order by 1`,
+     from ${t("audience_membership_history")} where customer_id in (${ids}) and not is_holdout group by 1 order by 1`,
   );
   const hasEvents = await has(wh, "activation", "audience_member_events");
   const events = hasEvents
     ? await wh.query<{ audience_id: string; destination: string; event: string; event_date: string }>(
-      `select audience_id, destination, event, event_date from activation.audience_member_events
-       where member_id in (select sha256(audience_id || ':' || customer_id) from activation.audience_membership_history where customer_id in (${ids}))
+      `select audience_id, destination, event, event_date from ${t("audience_member_events")}
+       where member_id in (select ${wh.sql.sha256Hex("audience_id || ':' || customer_id")} from ${t("audience_membership_history")} where customer_id in (${ids}))
        order by event_date`)
     : [];
   const hasSynced = await has(wh, "activation", "synced_members");
   const synced = hasSynced
     ? await wh.query<{ audience_id: string; destination: string; synced_at: string }>(
-      `select audience_id, destination, synced_at from activation.synced_members where extern_id_sha256 in (select sha256(id) from (values ${accounts.map((a) => `('${a.replace(/'/g, "''")}')`).join(", ")}) ids(id))`)
+      `select audience_id, destination, synced_at from ${t("synced_members")} where extern_id_sha256 in (${accounts.map((a) => `'${sha256Hex(a)}'`).join(", ")})`)
     : [];
   const hasLedger = await has(wh, "activation", "sync_ledger");
   const drops = hasLedger
     ? await wh.query<{ audience_id: string; destination: string; finished_at: string }>(
-      `select audience_id, destination, finished_at from activation.sync_ledger where status = 'succeeded' and mode = 'replace' order by finished_at`)
+      `select audience_id, destination, finished_at from ${t("sync_ledger")} where status = 'succeeded' and mode = 'replace' order by finished_at`)
     : [];
   return spells.map((spell) => {
     const audience = AUDIENCES.find((a) => a.id === spell.audience_id);

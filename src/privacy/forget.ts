@@ -5,17 +5,18 @@
  * the privacy ledger with one step per system and partner that has to act. The next build, sync and drop do
  * the rest (docs/privacy.md). Plain values never leave this function: only hashes are written.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
 import * as identity from "../../macros/identity.ts";
 import * as privacy from "../../macros/privacy.ts";
-import { dialect } from "../../macros/sql.ts";
 import { RAW_SCHEMA } from "../../macros/raw_contract.ts";
 import { rawTableDdl } from "../raw/ddl.ts";
-import { utcTimestamp } from "../activation/ledger.ts";
+import { type SqlStatement, utcTimestamp } from "../activation/ledger.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
+import { asPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
 
-const duck = dialect("duckdb");
+/** The DuckDB file or BigQuery (src/privacy/warehouse.ts). */
+export type AnyWarehouse = Warehouse | PrivacyWarehouse;
 
 /** The identifiers a request may name a person by (source_record: '<source_system>:<source_id>'). */
 export const REQUEST_IDENTIFIER_TYPES = ["customer_id", "email", "phone", "loyalty_card", "device_id", "source_record"] as const;
@@ -33,8 +34,8 @@ export interface HashedIdentifier {
 }
 
 /** SHA-256 of the identifier normalized as the audiences normalize it; null when it is not usable. */
-export async function hashIdentifier(wh: Warehouse, type: privacy.SuppressionType, value: string): Promise<string | null> {
-  const rows = await wh.query<{ h: string | null }>(`select ${privacy.identifierHash(type, "$value", duck)} as h`, { value });
+export async function hashIdentifier(wh: PrivacyWarehouse, type: privacy.SuppressionType, value: string): Promise<string | null> {
+  const rows = await wh.query<{ h: string | null }>(`select ${privacy.identifierHash(type, "$value", wh.sql)} as h`, { value });
   return rows[0]?.h ?? null;
 }
 
@@ -53,30 +54,36 @@ export type PersonNode = {
  * normalized as identity resolution normalizes it (macros/identity.ts) and compared as text, so a lookup is
  * a scan with an equality, not a hash of every identifier.
  */
-function personsQuery(type: RequestIdentifierType): string {
+function personsQuery(wh: PrivacyWarehouse, type: RequestIdentifierType): string {
   const kind = IDENTITY_KIND[type];
+  const persons = wh.table("intermediate", "int_identity_persons");
   const normalized =
-    type === "email" ? identity.email("$v", duck)
-      : type === "phone" ? identity.phone("$v", duck)
+    type === "email" ? identity.email("$v", wh.sql)
+      : type === "phone" ? identity.phone("$v", wh.sql)
         : type === "loyalty_card" || type === "device_id" ? identity.code("$v")
           : "trim($v)";
   const matchNodes =
     type === "customer_id"
-      ? `select node_key from intermediate.int_identity_persons where node_kind = 'account' and customer_id = ${normalized}`
+      ? `select node_key from ${persons} where node_kind = 'account' and customer_id = ${normalized}`
       : type === "source_record"
         // a loyalty or webshop record is folded into its account: 'loyalty:C1' names account C1
-        ? `select node_key from intermediate.int_identity_persons where node_key = ${normalized}
+        ? `select node_key from ${persons} where node_key = ${normalized}
            or (node_kind = 'account' and ${normalized} in ('loyalty:' || customer_id, 'webshop:' || customer_id))`
-        : `select node_key from intermediate.int_identity_identifiers where identifier_kind = '${kind}' and identifier_value = ${normalized}`;
-  return `select distinct person_id from intermediate.int_identity_persons where node_key in (${matchNodes})`;
+        : `select node_key from ${wh.table("intermediate", "int_identity_identifiers")} where identifier_kind = '${kind}' and identifier_value = ${normalized}`;
+  return `select distinct person_id from ${persons} where node_key in (${matchNodes})`;
+}
+
+/** Both identity tables of a build exist. */
+export async function hasIdentityTables(wh: PrivacyWarehouse): Promise<boolean> {
+  return (await wh.tableExists("intermediate", "int_identity_persons")) && (await wh.tableExists("intermediate", "int_identity_identifiers"));
 }
 
 /** Every identity node of the person behind one identifier (none without a build or a match). */
-export async function findPersonNodes(wh: Warehouse, identifier: RequestIdentifier): Promise<PersonNode[]> {
+export async function findPersonNodes(wh: PrivacyWarehouse, identifier: RequestIdentifier): Promise<PersonNode[]> {
   const requested = await hashIdentifier(wh, identifier.type, identifier.value);
-  if (!requested || !(await exists(wh, "intermediate", "int_identity_persons")) || !(await exists(wh, "intermediate", "int_identity_identifiers"))) return [];
+  if (!requested || !(await hasIdentityTables(wh))) return [];
   return wh.query<PersonNode>(
-    `select node_key, node_kind, customer_id, person_id from intermediate.int_identity_persons where person_id in (${personsQuery(identifier.type)}) order by node_kind, node_key`,
+    `select node_key, node_kind, customer_id, person_id from ${wh.table("intermediate", "int_identity_persons")} where person_id in (${personsQuery(wh, identifier.type)}) order by node_kind, node_key`,
     { v: identifier.value },
   );
 }
@@ -91,7 +98,7 @@ export interface ResolvedPerson {
   destinations: string[];
 }
 
-async function exists(wh: Warehouse, schema: string, table: string): Promise<boolean> {
+async function exists(wh: PrivacyWarehouse, schema: string, table: string): Promise<boolean> {
   return wh.tableExists(schema, table);
 }
 
@@ -101,7 +108,7 @@ async function exists(wh: Warehouse, schema: string, table: string): Promise<boo
  * not suppressed: they are other people's too. Without a build, or when nobody carries the identifier, the
  * request's own identifier is suppressed, which still keeps it out of every future build.
  */
-export async function resolvePerson(wh: Warehouse, identifier: RequestIdentifier): Promise<ResolvedPerson> {
+export async function resolvePerson(wh: PrivacyWarehouse, identifier: RequestIdentifier): Promise<ResolvedPerson> {
   const requested = await hashIdentifier(wh, identifier.type, identifier.value);
   if (!requested) {
     throw new Error(`${identifier.type}: "${mask(identifier.value)}" is not a usable ${identifier.type.replace("_", " ")} (it normalizes to nothing). Fix: give it as the person typed it, e.g. an e-mail with @ and a domain, a phone with 8-15 digits.`);
@@ -111,69 +118,87 @@ export async function resolvePerson(wh: Warehouse, identifier: RequestIdentifier
     if (sha256) found.set(`${type}:${sha256}`, { type, sha256 });
   };
   add(identifier.type, requested);
-  if (!(await exists(wh, "intermediate", "int_identity_persons")) || !(await exists(wh, "intermediate", "int_identity_identifiers"))) {
+  if (!(await hasIdentityTables(wh))) {
     return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
   }
 
-  const persons = personsQuery(identifier.type);
+  const persons = personsQuery(wh, identifier.type);
+  const personsTable = wh.table("intermediate", "int_identity_persons");
   const nodes = await wh.query<PersonNode>(
-    `select node_key, node_kind, customer_id, person_id from intermediate.int_identity_persons where person_id in (${persons})`,
+    `select node_key, node_kind, customer_id, person_id from ${personsTable} where person_id in (${persons})`,
     { v: identifier.value },
   );
   if (nodes.length === 0) return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
 
-  const hashed = await wh.query<{ type: privacy.SuppressionType; h: string | null }>(
+  const d = wh.sql;
+  const hashed = await wh.query<{ identifier_type: privacy.SuppressionType; h: string | null }>(
     `with nodes as (
-       select node_key, node_kind, customer_id, person_id from intermediate.int_identity_persons where person_id in (${persons})
+       select node_key, node_kind, customer_id, person_id from ${personsTable} where person_id in (${persons})
      ),
      rejected as (
        ${(await exists(wh, "intermediate", "int_identity_identifier_checks"))
-         ? "select identifier_key from intermediate.int_identity_identifier_checks where reject_reason is not null"
-         : "select cast(null as varchar) as identifier_key where false"}
+         ? `select identifier_key from ${wh.table("intermediate", "int_identity_identifier_checks")} where reject_reason is not null`
+         : `select ${d.cast("null", "string")} as identifier_key from (select 1 as x) no_checks where false`}
      ),
      identifiers as (
-       select distinct identifier_kind, identifier_value, identifier_key from intermediate.int_identity_identifiers
+       select distinct identifier_kind, identifier_value, identifier_key from ${wh.table("intermediate", "int_identity_identifiers")}
        where node_key in (select node_key from nodes) and identifier_key not in (select identifier_key from rejected where identifier_key is not null)
      )
-     select distinct 'customer_id' as type, ${privacy.identifierHash("customer_id", "customer_id", duck)} as h from nodes where node_kind = 'account'
-     union all select distinct 'source_record', ${privacy.identifierHash("source_record", "node_key", duck)} from nodes where node_kind = 'record'
-     union all select distinct 'person_id', ${privacy.identifierHash("person_id", "person_id", duck)} from nodes
-     union all select 'email', ${privacy.identifierHash("email", "identifier_value", duck)} from identifiers where identifier_kind = 'email'
-     union all select 'phone', ${privacy.identifierHash("phone", "identifier_value", duck)} from identifiers where identifier_kind = 'phone'
-     union all select 'loyalty_card', ${privacy.identifierHash("loyalty_card", "identifier_value", duck)} from identifiers where identifier_kind = 'loyalty_card'
-     union all select 'device_id', ${privacy.identifierHash("device_id", "identifier_value", duck)} from identifiers where identifier_kind = 'device'`,
+     select distinct 'customer_id' as identifier_type, ${privacy.identifierHash("customer_id", "customer_id", d)} as h from nodes where node_kind = 'account'
+     union all select distinct 'source_record', ${privacy.identifierHash("source_record", "node_key", d)} from nodes where node_kind = 'record'
+     union all select distinct 'person_id', ${privacy.identifierHash("person_id", "person_id", d)} from nodes
+     union all select 'email', ${privacy.identifierHash("email", "identifier_value", d)} from identifiers where identifier_kind = 'email'
+     union all select 'phone', ${privacy.identifierHash("phone", "identifier_value", d)} from identifiers where identifier_kind = 'phone'
+     union all select 'loyalty_card', ${privacy.identifierHash("loyalty_card", "identifier_value", d)} from identifiers where identifier_kind = 'loyalty_card'
+     union all select 'device_id', ${privacy.identifierHash("device_id", "identifier_value", d)} from identifiers where identifier_kind = 'device'`,
     { v: identifier.value },
   );
-  for (const row of hashed) add(row.type, row.h);
+  for (const row of hashed) add(row.identifier_type, row.h);
 
   const accountIds = nodes.filter((n) => n.node_kind === "account" && n.customer_id).map((n) => n.customer_id as string);
   return {
     identifiers: [...found.values()].sort((a, b) => (a.type + a.sha256).localeCompare(b.type + b.sha256)),
     accounts: accountIds.length,
     records: nodes.length - accountIds.length,
-    destinations: await destinationsOf(wh, accountIds),
+    destinations: [...new Set([...(await destinationsOf(wh, accountIds)).values()].flat())].sort(),
   };
 }
 
-/** Partners the person's accounts were sent to: current members, past member events, Meta's acknowledged state. */
-async function destinationsOf(wh: Warehouse, accountIds: string[]): Promise<string[]> {
-  if (accountIds.length === 0) return [];
+/**
+ * Partners each account was sent to: current members, past member events, Meta's acknowledged state. One
+ * query for any number of accounts (a batch asks once for the whole file).
+ */
+export async function destinationsOf(wh: PrivacyWarehouse, accountIds: string[]): Promise<Map<string, string[]>> {
+  const byAccount = new Map<string, string[]>();
+  if (accountIds.length === 0) return byAccount;
   const parts: string[] = [];
-  const ids = accountIds.map((id) => duck.stringLiteral(id)).join(", ");
+  const ids = accountIds.map((id) => wh.sql.stringLiteral(id)).join(", ");
+  const activation = (name: string) => wh.table("activation", name);
   if (await exists(wh, "activation", "audience_members")) {
-    parts.push(`select destination from activation.audience_members where customer_id in (${ids}) and not is_holdout`);
+    parts.push(`select customer_id as account_key, destination from ${activation("audience_members")} where customer_id in (${ids}) and not is_holdout`);
   }
   if ((await exists(wh, "activation", "audience_member_events")) && (await exists(wh, "activation", "audience_membership_history"))) {
-    parts.push(`select destination from activation.audience_member_events where member_id in (
-      select sha256(audience_id || ':' || customer_id) from activation.audience_membership_history where customer_id in (${ids}))`);
+    parts.push(`select h.customer_id, e.destination from ${activation("audience_member_events")} e join (
+      select distinct customer_id, ${wh.sql.sha256Hex("audience_id || ':' || customer_id")} as member_id
+      from ${activation("audience_membership_history")} where customer_id in (${ids})) h on e.member_id = h.member_id`);
   }
+  // Meta's state holds the hash Meta got (extern_id_sha256 = SHA-256 of the account id), mapped back below.
+  const accountOfHash = new Map(accountIds.map((id) => [sha256Hex(id), id]));
   if (await exists(wh, "activation", "synced_members")) {
-    parts.push(`select destination from activation.synced_members where extern_id_sha256 in (select sha256(id) from (values ${accountIds.map((id) => `(${duck.stringLiteral(id)})`).join(", ")}) ids(id))`);
+    parts.push(`select extern_id_sha256, destination from ${activation("synced_members")} where extern_id_sha256 in (${[...accountOfHash.keys()].map((h) => `'${h}'`).join(", ")})`);
   }
-  if (parts.length === 0) return [];
-  const rows = await wh.query<{ destination: string }>(`select distinct destination from (${parts.join(" union all ")}) d order by 1`);
-  return rows.map((r) => r.destination);
+  if (parts.length === 0) return byAccount;
+  const rows = await wh.query<{ account_key: string; destination: string }>(`select distinct account_key, destination from (${parts.join(" union all ")}) d order by 1, 2`);
+  for (const row of rows) {
+    const account = accountOfHash.get(row.account_key) ?? row.account_key;
+    const list = byAccount.get(account) ?? [];
+    if (!list.includes(row.destination)) list.push(row.destination);
+    byAccount.set(account, list.sort());
+  }
+  return byAccount;
 }
+
+const sha256Hex = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
 
 /** A value shown in a message: never the whole identifier. */
 export function mask(value: string): string {
@@ -181,15 +206,26 @@ export function mask(value: string): string {
   return trimmed.length <= 4 ? "…" : `${trimmed.slice(0, 2)}…${trimmed.slice(-2)}`;
 }
 
-const LEDGER = (table: privacy.LedgerTableName) => `${privacy.LEDGER_SCHEMA}.${table}`;
+const LEDGER = (wh: PrivacyWarehouse, table: privacy.LedgerTableName) => wh.table(privacy.LEDGER_SCHEMA, table);
 
-/** The suppression list and the ledger, created when the warehouse has not been built yet. */
-export async function ensurePrivacyTables(wh: Warehouse): Promise<void> {
-  await wh.run(`create schema if not exists ${RAW_SCHEMA}; create schema if not exists ${privacy.LEDGER_SCHEMA}`);
-  await wh.run(rawTableDdl("privacy_suppressions"));
-  for (const table of ["privacy_requests", "privacy_request_steps"] as const) {
-    await wh.run(privacy.ledgerCreateTableSql(table, LEDGER(table), duck));
+/**
+ * The suppression list and the ledger: created on DuckDB when the warehouse has not been built yet; on
+ * BigQuery the raw dataset (deploy/bigquery.tf) and the Dataform build own them, so they must exist.
+ */
+export async function ensurePrivacyTables(wh: PrivacyWarehouse): Promise<void> {
+  if (wh.createsTables) {
+    await wh.transaction([
+      { sql: `create schema if not exists ${RAW_SCHEMA}` },
+      { sql: `create schema if not exists ${privacy.LEDGER_SCHEMA}` },
+      { sql: rawTableDdl("privacy_suppressions") },
+      ...(["privacy_requests", "privacy_request_steps"] as const).map((table) => ({ sql: privacy.ledgerCreateTableSql(table, LEDGER(wh, table), wh.sql) })),
+    ]);
+    return;
   }
+  const needed: [string, string][] = [[RAW_SCHEMA, "privacy_suppressions"], [privacy.LEDGER_SCHEMA, "privacy_requests"], [privacy.LEDGER_SCHEMA, "privacy_request_steps"]];
+  const missing: string[] = [];
+  for (const [dataset, name] of needed) if (!(await wh.tableExists(dataset, name))) missing.push(`${dataset}.${name}`);
+  if (missing.length > 0) throw new Error(`the warehouse has no ${missing.join(", ")}. Fix: ${wh.missingTableFix}`);
 }
 
 export interface ForgetResult {
@@ -206,45 +242,55 @@ export interface ForgetResult {
  * Records an erasure request: resolves the person, writes the hashes to the suppression list and the request
  * with its pending steps to the ledger, in one transaction.
  */
-export async function forget(wh: Warehouse, identifier: RequestIdentifier, options: { receivedVia: string; now?: Date }): Promise<ForgetResult> {
+export async function forget(warehouse: AnyWarehouse, identifier: RequestIdentifier, options: { receivedVia: string; now?: Date }): Promise<ForgetResult> {
+  const wh = asPrivacyWarehouse(warehouse);
   const parsed = requestIdentifierSchema.parse(identifier);
   await ensurePrivacyTables(wh);
   const person = await resolvePerson(wh, parsed);
   const requestId = randomUUID();
   const receivedAt = utcTimestamp(options.now ?? new Date());
   const steps = ["warehouse", "raw", "partner_api", ...person.destinations.map((d) => `partner:${d}`)];
-  // one statement per table: a request writes a dozen suppressions and a handful of steps
-  const suppressionParams: Record<string, unknown> = { request: requestId, at: receivedAt };
-  person.identifiers.forEach((id, i) => Object.assign(suppressionParams, { [`t${i}`]: id.type, [`h${i}`]: id.sha256 }));
-  const stepParams: Record<string, unknown> = { request: requestId, at: receivedAt };
-  steps.forEach((step, i) => Object.assign(stepParams, { [`s${i}`]: step }));
-  await wh.run("begin transaction");
-  try {
-    await wh.query(
-      `insert into ${RAW_SCHEMA}.privacy_suppressions values ${person.identifiers.map((_, i) => `($t${i}, $h${i}, $request, cast($at as timestamp))`).join(", ")}`,
-      suppressionParams,
-    );
-    await wh.query(`insert into ${LEDGER("privacy_requests")} values ($request, 'erasure', cast($at as timestamp), $via, $ids, $accounts, $records, 'received', null)`, {
-      request: requestId, at: receivedAt, via: options.receivedVia, ids: JSON.stringify(person.identifiers),
-      accounts: person.accounts, records: person.records,
-    });
-    await wh.query(
-      `insert into ${LEDGER("privacy_request_steps")} values ${steps.map((_, i) => `($request, $s${i}, cast($at as timestamp), null, null)`).join(", ")}`,
-      stepParams,
-    );
-    await wh.run("commit");
-  } catch (error) {
-    await wh.run("rollback").catch(() => undefined);
-    throw error;
-  }
+  await wh.transaction(requestStatements(wh, { requestId, receivedAt, receivedVia: options.receivedVia, person, steps }));
   return { requestId, receivedAt, identifiers: person.identifiers, accounts: person.accounts, records: person.records, steps };
 }
 
+/**
+ * The inserts of requests: suppression rows, ledger rows and steps, one statement per table for all of them
+ * (a request writes a dozen suppressions and a handful of steps; a batch, thousands).
+ */
+export function requestStatements(
+  wh: PrivacyWarehouse,
+  ...requests: { requestId: string; receivedAt: string; receivedVia: string; person: ResolvedPerson; steps: string[] }[]
+): SqlStatement[] {
+  const suppressions: string[] = [];
+  const ledger: string[] = [];
+  const stepRows: string[] = [];
+  const params: Record<string, string | number> = {};
+  requests.forEach((r, n) => {
+    Object.assign(params, { [`r${n}`]: r.requestId, [`at${n}`]: r.receivedAt, [`via${n}`]: r.receivedVia, [`ids${n}`]: JSON.stringify(r.person.identifiers), [`a${n}`]: r.person.accounts, [`rec${n}`]: r.person.records });
+    r.person.identifiers.forEach((id, i) => {
+      Object.assign(params, { [`t${n}_${i}`]: id.type, [`h${n}_${i}`]: id.sha256 });
+      suppressions.push(`($t${n}_${i}, $h${n}_${i}, $r${n}, cast($at${n} as timestamp))`);
+    });
+    ledger.push(`($r${n}, 'erasure', cast($at${n} as timestamp), $via${n}, $ids${n}, $a${n}, $rec${n}, 'received', cast(null as timestamp))`);
+    r.steps.forEach((step, i) => {
+      params[`s${n}_${i}`] = step;
+      stepRows.push(`($r${n}, $s${n}_${i}, cast($at${n} as timestamp), cast(null as timestamp), ${wh.sql.cast("null", "string")})`);
+    });
+  });
+  return [
+    { sql: `insert into ${wh.table(RAW_SCHEMA, "privacy_suppressions")} values ${suppressions.join(", ")}`, params },
+    { sql: `insert into ${LEDGER(wh, "privacy_requests")} values ${ledger.join(", ")}`, params },
+    { sql: `insert into ${LEDGER(wh, "privacy_request_steps")} values ${stepRows.join(", ")}`, params },
+  ];
+}
+
 /** One request's ledger rows, for the CLI and the HTTP function. */
-export async function requestStatus(wh: Warehouse, requestId: string): Promise<{ request: Record<string, unknown>; steps: Record<string, unknown>[] } | null> {
+export async function requestStatus(warehouse: AnyWarehouse, requestId: string): Promise<{ request: Record<string, unknown>; steps: Record<string, unknown>[] } | null> {
+  const wh = asPrivacyWarehouse(warehouse);
   if (!(await wh.tableExists(privacy.LEDGER_SCHEMA, "privacy_requests"))) return null;
-  const [request] = await wh.query(`select request_id, kind, received_at, received_via, accounts, records, status, completed_at from ${LEDGER("privacy_requests")} where request_id = $id`, { id: requestId });
+  const [request] = await wh.query(`select request_id, kind, received_at, received_via, accounts, records, status, completed_at from ${LEDGER(wh, "privacy_requests")} where request_id = $id`, { id: requestId });
   if (!request) return null;
-  const steps = await wh.query(`select system, requested_at, completed_at, detail from ${LEDGER("privacy_request_steps")} where request_id = $id order by system`, { id: requestId });
+  const steps = await wh.query(`select system, requested_at, completed_at, detail from ${LEDGER(wh, "privacy_request_steps")} where request_id = $id order by system`, { id: requestId });
   return { request, steps };
 }

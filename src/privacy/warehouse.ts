@@ -1,0 +1,127 @@
+/**
+ * Where erasure and access requests read and write: the DuckDB file or BigQuery, behind one narrow
+ * interface. Statements use `$name` parameters on both engines (the BigQuery side rewrites them to typed
+ * `@name` query parameters, src/activation/bigquery.ts), so identifiers never enter SQL text, and so never a
+ * BigQuery job's query text either. What differs in SQL comes from the macro dialect (`sql`) and the few
+ * spellings below.
+ */
+import { BigQuery } from "@google-cloud/bigquery";
+import { type Dialect, dialect } from "../../macros/sql.ts";
+import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { asActivationWarehouse, type ActivationWarehouse, type SqlParams, type SqlStatement } from "../activation/ledger.ts";
+import type { WarehouseConfig } from "../warehouse/config.ts";
+import { describeWarehouse } from "../warehouse/config.ts";
+import { Warehouse, type Row } from "../warehouse/duckdb.ts";
+import { existsSync } from "node:fs";
+
+export interface PrivacyWarehouse {
+  readonly engine: "duckdb" | "bigquery";
+  /** The macro dialect (hashes, normalization, types). */
+  readonly sql: Dialect;
+  /** A table as statements name it: raw.x on DuckDB, `project.raw.x` on BigQuery. */
+  table(dataset: string, name: string): string;
+  query<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** All statements or none. */
+  transaction(statements: readonly SqlStatement[]): Promise<void>;
+  tableExists(dataset: string, name: string): Promise<boolean>;
+  /** The expression as JSON text (lists and structs included), parsed back in TypeScript. */
+  jsonText(expr: string): string;
+  /** A whole number the client returns as a JS number (DuckDB BIGINT comes back as text). */
+  smallInt(expr: string): string;
+  /** DuckDB creates the suppression list and ledger on first use; on BigQuery the Dataform build owns them. */
+  readonly createsTables: boolean;
+  readonly missingTableFix: string;
+}
+
+class ActivationBackedWarehouse implements PrivacyWarehouse {
+  readonly sql: Dialect;
+  readonly createsTables: boolean;
+  readonly missingTableFix: string;
+  private readonly known = new Map<string, boolean>();
+
+  constructor(
+    private readonly inner: ActivationWarehouse,
+    private readonly exists: (dataset: string, name: string) => Promise<boolean>,
+  ) {
+    this.sql = dialect(inner.dialect.engine);
+    this.createsTables = inner.dialect.createsStateTables;
+    this.missingTableFix = inner.dialect.missingTableFix;
+  }
+
+  get engine() {
+    return this.inner.dialect.engine;
+  }
+
+  table(dataset: string, name: string): string {
+    return this.inner.dialect.sourceTable(dataset, name);
+  }
+
+  query<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]> {
+    return this.inner.runQuery<T>(sql, params);
+  }
+
+  transaction(statements: readonly SqlStatement[]): Promise<void> {
+    return this.inner.transaction(statements);
+  }
+
+  async tableExists(dataset: string, name: string): Promise<boolean> {
+    // A table that exists stays; one that does not may be created by the next build, so ask again.
+    if (this.known.get(`${dataset}.${name}`)) return true;
+    const found = await this.exists(dataset, name);
+    if (found) this.known.set(`${dataset}.${name}`, true);
+    return found;
+  }
+
+  jsonText(expr: string): string {
+    return this.engine === "duckdb" ? `cast(to_json(${expr}) as varchar)` : `TO_JSON_STRING(${expr})`;
+  }
+
+  smallInt(expr: string): string {
+    return this.engine === "duckdb" ? `cast(${expr} as integer)` : `CAST(${expr} AS INT64)`;
+  }
+}
+
+const duckDbAdapters = new WeakMap<Warehouse, PrivacyWarehouse>();
+
+/** The project's DuckDB warehouse, or a BigQuery activation warehouse, as a privacy warehouse. */
+export function asPrivacyWarehouse(wh: Warehouse | PrivacyWarehouse | BigQueryActivationWarehouse): PrivacyWarehouse {
+  if (wh instanceof Warehouse) {
+    let adapter = duckDbAdapters.get(wh);
+    if (!adapter) {
+      adapter = new ActivationBackedWarehouse(asActivationWarehouse(wh), (dataset, name) => wh.tableExists(dataset, name));
+      duckDbAdapters.set(wh, adapter);
+    }
+    return adapter;
+  }
+  if (wh instanceof BigQueryActivationWarehouse) return bigQueryPrivacyWarehouse(wh);
+  return wh;
+}
+
+/** BigQuery through the official client; table existence asked with tables.get. */
+export function bigQueryPrivacyWarehouse(activation: BigQueryActivationWarehouse): PrivacyWarehouse {
+  const client: BigQuery = activation.client;
+  const location = activation.settings.location;
+  return new ActivationBackedWarehouse(activation, async (dataset, name) => {
+    const [exists] = await client.dataset(dataset, location ? { location } : {}).table(name).exists();
+    return exists;
+  });
+}
+
+export interface OpenedPrivacyWarehouse {
+  warehouse: PrivacyWarehouse;
+  description: string;
+  close(): Promise<void>;
+}
+
+/** Opens the configured warehouse (flags, file or environment: src/warehouse/config.ts) for privacy requests. */
+export async function openPrivacyWarehouse(config: WarehouseConfig): Promise<OpenedPrivacyWarehouse> {
+  const description = describeWarehouse(config);
+  if (config.engine === "bigquery") {
+    return { warehouse: bigQueryPrivacyWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
+  }
+  if (config.path !== ":memory:" && !existsSync(config.path)) {
+    throw new Error(`warehouse file ${config.path} does not exist. Fix: run slice build first or pass --warehouse`);
+  }
+  const wh = await Warehouse.open(config.path);
+  return { warehouse: asPrivacyWarehouse(wh), description, close: () => wh.close() };
+}
