@@ -1,6 +1,6 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.LOAD_ORDERED_TABLES = exports.LOADED_AT_COLUMN = void 0;
+exports.LOAD_ORDER_DEFAULTS = exports.LOAD_ORDERED_TABLES = exports.LOADED_AT_COLUMN = void 0;
 exports.rawLoadedAtDeclared = rawLoadedAtDeclared;
 exports.withLoadedAt = withLoadedAt;
 exports.latestLoadFirst = latestLoadFirst;
@@ -23,11 +23,13 @@ const sql_1 = require("./sql");
 exports.LOADED_AT_COLUMN = "_loaded_at";
 /** The raw tables that get `_loaded_at`: their staging keeps one version per key by updated_at. */
 exports.LOAD_ORDERED_TABLES = ["customers", "orders"];
+/** The var's default when workflow_settings.yaml leaves it out (tests/macros/settings-agree.test.ts). */
+exports.LOAD_ORDER_DEFAULTS = { raw_loaded_at: "false" };
 /** Var raw_loaded_at: "true" when BigQuery's raw customers and orders carry `_loaded_at`. */
 function rawLoadedAtDeclared() {
     const vars = typeof dataform !== "undefined" && dataform && dataform.projectConfig ? dataform.projectConfig.vars || {} : {};
-    const value = vars.raw_loaded_at;
-    if (value === undefined || value === "" || value === "false")
+    const value = vars.raw_loaded_at || exports.LOAD_ORDER_DEFAULTS.raw_loaded_at;
+    if (value === "false")
         return false;
     if (value === "true")
         return true;

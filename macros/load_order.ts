@@ -21,11 +21,14 @@ export const LOADED_AT_COLUMN = "_loaded_at";
 /** The raw tables that get `_loaded_at`: their staging keeps one version per key by updated_at. */
 export const LOAD_ORDERED_TABLES: readonly string[] = ["customers", "orders"];
 
+/** The var's default when workflow_settings.yaml leaves it out (tests/macros/settings-agree.test.ts). */
+export const LOAD_ORDER_DEFAULTS = { raw_loaded_at: "false" };
+
 /** Var raw_loaded_at: "true" when BigQuery's raw customers and orders carry `_loaded_at`. */
 export function rawLoadedAtDeclared(): boolean {
   const vars = typeof dataform !== "undefined" && dataform && dataform.projectConfig ? dataform.projectConfig.vars || {} : {};
-  const value = vars.raw_loaded_at;
-  if (value === undefined || value === "" || value === "false") return false;
+  const value = vars.raw_loaded_at || LOAD_ORDER_DEFAULTS.raw_loaded_at;
+  if (value === "false") return false;
   if (value === "true") return true;
   throw new Error(`workflow_settings.yaml vars.raw_loaded_at is "${value}"; set "true" when the raw customers and orders tables have a _loaded_at TIMESTAMP column, else "false".`);
 }

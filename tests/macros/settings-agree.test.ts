@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { HEALTH_DEFAULTS } from "../../macros/health.ts";
 import { liftThatMatters } from "../../macros/lift.ts";
+import { LOAD_ORDER_DEFAULTS } from "../../macros/load_order.ts";
 import { DEFAULTS } from "../../macros/settings.ts";
 import { parseScheduleSettings } from "../../src/schedule/settings.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
@@ -25,7 +26,7 @@ const SCHEDULE_DEFAULTS: Record<string, string> = {
 const NOT_THRESHOLDS = new Set(["engine", "as_of_date"]);
 
 function defaultOf(name: string): string | undefined {
-  const all: Record<string, string> = { ...DEFAULTS, ...HEALTH_DEFAULTS, ...SCHEDULE_DEFAULTS };
+  const all: Record<string, string> = { ...DEFAULTS, ...HEALTH_DEFAULTS, ...SCHEDULE_DEFAULTS, ...LOAD_ORDER_DEFAULTS };
   return all[name];
 }
 
