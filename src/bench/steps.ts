@@ -7,9 +7,10 @@ import type { Command } from "commander";
 import { generate, generateNextDay } from "../generate/generate.ts";
 import { compileForDuckDb } from "../dataform/compile.ts";
 import { build } from "../runner/build.ts";
-import { Warehouse } from "../warehouse/duckdb.ts";
+import { quoteIdent, quoteLiteral, Warehouse } from "../warehouse/duckdb.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
+import { actionCosts } from "./daily-cost.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { evaluateRecommendationLists } from "./recommendation-lists.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
@@ -28,7 +29,7 @@ function emit(result: StepResult): void {
   process.stdout.write(`${BENCH_RESULT_PREFIX}${JSON.stringify({ ...result, peak_rss_mb: Math.round(peakRssMb) })}\n`);
 }
 
-type StepOptions = { warehouse: string; customers: number; seed: number; date?: string };
+type StepOptions = { warehouse: string; customers: number; seed: number; date?: string; compareWith?: string };
 
 const STEPS: Record<string, (o: StepOptions) => Promise<StepResult>> = {
   async generate(o) {
@@ -80,7 +81,9 @@ const STEPS: Record<string, (o: StepOptions) => Promise<StepResult>> = {
       const generateSeconds = (performance.now() - t0) / 1000;
       const run = await build({ concurrency: 2, quiet: true, vars: { as_of_date: day } }, wh);
       const incremental = run.results.filter((r) => r.mode === "incremental").map((r) => r.key);
-      return { seconds: run.seconds, generate_seconds: generateSeconds, ok: run.ok, incremental_actions: incremental };
+      // Measured after the run, outside its time: what each action read and wrote (src/bench/daily-cost.ts).
+      const actions = await actionCosts(wh, run.planned, run.results);
+      return { seconds: run.seconds, generate_seconds: generateSeconds, ok: run.ok, incremental_actions: incremental, actions };
     } finally {
       await wh.close();
     }
@@ -133,7 +136,8 @@ Object.assign(STEPS, {
       const run = await build({
         concurrency: 2,
         quiet: true,
-        vars: { as_of_date: "2026-10-31", recommendation_hide_last_order: "true" },
+        // recommendation_refresh_days 1: recompute the set whatever the day (a weekly cadence would keep it).
+        vars: { as_of_date: "2026-10-31", recommendation_hide_last_order: "true", recommendation_refresh_days: "1" },
         selectors: ["int_customer_product_history", "int_product_similarity", "customer_recommendations", "customer_recommendation_lists"],
       }, wh);
       const evaluation = await evaluateRecommendations(wh);
@@ -245,6 +249,41 @@ Object.assign(STEPS, {
   },
 });
 
+Object.assign(STEPS, {
+  /**
+   * A full recompute of the day on a copy of the warehouse the daily run left (--full-refresh with the same
+   * as-of date), then every unprotected incremental table compared with the daily run's (--compare-with),
+   * EXCEPT ALL both ways: the daily run is only cheaper if it is also right.
+   */
+  async recompute(o: StepOptions): Promise<StepResult> {
+    if (!o.compareWith) throw new Error("bench-step recompute needs --compare-with <the daily run's warehouse>");
+    const wh = await Warehouse.open(o.warehouse);
+    try {
+      const day = o.date ?? "2026-11-01";
+      const run = await build({ concurrency: 2, quiet: true, fullRefresh: true, vars: { as_of_date: day } }, wh);
+      await wh.run(`attach ${quoteLiteral(o.compareWith)} as daily (read_only)`);
+      const tables = run.planned.filter((a) => a.kind === "incremental" && !a.table?.protected);
+      // Tables on their own cadence keep their latest set on most days by design; compared all the same,
+      // and told apart.
+      const onCadence = new Set(tables.filter((a) => a.tags.includes("recommendation_cadence")).map((a) => a.key));
+      const compared = [];
+      for (const table of tables) {
+        const name = `${quoteIdent(table.target.schema ?? "main")}.${quoteIdent(table.target.name)}`;
+        const count = async (from: string, minus: string) =>
+          Number(await wh.scalar(`select count(*) from (select * from ${from} except all select * from ${minus}) differing`));
+        const onlyDaily = await count(`daily.${name}`, name);
+        const onlyRecompute = await count(name, `daily.${name}`);
+        const rows = Number(await wh.scalar(`select count(*) from ${name}`));
+        compared.push({ table: table.key, rows, only_in_daily: onlyDaily, only_in_recompute: onlyRecompute, on_cadence: onCadence.has(table.key) });
+      }
+      const protectedTables = run.planned.filter((a) => a.kind === "incremental" && a.table?.protected).map((a) => a.key);
+      return { seconds: run.seconds, ok: run.ok, equal: compared.every((c) => c.on_cadence || (c.only_in_daily === 0 && c.only_in_recompute === 0)), compared, protected_not_compared: protectedTables };
+    } finally {
+      await wh.close();
+    }
+  },
+});
+
 export function registerBenchStepCommand(program: Command): void {
   program
     .command("bench-step", { hidden: true })
@@ -253,6 +292,7 @@ export function registerBenchStepCommand(program: Command): void {
     .option("--customers <n>", "customers", wholeNumber("--customers", { min: 1 }), 50_000)
     .option("--seed <n>", "seed", wholeNumber("--seed", { min: 0 }), 42)
     .option("--date <date>", "day for next-day")
+    .option("--compare-with <path>", "recompute: the daily run's warehouse to compare with")
     .action(async (step: string, opts) => {
       const run = STEPS[step];
       if (!run) throw new Error(`Unknown bench step "${step}"; use one of ${Object.keys(STEPS).join(", ")}.`);
