@@ -167,7 +167,14 @@ export class MemberSpool {
       this.dropOutdated(key, name);
       const largest = key.memberCount * MAX_MEMBER_LINE_BYTES;
       if (this.reservedBytes() + largest > this.settings.max_bytes) return undefined;
-      entry = new SpoolEntry(name, ownerOf(key), join(this.folder(), `${name}.ndjson`), largest);
+      let folder: string;
+      try {
+        folder = this.folder();
+      } catch {
+        // No spool folder (a missing or read-only --spool-dir): the stream reads the warehouse as without a spool.
+        return undefined;
+      }
+      entry = new SpoolEntry(name, ownerOf(key), join(folder, `${name}.ndjson`), largest);
       this.entries.set(name, entry);
       entry.writer = this.write(entry, openBatches, toLine, options.writeRows);
     }

@@ -181,6 +181,16 @@ describe("the NDJSON spool", () => {
     expect(readdirSync(base)).toEqual([]);
   });
 
+  it("streams from the warehouse when its folder cannot be made", async () => {
+    const { counts, wrap } = countingReader();
+    spool = new MemberSpool({ dir: join(base, "missing", "folder"), max_bytes: 100 * 2 ** 20, retain_seconds: 0 });
+    api = await createTestApi({ spool, wrapReader: wrap });
+    const body = await (await api.app.request(MEMBERS, { headers: api.auth("media_x") })).text();
+    expect(body).toBe(await directBody());
+    expect(counts).toEqual({ opened: 1, closed: 1 });
+    expect(spool.fileCount()).toBe(0);
+  });
+
   it("keeps partners apart: each gets its own snapshot's members", async () => {
     spool = new MemberSpool({ dir: base, max_bytes: 100 * 2 ** 20, retain_seconds: 60 });
     api = await createTestApi({ spool });
