@@ -63,7 +63,13 @@ const logged: string[] = [];
 /** Copies a DuckDB fixture table into BigQuery with the client (dates as text, lists as arrays). */
 async function copyTable(name: string): Promise<number> {
   const fields = SCHEMAS[name];
-  const select = fields.map((field) => (field.type === "DATE" ? `cast(${field.name} as varchar) as ${field.name}` : field.name)).join(", ");
+  // Columns the API does not read (the lookalike seed value) are not in the DuckDB fixture: null in BigQuery.
+  const present = new Set(
+    (await duck.query<{ column_name: string }>("select column_name from information_schema.columns where table_schema = 'activation' and table_name = $name", { name })).map((c) => c.column_name),
+  );
+  const select = fields
+    .map((field) => (!present.has(field.name) ? `null as ${field.name}` : field.type === "DATE" ? `cast(${field.name} as varchar) as ${field.name}` : field.name))
+    .join(", ");
   const rows = await duck.query(`select ${select} from activation.${name}`);
   const table = client.dataset(DATASET).table(name);
   await table.create({ schema: { fields } });
