@@ -143,16 +143,16 @@ export async function forgetMany(warehouse: AnyWarehouse, rows: readonly FileReq
   const wh = asPrivacyWarehouse(warehouse);
   await ensurePrivacyTables(wh);
   const params: Record<string, string | number> = {};
-  const input = rows.map((row, i) => {
+  const input = wh.rows(["line_number", "identifier_type", "identifier_value"], rows.map((row, i) => {
     Object.assign(params, { [`l${i}`]: row.line, [`t${i}`]: row.identifier.type, [`v${i}`]: row.identifier.value });
-    return `select $l${i} as line_number, $t${i} as identifier_type, $v${i} as identifier_value`;
-  });
+    return [`$l${i}`, `$t${i}`, `$v${i}`];
+  }));
   const withIdentity = await hasIdentityTables(wh);
   const d = wh.sql;
   const persons = wh.table("intermediate", "int_identity_persons");
   const checks = withIdentity && (await wh.tableExists("intermediate", "int_identity_identifier_checks"));
   const resolved = await wh.query<ResolvedRow>(
-    `with input as (${input.join("\n union all ")}),
+    `with input as (${input}),
      normalized as (
        select line_number, identifier_type, ${normalizedByType(wh, "identifier_type", "identifier_value")} as normalized_value,
          ${hashByType(wh, "identifier_type", "identifier_value")} as requested_sha256
@@ -163,8 +163,14 @@ export async function forgetMany(warehouse: AnyWarehouse, rows: readonly FileReq
          on n.identifier_type = 'customer_id' and p.node_kind = 'account' and p.customer_id = n.normalized_value
        union all
        select n.line_number, p.node_key from normalized n join ${persons} p
-         on n.identifier_type = 'source_record' and (p.node_key = n.normalized_value
-           or (p.node_kind = 'account' and n.normalized_value in ('loyalty:' || p.customer_id, 'webshop:' || p.customer_id)))
+         on n.identifier_type = 'source_record' and p.node_key = n.normalized_value
+       union all
+       -- a loyalty or webshop record is folded into its account: 'loyalty:C1' names account C1 (two equi-joins,
+       -- not an OR, which would compare every line with every node)
+       select n.line_number, p.node_key from (
+         select line_number, substr(normalized_value, 9) as account_id from normalized
+         where identifier_type = 'source_record' and (normalized_value like 'loyalty:%' or normalized_value like 'webshop:%')
+       ) n join ${persons} p on p.node_kind = 'account' and p.customer_id = n.account_id
        union all
        select n.line_number, i.node_key from normalized n join ${wh.table("intermediate", "int_identity_identifiers")} i
          on i.identifier_kind = case n.identifier_type when 'device_id' then 'device' else n.identifier_type end

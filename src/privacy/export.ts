@@ -7,7 +7,7 @@
 import { AUDIENCES, PARTNERS } from "../../macros/audiences.ts";
 import { createHash } from "node:crypto";
 import { type AnyWarehouse, findPersonNodes, type RequestIdentifier, requestIdentifierSchema } from "./forget.ts";
-import { asPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
+import { asPrivacyWarehouse, parameterList, type PrivacyWarehouse } from "./warehouse.ts";
 
 /** Consent purposes in words. */
 export const PURPOSE_WORDS: Record<string, string> = {
@@ -79,33 +79,37 @@ export async function exportPerson(warehouse: AnyWarehouse, identifier: RequestI
       found: false,
     };
   }
-  const ids = accounts.map((id) => wh.sql.stringLiteral(id)).join(", ");
+  const { sql: ids, params } = parameterList(accounts, "acc");
   const [anchor] = await wh.query<{ person_customer_id: string }>(
     `select person_customer_id from ${t("intermediate", "int_customer_accounts")} where customer_id in (${ids}) limit 1`,
+    params,
   );
   const key = anchor?.person_customer_id ?? accounts[0];
-  const one = async (sql: string): Promise<Row | null> => (await wh.query(sql))[0] ?? null;
+  const one = async (sql: string): Promise<Row | null> => (await wh.query(sql, { key }))[0] ?? null;
 
   const accountRows = await wh.query(
     `select customer_id as customer_number, email, phone, first_name, last_name, birth_date, city, postal_code, country_code as country,
        created_at as account_created_at, loyalty_member, loyalty_joined_at as loyalty_member_since
      from ${t("staging", "stg_crm__customers")} where customer_id in (${ids}) order by created_at`,
+    params,
   );
   const records = nodes.filter((n) => n.node_kind === "record").map((n) => {
     const [system, ...rest] = n.node_key.split(":");
     return { where: SYSTEM_WORDS[system] ?? system, id: rest.join(":") };
   });
 
-  const keyLiteral = wh.sql.stringLiteral(key);
+  const keyParam = { key };
+  const keyRef = "$key";
   const profile = parseJsonColumns(await one(
     `select customer_id as customer_number, customer_since_date as customer_since, household_type as household, home_region,
        favourite_weekday, favourite_daypart, preferred_channel, lifecycle_stage, ${wh.smallInt("loyalty_slices_on_card")} as loyalty_slices_on_card, ${wh.smallInt("loyalty_slices_missing")} as loyalty_slices_missing,
        ${wh.jsonText("reachable_by")} as reachable_by, as_of_date as as_of
-     from ${t("marts", "customer_profile")} where customer_id = ${keyLiteral}`,
+     from ${t("marts", "customer_profile")} where customer_id = ${keyRef}`,
   ), ["reachable_by"]);
 
   const events = await wh.query<{ purpose: string; granted: boolean; source: string | null; occurred_at: string; customer_id: string }>(
     `select purpose, granted, source, occurred_at, customer_id from ${t("staging", "stg_crm__consent_events")} where customer_id in (${ids}) order by purpose, occurred_at`,
+    params,
   );
   const consents = Object.entries(PURPOSE_WORDS).map(([purpose, words]) => {
     const history = events.filter((e) => e.purpose === purpose);
@@ -120,20 +124,20 @@ export async function exportPerson(warehouse: AnyWarehouse, identifier: RequestI
     `select ${wh.smallInt("lifetime_orders")} as orders_placed, lifetime_spend_eur as total_spent_eur, average_order_value_eur as average_order_eur,
        first_order_at, last_order_at, ${wh.smallInt("orders_last_365d")} as orders_last_12_months, spend_last_365d_eur as spent_last_12_months_eur,
        ${wh.jsonText("top_categories")} as what_you_order_most, ${wh.jsonText("top_stores")} as where_you_order_most
-     from ${t("marts", "customer_profile")} where customer_id = ${keyLiteral}`,
+     from ${t("marts", "customer_profile")} where customer_id = ${keyRef}`,
   ), ["what_you_order_most", "where_you_order_most"]);
   const segments = (await has(wh, "marts", "customer_segments"))
     ? parseJsonColumns(await one(`select rfm_segment as group_by_recency_frequency_and_spend, ${wh.jsonText("behavioural_segments")} as habits, lifecycle_stage as stage
-        from ${t("marts", "customer_segments")} where customer_id = ${keyLiteral}`), ["habits"])
+        from ${t("marts", "customer_segments")} where customer_id = ${keyRef}`), ["habits"])
     : null;
   const scores = (await has(wh, "marts", "customer_scores"))
     ? await one(`select p_alive as chance_you_still_order_with_us, expected_purchases_365d as orders_we_expect_in_the_next_12_months,
         clv_12m_eur as value_we_expect_in_the_next_12_months_eur, churn_risk_band as risk_of_leaving, scoring_method as how_it_was_estimated
-        from ${t("marts", "customer_scores")} where customer_id = ${keyLiteral}`)
+        from ${t("marts", "customer_scores")} where customer_id = ${keyRef}`)
     : null;
   const recommendations = (await has(wh, "marts", "customer_recommendations"))
     ? await wh.query(`select product_name as product, category, reason as why from ${t("marts", "customer_recommendations")}
-        where customer_id = ${keyLiteral} order by recommendation_rank`)
+        where customer_id = ${keyRef} order by recommendation_rank`, keyParam)
     : [];
 
   return {
@@ -154,23 +158,25 @@ export async function exportPerson(warehouse: AnyWarehouse, identifier: RequestI
 /** Per audience and partner: when the person was in it and when the partner received it. */
 async function audiencesOf(wh: PrivacyWarehouse, accounts: string[]): Promise<Row[]> {
   if (!(await has(wh, "activation", "audience_membership_history"))) return [];
-  const ids = accounts.map((id) => wh.sql.stringLiteral(id)).join(", ");
+  const { sql: ids, params } = parameterList(accounts, "acc");
+  const hashes = parameterList(accounts.map(sha256Hex), "acch");
   const t = (name: string) => wh.table("activation", name);
   const spells = await wh.query<{ audience_id: string; first_date: string; last_date: string }>(
     `select audience_id, min(snapshot_date) as first_date, max(snapshot_date) as last_date
      from ${t("audience_membership_history")} where customer_id in (${ids}) and not is_holdout group by 1 order by 1`,
+    params,
   );
   const hasEvents = await has(wh, "activation", "audience_member_events");
   const events = hasEvents
     ? await wh.query<{ audience_id: string; destination: string; event: string; event_date: string }>(
       `select audience_id, destination, event, event_date from ${t("audience_member_events")}
        where member_id in (select ${wh.sql.sha256Hex("audience_id || ':' || customer_id")} from ${t("audience_membership_history")} where customer_id in (${ids}))
-       order by event_date`)
+       order by event_date`, params)
     : [];
   const hasSynced = await has(wh, "activation", "synced_members");
   const synced = hasSynced
     ? await wh.query<{ audience_id: string; destination: string; synced_at: string }>(
-      `select audience_id, destination, synced_at from ${t("synced_members")} where extern_id_sha256 in (${accounts.map((a) => `'${sha256Hex(a)}'`).join(", ")})`)
+      `select audience_id, destination, synced_at from ${t("synced_members")} where extern_id_sha256 in (${hashes.sql})`, hashes.params)
     : [];
   const hasLedger = await has(wh, "activation", "sync_ledger");
   const drops = hasLedger

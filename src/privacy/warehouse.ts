@@ -26,11 +26,26 @@ export interface PrivacyWarehouse {
   tableExists(dataset: string, name: string): Promise<boolean>;
   /** The expression as JSON text (lists and structs included), parsed back in TypeScript. */
   jsonText(expr: string): string;
+  /**
+   * A query of literal rows (SQL expressions, e.g. $parameters) with these column names: DuckDB's VALUES
+   * list, BigQuery's UNNEST of an array of STRUCTs (BigQuery has no VALUES in FROM).
+   */
+  rows(columns: readonly string[], rows: readonly (readonly string[])[]): string;
   /** A whole number the client returns as a JS number (DuckDB BIGINT comes back as text). */
   smallInt(expr: string): string;
   /** DuckDB creates the suppression list and ledger on first use; on BigQuery the Dataform build owns them. */
   readonly createsTables: boolean;
   readonly missingTableFix: string;
+}
+
+/**
+ * An IN list of values as parameters ($p0, $p1, …) and their values: identifiers (account ids and their
+ * hashes) stay out of SQL text, so out of BigQuery's job history too.
+ */
+export function parameterList(values: readonly string[], prefix: string): { sql: string; params: Record<string, string> } {
+  const params: Record<string, string> = {};
+  values.forEach((value, i) => (params[`${prefix}${i}`] = value));
+  return { sql: values.map((_, i) => `$${prefix}${i}`).join(", "), params };
 }
 
 class ActivationBackedWarehouse implements PrivacyWarehouse {
@@ -74,6 +89,11 @@ class ActivationBackedWarehouse implements PrivacyWarehouse {
 
   jsonText(expr: string): string {
     return this.engine === "duckdb" ? `cast(to_json(${expr}) as varchar)` : `TO_JSON_STRING(${expr})`;
+  }
+
+  rows(columns: readonly string[], rows: readonly (readonly string[])[]): string {
+    if (this.engine === "duckdb") return `select * from (values ${rows.map((r) => `(${r.join(", ")})`).join(", ")}) as v(${columns.join(", ")})`;
+    return `select * from UNNEST([${rows.map((r) => `STRUCT(${r.map((expr, i) => `${expr} AS ${columns[i]}`).join(", ")})`).join(", ")}])`;
   }
 
   smallInt(expr: string): string {

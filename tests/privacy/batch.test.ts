@@ -96,14 +96,15 @@ describe("forgetMany", () => {
 
   it("makes one request per person, with what a single request by any of its identifiers writes", async () => {
     const rows = parseRequestsFile(
-      "kind,value\nphone,+358 50 111 2233\nemail,Matti@X.fi\nloyalty_card,card-1\nemail,nobody@x.fi\nphone,12\nemail,NOBODY@x.fi\n",
+      "kind,value\nphone,+358 50 111 2233\nemail,Matti@X.fi\nloyalty_card,card-1\nemail,nobody@x.fi\nphone,12\nemail,NOBODY@x.fi\nsource_record,loyalty:C3\napp_id,A1\n",
       "r.csv",
     );
     const result = await forgetMany(batch, rows, { receivedVia: "cli:test" });
-    // the guest phone and the card name p1 (one request), the e-mail p2, nobody@ twice is one request; "12" is no phone
+    // the guest phone, the card and the app record name p1 (one request), the e-mail and C3's loyalty record p2,
+    // nobody@ twice is one request; "12" is no phone
     expect(result.requests.map((r) => [r.lines, r.accounts, r.records, r.steps])).toEqual([
-      [[2, 4], 2, 2, ["warehouse", "raw", "partner_api", "partner:meta"]],
-      [[3], 1, 0, ["warehouse", "raw", "partner_api", "partner:media_x"]],
+      [[2, 4, 9], 2, 2, ["warehouse", "raw", "partner_api", "partner:meta"]],
+      [[3, 8], 1, 0, ["warehouse", "raw", "partner_api", "partner:media_x"]],
       [[5, 7], 0, 0, ["warehouse", "raw", "partner_api"]],
     ]);
     expect(result.unusableLines).toEqual([6]);
@@ -114,7 +115,8 @@ describe("forgetMany", () => {
     const [r1, r2, r3] = result.requests;
     // (the card line 4 named is one of p1's identifiers, so the single request by the phone lists it too)
     expect(await suppressions(batch, r1.requestId)).toEqual(await suppressions(single, p1.requestId));
-    expect(await suppressions(batch, r2.requestId)).toEqual(await suppressions(single, p2.requestId));
+    // p2's list also holds the loyalty record line 8 named (folded into account C3, so no record of its own)
+    expect(await suppressions(batch, r2.requestId)).toEqual([...(await suppressions(single, p2.requestId)), `source_record ${sha("loyalty:C3")}`].sort());
     expect(await suppressions(batch, r3.requestId)).toEqual(await suppressions(single, nobody.requestId));
     expect(await suppressions(batch, r1.requestId)).toContain(`customer_id ${sha("C2")}`);
     // the quarantined shared e-mail is nobody's to suppress

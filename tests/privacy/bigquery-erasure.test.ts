@@ -27,6 +27,8 @@ import { createApiKey } from "../../src/api/keys.ts";
 import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { type DataformRunResult, runDataform, runProblems } from "../../src/bigquery-proof/dataform-run.ts";
 import { createRawDataset, RawShipper } from "../../src/bigquery-proof/raw.ts";
+import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
+import { forgetMany, parseRequestsFile } from "../../src/privacy/batch.ts";
 import { bigQueryRawPurgeSql } from "../../src/privacy/command.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { DAY_1, DAY_2, loadDay1 } from "../fixtures/bigquery-proof/days.ts";
@@ -216,6 +218,19 @@ describe("erasure and access on BigQuery", () => {
     const status = await fetch(new URL(`/v1/erasure-requests/${requestId}`, fn.url), { headers: { Authorization: `Bearer ${backend.key}` } });
     expect(status.status).toBe(200);
     expect(((await status.json()) as { request: { status: string } }).request.status).toBe("received");
+  }, 120_000);
+
+  it("records a requests file in one pass on BigQuery: one request per person", async () => {
+    const warehouse = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION });
+    const rows = parseRequestsFile("kind,value\nloyalty_card,card-liisa-0040\nsource_record,webshop:C41\nemail,nobody.known@kotiposti.fi\n", "requests.csv");
+    const result = await forgetMany(warehouse, rows, { receivedVia: "cli:test" });
+    expect(result.requests.map((r) => [r.lines, r.accounts, r.records])).toEqual([[[2, 3], 2, 2], [[4], 0, 0]]);
+    const [listed] = await client.query({
+      query: `select count(*) as n from \`${PROJECT}.raw.privacy_suppressions\` where request_id = @id and identifier_type = 'customer_id'`,
+      params: { id: result.requests[0].requestId },
+      location: LOCATION,
+    });
+    expect(listed).toEqual([{ n: 2 }]);
   }, 120_000);
 
   it("the next dataform run and the raw DML leave the person in no table or view; the ledger's build steps are done", async () => {
