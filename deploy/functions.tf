@@ -1,4 +1,4 @@
-# The four Cloud Functions (gen2), deployed from one archive of the repository root: package.json "main" is
+# The five Cloud Functions (gen2), deployed from one archive of the repository root: package.json "main" is
 # functions/main.mjs, which exports every entry point. Each runs as its own service account; secrets reach
 # them as environment variables filled from Secret Manager, so no value is in this code or the state.
 # The variables each function reads are those of its zod settings in src/ (src/cloud/sync-functions.ts
@@ -199,4 +199,42 @@ resource "google_cloudfunctions2_function" "scheduler" {
   }
 
   depends_on = [google_project_service.apis]
+}
+
+# Erasure and access requests of the chain's app backend (functions/privacy, docs/privacy.md): writes the
+# hashed suppression list in raw and the ledger in privacy, reads the last build to resolve the person.
+resource "google_cloudfunctions2_function" "privacy" {
+  name     = "slice-privacy"
+  location = var.region
+
+  build_config {
+    runtime     = "nodejs20"
+    entry_point = "privacy"
+    source {
+      storage_source {
+        bucket = google_storage_bucket.function_source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email = google_service_account.privacy.email
+    available_memory      = "512Mi"
+    timeout_seconds       = 300
+    max_instance_count    = 2
+    environment_variables = {
+      SLICE_BIGQUERY_PROJECT  = var.project_id
+      SLICE_BIGQUERY_DATASET  = google_bigquery_dataset.activation.dataset_id
+      SLICE_BIGQUERY_LOCATION = var.bigquery_location
+    }
+    secret_environment_variables {
+      key        = "SLICE_API_KEYS"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.privacy_api_keys.secret_id
+      version    = "latest"
+    }
+  }
+
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.privacy_api_keys]
 }

@@ -17,6 +17,11 @@ resource "google_service_account" "s3_drop" {
   display_name = "Slice S3 drop"
 }
 
+resource "google_service_account" "privacy" {
+  account_id   = "slice-privacy"
+  display_name = "Slice privacy function (erasure and access requests)"
+}
+
 resource "google_service_account" "scheduler" {
   account_id   = "slice-scheduler"
   display_name = "Slice scheduler function (Dataform API, build_runs, calls the syncs)"
@@ -50,6 +55,12 @@ resource "google_project_iam_member" "s3_drop_job_user" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
   member  = "serviceAccount:${google_service_account.s3_drop.email}"
+}
+
+resource "google_project_iam_member" "privacy_job_user" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = "serviceAccount:${google_service_account.privacy.email}"
 }
 
 resource "google_project_iam_member" "scheduler_job_user" {
@@ -109,6 +120,45 @@ resource "google_bigquery_dataset_iam_member" "s3_drop_reads_intermediate" {
   dataset_id = google_bigquery_dataset.intermediate.dataset_id
   role       = "roles/bigquery.dataViewer"
   member     = "serviceAccount:${google_service_account.s3_drop.email}"
+}
+
+# The privacy function appends to raw.privacy_suppressions and the ledger (privacy.*), and reads the last
+# build to resolve a person and export their data: identity (intermediate), accounts and consents (staging),
+# profile, segments, scores, recommendations (marts), audiences and what partners got (activation).
+resource "google_bigquery_dataset_iam_member" "privacy_writes_raw" {
+  dataset_id = google_bigquery_dataset.raw.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "privacy_writes_privacy" {
+  dataset_id = google_bigquery_dataset.privacy.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "privacy_reads_staging" {
+  dataset_id = google_bigquery_dataset.staging.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "privacy_reads_intermediate" {
+  dataset_id = google_bigquery_dataset.intermediate.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "privacy_reads_marts" {
+  dataset_id = google_bigquery_dataset.marts.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
+}
+
+resource "google_bigquery_dataset_iam_member" "privacy_reads_activation" {
+  dataset_id = google_bigquery_dataset.activation.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.privacy.email}"
 }
 
 # activation.build_runs: the scheduler records each build there.
@@ -181,6 +231,12 @@ resource "google_secret_manager_secret_iam_member" "partner_api_cursor_secret" {
   member    = "serviceAccount:${google_service_account.partner_api.email}"
 }
 
+resource "google_secret_manager_secret_iam_member" "privacy_api_keys" {
+  secret_id = google_secret_manager_secret.privacy_api_keys.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.privacy.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "meta_sync_token" {
   secret_id = google_secret_manager_secret.meta_access_token.id
   role      = "roles/secretmanager.secretAccessor"
@@ -238,6 +294,15 @@ resource "google_service_account_iam_member" "dataform_agent_acts_as_runner" {
 resource "google_cloud_run_service_iam_member" "partner_api_public" {
   location = var.region
   service  = google_cloudfunctions2_function.partner_api.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# The app backend calls the privacy function over the internet; its API key is the access control, as for
+# the partner API (functions/privacy accepts only the callers' keys, SLICE_PRIVACY_CALLERS).
+resource "google_cloud_run_service_iam_member" "privacy_public" {
+  location = var.region
+  service  = google_cloudfunctions2_function.privacy.name
   role     = "roles/run.invoker"
   member   = "allUsers"
 }

@@ -27,3 +27,8 @@ output "dataform_runner_service_account" {
   description = "The account every build runs as."
   value       = google_service_account.dataform_runner.email
 }
+
+output "privacy_url" {
+  description = "The app backend's erasure and access requests (docs/privacy.md): POST <url>/v1/erasure-requests, /v1/access-requests."
+  value       = google_cloudfunctions2_function.privacy.service_config[0].uri
+}

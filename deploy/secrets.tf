@@ -59,3 +59,13 @@ resource "google_secret_manager_secret" "s3_secret_access_key" {
   }
   depends_on = [google_project_service.apis]
 }
+
+# The privacy function's callers (the app backend's key, `slice api-key create --partner app_backend`): a
+# registry of its own, so no partner key can make privacy requests.
+resource "google_secret_manager_secret" "privacy_api_keys" {
+  secret_id = "slice-privacy-api-keys"
+  replication {
+    auto {}
+  }
+  depends_on = [google_project_service.apis]
+}

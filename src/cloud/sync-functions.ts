@@ -13,6 +13,7 @@ import { z } from "zod";
 import { partnerApiEnvSchema } from "../api/config.ts";
 import { META_ENV_FOR_FIELD, metaConfigSchema } from "../activation/meta/config.ts";
 import { parsePartners, type PartnerSettings } from "../activation/partners.ts";
+import { privacyFunctionEnvSchema } from "../privacy/config.ts";
 import { BIGQUERY_ENV_VARS } from "../warehouse/config.ts";
 import { type Env, parseEnv, requiredEnvNames } from "./env.ts";
 import { SCHEDULER_ENV_VARS, SCHEDULER_REQUIRED_ENV_VARS } from "./scheduler.ts";
@@ -114,6 +115,12 @@ export const CLOUD_FUNCTION_ENVIRONMENTS: Record<string, FunctionEnvironment> = 
     reads: [...Object.keys(s3DropEnvSchema.shape), ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
     required: [...BIGQUERY_REQUIRED],
     exactlyOneOf: [["SLICE_PARTNERS", "SLICE_PARTNERS_FILE"]],
+  },
+  privacy: {
+    entryPoint: "privacy",
+    reads: [...Object.keys(privacyFunctionEnvSchema.shape), ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
+    required: [...BIGQUERY_REQUIRED],
+    exactlyOneOf: [["SLICE_API_KEYS", "SLICE_API_KEYS_FILE"]],
   },
   scheduler: {
     entryPoint: "scheduler",
