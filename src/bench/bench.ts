@@ -276,7 +276,8 @@ function mib(bytes: number): string {
  * incremental table then equals a full recompute (EXCEPT ALL both ways).
  */
 export async function runDailyBench(options: BenchOptions): Promise<Record<string, unknown>> {
-  const work = resolve("bench/work");
+  // SLICE_BENCH_WORK keeps two benchmarks on one checkout apart (bench/work is removed at the end).
+  const work = resolve(process.env.SLICE_BENCH_WORK ?? "bench/work");
   mkdirSync(work, { recursive: true });
   const raw = join(work, "generated.duckdb");
   const dailyDb = join(work, "daily.duckdb");

@@ -91,7 +91,9 @@ export async function actionCosts(wh: Warehouse, planned: Action[], results: Act
     if (!action || action.kind === "declaration") continue;
     let rowsRead = 0;
     let bytesRead = 0;
-    for (const dependency of new Set(action.parent ? [action.parent, ...action.dependencies] : action.dependencies)) {
+    // A table on its own cadence keeps its latest set with `select * from <itself> where false`: no input is read.
+    const keepsItsRows = result.mode === "incremental" && /\bwhere false\s*$/i.test(action.table?.incrementalQuery ?? "");
+    if (!keepsItsRows) for (const dependency of new Set(action.parent ? [action.parent, ...action.dependencies] : action.dependencies)) {
       const dependencyAction = byKey.get(dependency);
       if (dependencyAction?.kind === "assertion") continue; // an order, not an input
       const size = await sizeOf(dependency);

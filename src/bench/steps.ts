@@ -11,6 +11,7 @@ import { quoteIdent, quoteLiteral, Warehouse } from "../warehouse/duckdb.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 import { executeFloor } from "./floor.ts";
 import { actionCosts } from "./daily-cost.ts";
+import type { Action } from "../runner/plan.ts";
 import { evaluateRecommendations } from "./recommendations.ts";
 import { evaluateRecommendationLists } from "./recommendation-lists.ts";
 import { measureIdentityQuality } from "../identity-quality/quality.ts";
@@ -249,6 +250,44 @@ Object.assign(STEPS, {
   },
 });
 
+/**
+ * Columns that say which run computed or checked a row: a recompute stamps every row with its own as-of date
+ * while an incremental run keeps the stamp of the run that last touched the row, by design.
+ */
+const RUN_STAMPS = ["checked_as_of_date", "changed_as_of_date", "computed_as_of_date"];
+
+/**
+ * Every unprotected incremental table of `planned` in `wh` against the same table in `otherPath`, EXCEPT ALL
+ * both ways, without the run stamps and with doubles rounded to 9 decimals (a sum of doubles depends on the
+ * order DuckDB's threads add them in: 4e-16 apart in the recommendation scores).
+ */
+async function compareIncrementalTables(wh: Warehouse, planned: Action[], otherPath: string) {
+  await wh.run(`attach ${quoteLiteral(otherPath)} as daily (read_only)`);
+  const tables = planned.filter((a) => a.kind === "incremental" && !a.table?.protected);
+  const compared = [];
+  for (const table of tables) {
+    const schema = table.target.schema ?? "main";
+    const name = `${quoteIdent(schema)}.${quoteIdent(table.target.name)}`;
+    const columns = await wh.query<{ column_name: string; data_type: string }>(
+      `select column_name, data_type from information_schema.columns where table_catalog = current_database() and table_schema = ${quoteLiteral(schema)} and table_name = ${quoteLiteral(table.target.name)} order by ordinal_position`,
+    );
+    const select = columns
+      .filter((c) => !RUN_STAMPS.includes(c.column_name))
+      .map((c) => (c.data_type === "DOUBLE" || c.data_type === "FLOAT" ? `round(${quoteIdent(c.column_name)}, 9) as ${quoteIdent(c.column_name)}` : quoteIdent(c.column_name)))
+      .join(", ");
+    const count = async (from: string, minus: string) =>
+      Number(await wh.scalar(`select count(*) from (select ${select} from ${from} except all select ${select} from ${minus}) differing`));
+    compared.push({
+      table: table.key,
+      rows: Number(await wh.scalar(`select count(*) from ${name}`)),
+      only_in_daily: await count(`daily.${name}`, name),
+      only_in_recompute: await count(name, `daily.${name}`),
+      on_cadence: table.tags.includes("recommendation_cadence"),
+    });
+  }
+  return compared;
+}
+
 Object.assign(STEPS, {
   /**
    * A full recompute of the day on a copy of the warehouse the daily run left (--full-refresh with the same
@@ -261,23 +300,9 @@ Object.assign(STEPS, {
     try {
       const day = o.date ?? "2026-11-01";
       const run = await build({ concurrency: 2, quiet: true, fullRefresh: true, vars: { as_of_date: day } }, wh);
-      await wh.run(`attach ${quoteLiteral(o.compareWith)} as daily (read_only)`);
-      const tables = run.planned.filter((a) => a.kind === "incremental" && !a.table?.protected);
-      // Tables on their own cadence keep their latest set on most days by design; compared all the same,
-      // and told apart.
-      const onCadence = new Set(tables.filter((a) => a.tags.includes("recommendation_cadence")).map((a) => a.key));
-      const compared = [];
-      for (const table of tables) {
-        const name = `${quoteIdent(table.target.schema ?? "main")}.${quoteIdent(table.target.name)}`;
-        const count = async (from: string, minus: string) =>
-          Number(await wh.scalar(`select count(*) from (select * from ${from} except all select * from ${minus}) differing`));
-        const onlyDaily = await count(`daily.${name}`, name);
-        const onlyRecompute = await count(name, `daily.${name}`);
-        const rows = Number(await wh.scalar(`select count(*) from ${name}`));
-        compared.push({ table: table.key, rows, only_in_daily: onlyDaily, only_in_recompute: onlyRecompute, on_cadence: onCadence.has(table.key) });
-      }
+      const compared = await compareIncrementalTables(wh, run.planned, o.compareWith);
       const protectedTables = run.planned.filter((a) => a.kind === "incremental" && a.table?.protected).map((a) => a.key);
-      return { seconds: run.seconds, ok: run.ok, equal: compared.every((c) => c.on_cadence || (c.only_in_daily === 0 && c.only_in_recompute === 0)), compared, protected_not_compared: protectedTables };
+      return { seconds: run.seconds, ok: run.ok, equal: compared.every((c) => c.on_cadence || (c.only_in_daily === 0 && c.only_in_recompute === 0)), compared, not_compared: RUN_STAMPS, rounded: "FLOAT64 columns to 9 decimals", protected_not_compared: protectedTables };
     } finally {
       await wh.close();
     }
