@@ -75,6 +75,17 @@ exports.STATE_TABLES = {
             { name: "seed_value_eur", type: "money", required: true, description: "activation.audience_members.seed_value_eur when the sync started." },
         ],
     },
+    synced_member_values: {
+        description: "The LOOKALIKE_VALUE each member of a value-based seed was last acknowledged with (src/activation/meta), beside activation.synced_members, so an incremental sync re-sends a member whose value changed (remove, then add with the new value). Written only by `slice sync meta`.",
+        columns: [
+            text("destination", "Partner id."),
+            text("audience_id", "Audience id."),
+            text("member_id", "Member key."),
+            { name: "seed_value_eur", type: "money", required: true, description: "The value last sent as LOOKALIKE_VALUE." },
+            instant("synced_at", "When the destination acknowledged it (UTC)."),
+            text("sync_id", "The sync (activation.sync_ledger) that sent it."),
+        ],
+    },
     destination_audiences: {
         description: "The destination's own audience id for each warehouse audience (e.g. the Meta Custom Audience id).",
         columns: [

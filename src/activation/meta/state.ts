@@ -29,7 +29,7 @@ export async function ensureMetaStateTables(aw: ActivationWarehouse): Promise<vo
  * BigQuery dataset built before it existed keeps syncing every other audience.
  */
 export async function ensureSeedValueTable(aw: ActivationWarehouse): Promise<void> {
-  await ensureStateTables(aw, ["sync_change_values"]);
+  await ensureStateTables(aw, ["sync_change_values", "synced_member_values"]);
 }
 
 /** Drops change snapshots of syncs that are no longer running (finished, failed or closed as interrupted). */
@@ -93,14 +93,24 @@ export async function assertOneRowPerMember(aw: ActivationWarehouse, destination
   }
 }
 
-/** Members held back at send time (src/activation/preflight.ts) are not current: a synced one is removed. */
-const currentMembers = (t: ActivationDialect["table"]) => `
-  select m.member_id, ${prefixed("m")}
+/**
+ * Members held back at send time (src/activation/preflight.ts) are not current: a synced one is removed.
+ * With `values` (a value-based seed) the value counts too, so a changed value is a change like a changed
+ * identifier: remove, then add with the new value.
+ */
+const currentMembers = (t: ActivationDialect["table"], values = false) => `
+  select m.member_id, ${prefixed("m")}${values ? ", m.seed_value_eur" : ""}
   from ${t("audience_members")} m
   where m.destination = $destination and m.audience_id = $audience_id and not coalesce(m.is_holdout, false)
     and not exists (select 1 from ${t("sync_suppressions")} held where held.sync_id = $sync_id and held.member_id = m.member_id)`;
 
-const syncedMembers = (t: ActivationDialect["table"]) => `
+const syncedMembers = (t: ActivationDialect["table"], values = false) => values
+  ? `
+  select s.member_id, ${prefixed("s")}, v.seed_value_eur
+  from ${t("synced_members")} s
+  left join ${t("synced_member_values")} v on v.destination = s.destination and v.audience_id = s.audience_id and v.member_id = s.member_id
+  where s.destination = $destination and s.audience_id = $audience_id`
+  : `
   select s.member_id, ${prefixed("s")}
   from ${t("synced_members")} s
   where s.destination = $destination and s.audience_id = $audience_id`;
@@ -115,20 +125,22 @@ export async function snapshotIncrementalChanges(
   syncId: string,
   destination: string,
   audienceId: string,
+  options: { seedValues?: boolean } = {},
 ): Promise<{ adds: number; removes: number }> {
   const t = aw.dialect.table;
   const params = { sync_id: syncId, destination, audience_id: audienceId };
+  const values = options.seedValues === true;
   await aw.run(
     `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
      select $sync_id, 'remove', member_id, ${IDS}, true
-     from (${syncedMembers(t)} except distinct ${currentMembers(t)}) removed
+     from (${syncedMembers(t, values)} except distinct ${currentMembers(t, values)}) removed
      order by member_id`,
     params,
   );
   await aw.run(
     `insert into ${t("sync_changes")} (sync_id, change, member_id, ${IDS}, is_valid)
      select $sync_id, 'add', member_id, ${IDS}, true
-     from (${currentMembers(t)} except distinct ${syncedMembers(t)}) added
+     from (${currentMembers(t, values)} except distinct ${syncedMembers(t, values)}) added
      order by member_id`,
     params,
   );
@@ -257,6 +269,40 @@ export function acknowledgeAddsStatement(d: ActivationDialect, syncId: string, d
   };
 }
 
+/**
+ * A value-based seed's acknowledged adds: the values they were sent with, replacing any left for the same
+ * members (so a row whose synced member went another way can never make a second value).
+ */
+export function acknowledgeAddValuesStatements(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement[] {
+  const t = d.table;
+  const params = { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through, now: utcTimestamp() };
+  const added = `select member_id from ${t("sync_changes")}
+                 where sync_id = $sync_id and change = 'add' and is_valid and member_id > $after and member_id <= $through`;
+  return [
+    { sql: `delete from ${t("synced_member_values")} where destination = $destination and audience_id = $audience_id and member_id in (${added})`, params },
+    {
+      sql: `insert into ${t("synced_member_values")} (destination, audience_id, member_id, seed_value_eur, synced_at, sync_id)
+            select $destination, $audience_id, v.member_id, v.seed_value_eur, cast($now as timestamp), $sync_id
+            from ${t("sync_change_values")} v
+            where v.sync_id = $sync_id and v.member_id in (${added})`,
+      params,
+    },
+  ];
+}
+
+/** A value-based seed's acknowledged removes: their values go with them. */
+export function acknowledgeRemoveValuesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+  const t = d.table;
+  return {
+    sql: `delete from ${t("synced_member_values")}
+          where destination = $destination and audience_id = $audience_id
+            and member_id in (
+              select member_id from ${t("sync_changes")}
+              where sync_id = $sync_id and change = 'remove' and is_valid and member_id > $after and member_id <= $through)`,
+    params: { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through },
+  };
+}
+
 export function acknowledgeRemovesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
   const t = d.table;
   return {
@@ -283,11 +329,25 @@ export async function countReplacedAway(aw: ActivationWarehouse, syncId: string,
   return Number(rows[0]?.n ?? 0);
 }
 
-/** After the last replace batch: the synced state becomes exactly the valid rows that were sent. */
-export function completeReplaceStatements(d: ActivationDialect, syncId: string, destination: string, audienceId: string): SqlStatement[] {
+/** After the last replace batch: the synced state becomes exactly the valid rows that were sent (and their values). */
+export function completeReplaceStatements(d: ActivationDialect, syncId: string, destination: string, audienceId: string, options: { seedValues?: boolean } = {}): SqlStatement[] {
   const t = d.table;
   const params = { sync_id: syncId, destination, audience_id: audienceId, now: utcTimestamp() };
+  const values: SqlStatement[] = options.seedValues
+    ? [
+        { sql: `delete from ${t("synced_member_values")} where destination = $destination and audience_id = $audience_id`, params },
+        {
+          sql: `insert into ${t("synced_member_values")} (destination, audience_id, member_id, seed_value_eur, synced_at, sync_id)
+                select $destination, $audience_id, v.member_id, v.seed_value_eur, cast($now as timestamp), $sync_id
+                from ${t("sync_change_values")} v
+                where v.sync_id = $sync_id
+                  and v.member_id in (select member_id from ${t("sync_changes")} where sync_id = $sync_id and change = 'replace' and is_valid)`,
+          params,
+        },
+      ]
+    : [];
   return [
+    ...values,
     { sql: `delete from ${t("synced_members")} where destination = $destination and audience_id = $audience_id`, params },
     {
       sql: `insert into ${t("synced_members")} (destination, audience_id, member_id, ${IDS}, synced_at, sync_id)

@@ -34,7 +34,9 @@ import { type MetaConfig, type MetaConfigInput, parseMetaConfig } from "./config
 import { META_MAX_ROWS_PER_REQUEST, prepareBatch, type PreparedBatch } from "./payload.ts";
 import {
   acknowledgeAddsStatement,
+  acknowledgeAddValuesStatements,
   acknowledgeRemovesStatement,
+  acknowledgeRemoveValuesStatement,
   assertOneRowPerMember,
   type BatchRange,
   type ChangeKind,
@@ -302,6 +304,9 @@ async function runIncremental(run: RunContext): Promise<void> {
         phase === "add"
           ? acknowledgeAddsStatement(aw.dialect, syncId, destination, audienceId, batch.range)
           : acknowledgeRemovesStatement(aw.dialect, syncId, destination, audienceId, batch.range),
+        ...(!run.seedValues ? [] : phase === "add"
+          ? acknowledgeAddValuesStatements(aw.dialect, syncId, destination, audienceId, batch.range)
+          : [acknowledgeRemoveValuesStatement(aw.dialect, syncId, destination, audienceId, batch.range)]),
         ledgerIncrementStatement(aw.dialect, syncId, counts),
       ]);
       await recordBatch(run, phase, batchSeq, counts, startedAt);
@@ -413,7 +418,7 @@ async function runReplaceSession(run: RunContext, estimatedTotal: number): Promi
       counts.removed = await countReplacedAway(aw, syncId, destination, audienceId);
       counts.added = membersSent;
       await aw.transaction([
-        ...completeReplaceStatements(aw.dialect, syncId, destination, audienceId),
+        ...completeReplaceStatements(aw.dialect, syncId, destination, audienceId, { seedValues: run.seedValues }),
         ledgerIncrementStatement(aw.dialect, syncId, { added: counts.added, removed: counts.removed }),
         ledgerFinishStatement(aw.dialect, syncId, "succeeded"),
       ]);
@@ -461,7 +466,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
     const run: RunContext = { aw, client, syncId, destination, audienceId, externalAudienceId, batchSize, totals, onProgress: options.onProgress, seedValues };
     const startedEvent = { type: "started" as const, syncId, mode, externalAudienceId, audienceSource: source, closedInterrupted };
     if (mode === "incremental") {
-      const { adds, removes } = await snapshotIncrementalChanges(aw, syncId, destination, audienceId);
+      const { adds, removes } = await snapshotIncrementalChanges(aw, syncId, destination, audienceId, { seedValues });
       if (seedValues) await snapshotSeedValues(aw, syncId, destination, audienceId);
       await options.onProgress?.({ ...startedEvent, toAdd: adds, toRemove: removes });
       await runIncremental(run);
@@ -482,7 +487,7 @@ export async function syncMeta(wh: Warehouse | ActivationWarehouse, options: Syn
     let message = error instanceof Error ? error.message : String(error);
     if (error instanceof SyncRefusedError && error.heldBack > 0 && mode === "incremental") {
       // Refused (stale or failed build): nothing is added, but a withdrawal does not wait for the build.
-      const removed = await removeHeldBack({ aw, client, syncId, destination, audienceId, batchSize, totals, onProgress: options.onProgress }).catch((removal: Error) => {
+      const removed = await removeHeldBack({ aw, client, syncId, destination, audienceId, batchSize, totals, onProgress: options.onProgress, seedValues }).catch((removal: Error) => {
         message += `; removing the ${error.heldBack} member(s) held back failed too: ${removal.message.split("\n")[0]}`;
         return 0;
       });

@@ -12,7 +12,7 @@ import { customerIdOf, decilesOf, externIdOf, HASH_COLUMNS, memberIdOf, seedValu
 export const PROJECT = "slice-demo";
 export const LOCATION = "EU";
 export const DATASET = "activation";
-export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "sync_change_values", "destination_audiences", "build_runs", "sync_suppressions"] as const;
+export const STATE_TABLES = ["sync_ledger", "synced_members", "sync_changes", "sync_change_values", "synced_member_values", "destination_audiences", "build_runs", "sync_suppressions"] as const;
 
 /** Starts the endpoint and points this process's official clients at it (env only, as in production). */
 export async function startActivationBigQuery(): Promise<{ bq: LocalBigQuery; client: BigQuery; restoreEnv(): void }> {

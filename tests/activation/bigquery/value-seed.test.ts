@@ -60,6 +60,17 @@ describe("value-based seed and lookalike on BigQuery", () => {
       expect(server.audience(seedId).isValueBased).toBe(true);
       expect(server.memberValues(seedId)).toEqual(await expectedValues());
 
+      // One value changed: the incremental sync removes the member and adds it with the new value.
+      await client.query({ query: `update ${table("audience_members")} set seed_value_eur = 999.99 where audience_id = @a and customer_id = 'C0000009'`, params: { a: audienceId }, location: LOCATION });
+      const changed = await syncMeta(aw, { audienceId, config, batchSize: 50, valueBased: true });
+      expect(changed).toMatchObject({ rowsAdded: 1, rowsRemoved: 1 });
+      expect(server.memberValues(seedId)).toEqual(await expectedValues());
+      const synced = await rows<{ n: number; total: string }>(
+        `select count(*) as n, cast(sum(seed_value_eur) as string) as total from ${table("synced_member_values")} where audience_id = @a`,
+        { a: audienceId },
+      );
+      expect(synced).toEqual([{ n: 120, total: String([...(await expectedValues()).values()].reduce((sum, value) => sum + Math.round(value * 100), 0) / 100) }]);
+
       await client.query({ query: `update ${table("audience_members")} set seed_value_eur = seed_value_eur + 2.5 where audience_id = @a`, params: { a: audienceId }, location: LOCATION });
       const replaced = await syncMeta(aw, { audienceId, config, batchSize: 50, valueBased: true, mode: "replace" });
       expect(replaced).toMatchObject({ rowsAdded: 120, externalAudienceId: seedId });

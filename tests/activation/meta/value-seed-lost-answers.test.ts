@@ -22,12 +22,13 @@ const BATCH = 100;
 const MAX_ATTEMPTS = 4;
 const SPEC = { country: "FI", ratio: 0.02 };
 
-type Point = "create_seed" | "value_add_batch_2" | "value_replace_batch_2" | "value_replace_last" | "create_lookalike";
+type Point = "create_seed" | "value_add_batch_2" | "value_change_remove_batch_2" | "value_replace_batch_2" | "value_replace_last" | "create_lookalike";
 
 const body = (r: ProxiedRequest) => (r.json() ?? {}) as { subtype?: string; is_value_based?: boolean; session?: { batch_seq?: number }; payload?: { schema?: string[] } };
 const MATCHERS: Record<Point, { match: (r: ProxiedRequest) => boolean; skip: number }> = {
   create_seed: { match: (r) => r.method === "POST" && r.path.endsWith("/customaudiences") && body(r).is_value_based === true, skip: 0 },
   value_add_batch_2: { match: (r) => r.method === "POST" && r.path.endsWith("/users") && body(r).payload?.schema?.includes("LOOKALIKE_VALUE") === true, skip: 1 },
+  value_change_remove_batch_2: { match: (r) => r.method === "DELETE" && r.path.endsWith("/users"), skip: 1 },
   value_replace_batch_2: { match: (r) => r.path.endsWith("/usersreplace") && body(r).session?.batch_seq === 2, skip: 0 },
   value_replace_last: { match: (r) => r.path.endsWith("/usersreplace") && body(r).session?.batch_seq === 3, skip: 0 },
   create_lookalike: { match: (r) => r.method === "POST" && r.path.endsWith("/customaudiences") && body(r).subtype === "LOOKALIKE", skip: 0 },
@@ -65,7 +66,11 @@ describe("value-based seed and lookalike with a lost, refused or throttled answe
     const sync = () => syncMeta(wh, { audienceId: AUDIENCE, config, batchSize: BATCH, valueBased: true, mode: replace ? "replace" : "incremental" });
     const lookalike = () => createLookalike(wh, { audienceId: AUDIENCE, spec: SPEC, config });
     const run = point === "create_lookalike" ? lookalike : sync;
-    if (replace || point === "create_lookalike") await sync();
+    if (replace || point === "create_lookalike" || point === "value_change_remove_batch_2") await sync();
+    if (point === "value_change_remove_batch_2") {
+      // 150 values changed: 150 removes (2 batches) then 150 adds with the new values.
+      await wh.run("update activation.audience_members set seed_value_eur = seed_value_eur + 3 where customer_id <= 'C0000150'");
+    }
     if (replace) {
       // New values since the first sync: the replace must deliver them, whichever session completes.
       await wh.run("update activation.audience_members set seed_value_eur = seed_value_eur + 1");
@@ -94,6 +99,14 @@ describe("value-based seed and lookalike with a lost, refused or throttled answe
     expect(server.memberValues(seeds[0])).toEqual(new Map(expected.map((row) => [externIdOf(row.customer_id), Number(row.value)])));
     const synced = await wh.query<{ n: number }>("select count(*)::int as n from activation.synced_members where audience_id = $a", { a: AUDIENCE });
     expect(synced).toEqual([{ n: MEMBERS }]);
+    // The synced values are exactly what Meta holds, one per member.
+    const syncedValues = await wh.query<{ extern_id_sha256: string; value: string }>(
+      `select s.extern_id_sha256, cast(v.seed_value_eur as varchar) as value
+       from activation.synced_members s join activation.synced_member_values v using (destination, audience_id, member_id) where s.audience_id = $a`,
+      { a: AUDIENCE },
+    );
+    expect(new Map(syncedValues.map((row) => [row.extern_id_sha256, Number(row.value)]))).toEqual(server.memberValues(seeds[0]));
+    expect(await wh.query("select count(*)::int as n from activation.synced_member_values where audience_id = $a", { a: AUDIENCE })).toEqual([{ n: MEMBERS }]);
 
     const ledger = (await wh.query<{ status: string; mode: string }>("select status, mode from activation.sync_ledger order by started_at, sync_id")).slice(ledgerBefore);
     expect(ledger.at(-1)?.status).toBe("succeeded");

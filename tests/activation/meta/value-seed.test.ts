@@ -47,6 +47,17 @@ async function expectedValues(wh: Warehouse): Promise<Map<string, number>> {
   return new Map(rows.map((row) => [externIdOf(row.customer_id), Number(row.seed_value_eur)]));
 }
 
+/** extern id -> the value activation.synced_member_values holds for the member. */
+async function syncedValues(wh: Warehouse): Promise<Map<string, number>> {
+  const rows = await wh.query<{ extern_id_sha256: string; seed_value_eur: string }>(
+    `select s.extern_id_sha256, cast(v.seed_value_eur as varchar) as seed_value_eur
+     from activation.synced_members s join activation.synced_member_values v using (destination, audience_id, member_id)
+     where s.audience_id = $a`,
+    { a: SEED },
+  );
+  return new Map(rows.map((row) => [row.extern_id_sha256, Number(row.seed_value_eur)]));
+}
+
 describe("the audience config", () => {
   it("declares champions_lookalike_seed a value seed with a lookalike in Finland", () => {
     expect(declaresSeedValue("champions_lookalike_seed")).toBe(true);
@@ -113,12 +124,22 @@ describe("value-based seed sync", () => {
     expect(second).toMatchObject({ rowsAdded: 1, rowsRemoved: 1, externalAudienceId: metaId });
     expect(server.memberValues(metaId)).toEqual(await expectedValues(wh));
 
-    // A changed value reaches Meta with the replace (incremental compares identifiers only).
+    // A changed value is a change: the incremental sync removes the member and adds it with the new value.
     await wh.query("update activation.audience_members set seed_value_eur = 777.77 where customer_id = $c", { c: customerIdOf(5) });
-    const replace = await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true, mode: "replace" });
-    expect(replace).toMatchObject({ rowsAdded: 250, externalAudienceId: metaId });
+    const changed = await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true });
+    expect(changed).toMatchObject({ rowsAdded: 1, rowsRemoved: 1, externalAudienceId: metaId });
     expect(server.memberValues(metaId).get(externIdOf(customerIdOf(5)))).toBe(777.77);
     expect(server.memberValues(metaId)).toEqual(await expectedValues(wh));
+    expect(await syncedValues(wh)).toEqual(await expectedValues(wh));
+    expect(await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true })).toMatchObject({ rowsAdded: 0, rowsRemoved: 0, batchesSent: 0 });
+
+    // A replace sends every value and leaves the synced values equal to them.
+    await wh.run("update activation.audience_members set seed_value_eur = seed_value_eur + 1");
+    const replace = await syncMeta(wh, { audienceId: SEED, config, batchSize: 100, valueBased: true, mode: "replace" });
+    expect(replace).toMatchObject({ rowsAdded: 250, externalAudienceId: metaId });
+    expect(server.memberValues(metaId).get(externIdOf(customerIdOf(5)))).toBe(778.77);
+    expect(server.memberValues(metaId)).toEqual(await expectedValues(wh));
+    expect(await syncedValues(wh)).toEqual(await expectedValues(wh));
     // The value snapshot is scratch: nothing is left once the runs end.
     expect(await wh.query("select count(*)::int as n from activation.sync_change_values")).toEqual([{ n: 0 }]);
   });
