@@ -205,8 +205,18 @@ export class MemberSpool {
     if (entry.retainTimer) clearTimeout(entry.retainTimer);
     if (this.entries.get(entry.name) === entry) this.entries.delete(entry.name);
     this.orphans.delete(entry);
-    void rm(entry.path, { force: true }).catch(() => undefined);
-    void rm(entry.partialPath, { force: true }).catch(() => undefined);
+    // The folder goes with its last file (a new one is made for the next), so nothing is left behind even
+    // by a process that never closes its spool or ends without running its exit handlers.
+    const emptied = this.entries.size === 0 && this.orphans.size === 0 ? this.dir : undefined;
+    if (emptied) {
+      liveDirs.delete(emptied);
+      this.dir = undefined;
+    }
+    void (async () => {
+      await rm(entry.path, { force: true });
+      await rm(entry.partialPath, { force: true });
+      if (emptied) await rm(emptied, { recursive: true, force: true });
+    })().catch(() => undefined);
   }
 
   private async write(
@@ -335,10 +345,11 @@ export class MemberSpool {
     const all = [...this.entries.values(), ...this.orphans];
     for (const entry of all) entry.aborted = true;
     await Promise.all(all.map((entry) => entry.writer));
+    const dir = this.dir;
     for (const entry of all) this.remove(entry);
-    if (this.dir) {
-      rmSync(this.dir, { recursive: true, force: true });
-      liveDirs.delete(this.dir);
+    if (dir) {
+      rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
       this.dir = undefined;
     }
   }

@@ -56,8 +56,11 @@ function countingReader(options: { failAfterBatches?: number } = {}) {
   return { counts, wrap };
 }
 
-function spoolFiles(): string[] {
-  return readdirSync(base).flatMap((dir) => readdirSync(join(base, dir)));
+/** Files in the spool folders under `base`, once the deletions in flight are done. */
+async function spoolFiles(expectedCount?: number): Promise<string[]> {
+  const list = () => readdirSync(base).flatMap((dir) => (existsSync(join(base, dir)) ? readdirSync(join(base, dir)) : []));
+  for (let i = 0; i < 50 && list().length !== (expectedCount ?? 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  return list();
 }
 
 async function directBody(): Promise<string> {
@@ -83,7 +86,10 @@ describe("the NDJSON spool", () => {
     for (const body of bodies) expect(body).toBe(direct);
     // Done and not retained: the file is gone, and the next stream reads the warehouse again.
     expect(spool.fileCount()).toBe(0);
-    expect(spoolFiles()).toEqual([]);
+    expect(await spoolFiles()).toEqual([]);
+    // The folder went with its last file.
+    for (let i = 0; i < 50 && readdirSync(base).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readdirSync(base)).toEqual([]);
     expect(await (await api.app.request(MEMBERS, { headers: api.auth("media_x") })).text()).toBe(direct);
     expect(counts).toEqual({ opened: 2, closed: 2 });
   });
@@ -99,7 +105,7 @@ describe("the NDJSON spool", () => {
     // The client has read one chunk; the writer finishes the whole file anyway.
     for (let i = 0; i < 200 && counts.closed < 1; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(counts).toEqual({ opened: 1, closed: 1 });
-    expect(spoolFiles().filter((name) => name.endsWith(".ndjson"))).toHaveLength(1);
+    expect((await spoolFiles(1)).filter((name) => name.endsWith(".ndjson"))).toHaveLength(1);
     let lines = 0;
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) lines += chunk.value.filter((byte) => byte === 10).length;
     expect(lines + 1).toBeGreaterThan(270 + 9_000 - 1_000);
@@ -113,7 +119,7 @@ describe("the NDJSON spool", () => {
     expect(newer.trimEnd().split("\n")).toHaveLength(270 + 9_000 + 9);
     expect(counts).toEqual({ opened: 2, closed: 2 });
     expect(spool.fileCount()).toBe(1);
-    expect(spoolFiles()).toHaveLength(1);
+    expect(await spoolFiles(1)).toHaveLength(1);
   });
 
   it("ends the warehouse read and deletes the partial file when every reader leaves", async () => {
@@ -142,7 +148,7 @@ describe("the NDJSON spool", () => {
     expect(counts).toEqual({ opened: 1, closed: 1 });
     expect(spool.fileCount()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(spoolFiles()).toEqual([]);
+    expect(await spoolFiles()).toEqual([]);
   });
 
   it("fails every stream of a failed read, keeps no file, and the next request reads afresh", async () => {
@@ -165,7 +171,7 @@ describe("the NDJSON spool", () => {
     expect(api.logged.filter((line) => line.includes("warehouse connection lost"))).toHaveLength(2);
     expect(spool.fileCount()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(spoolFiles()).toEqual([]);
+    expect(await spoolFiles()).toEqual([]);
     fail = false;
     expect((await (await api.app.request(MEMBERS, { headers: api.auth("media_x") })).text()).trimEnd().split("\n")).toHaveLength(270 + 9_000);
   });
