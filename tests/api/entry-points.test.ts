@@ -108,6 +108,9 @@ describe("environment settings", () => {
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_RATE_BURST: "lots" }, "SLICE_API_RATE_BURST"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS: "0" }, "SLICE_API_MAX_STREAMS: Too small"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS_PER_PARTNER: "two" }, "SLICE_API_MAX_STREAMS_PER_PARTNER"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_TRUST_PROXY: "yes" }, "SLICE_API_TRUST_PROXY: must be true or false. Fix: set true"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_SPOOL_MAX_MB: "-1" }, "SLICE_API_SPOOL_MAX_MB: Too small"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_CLIENT_RATE_BURST: "many" }, "SLICE_API_CLIENT_RATE_BURST"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: "keys: 3" }, "SLICE_API_KEYS: keys:"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS_FILE: join(dir, "none.yaml") }, "none.yaml: cannot read"],
   ])("names the variable and the fix (%#)", (env, message) => {
@@ -129,6 +132,20 @@ describe("environment settings", () => {
     expect(settings.streamLimits).toEqual({ per_partner: 2, total: 10, retry_after_seconds: 30 });
     const capped = partnerApiSettingsFromEnv({ SLICE_API_KEYS: registryYaml, SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_MAX_STREAMS_PER_PARTNER: "3", SLICE_API_MAX_STREAMS: "6" });
     expect(capped.streamLimits).toMatchObject({ per_partner: 3, total: 6 });
+    // Cloud Functions sits behind Google's front end, and its /tmp is memory: trust X-Forwarded-For, spool 512 MiB.
+    expect(settings.clientThrottle).toEqual({ burst: 120, per_second: 20, trust_proxy: true });
+    expect(settings.spool).toEqual({ max_bytes: 512 * 2 ** 20, retain_seconds: 0 });
+    const tuned = partnerApiSettingsFromEnv({
+      SLICE_API_KEYS: registryYaml,
+      SLICE_CURSOR_SECRET: CURSOR_SECRET,
+      SLICE_API_CLIENT_RATE_BURST: "30",
+      SLICE_API_CLIENT_RATE_PER_SECOND: "1.5",
+      SLICE_API_TRUST_PROXY: "false",
+      SLICE_API_SPOOL_MAX_MB: "0",
+      SLICE_API_SPOOL_RETAIN_SECONDS: "60",
+    });
+    expect(tuned.clientThrottle).toEqual({ burst: 30, per_second: 1.5, trust_proxy: false });
+    expect(tuned.spool).toEqual({ max_bytes: 0, retain_seconds: 60 });
   });
 });
 
