@@ -10,6 +10,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { runApiStreamsCase, runApiStreamsOnly } from "./api-streams.ts";
+import { runPrivacyBench } from "./privacy.ts";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
 import type { ListComparison, ListEvaluation } from "./recommendation-lists.ts";
 
@@ -340,15 +341,20 @@ export function registerBenchCommand(program: Command): void {
     .option("--repeat <n>", "runs of the build steps (median kept)", wholeNumber("--repeat", { min: 1 }))
     .option("--seed <n>", "generator seed", wholeNumber("--seed", { min: 0 }), 42)
     .option("--only <case>", "run one case alone: api-streams (10 concurrent NDJSON streams of --customers members), or daily (full build, the next day's run with the rows and bytes of each action, and the incremental tables compared with a full recompute)")
+    .option("--warehouse <file>", "--only privacy: a built warehouse to copy (never written) instead of generating and building --customers")
     .option("--out <file>", "where to write the JSON (default bench/results/<date>-<customers>.json; the temp directory with --quick)")
     .action(async (opts) => {
       const customers = opts.quick ? 50_000 : opts.customers;
       if (opts.only !== undefined) {
+        if (opts.only === "privacy") {
+          await runPrivacyBench({ customers, seed: opts.seed, warehouse: opts.warehouse, runStep });
+          return;
+        }
         if (opts.only === "daily") {
           await runDailyBench({ customers, repeat: 1, seed: opts.seed, quick: Boolean(opts.quick), out: opts.out });
           return;
         }
-        if (opts.only !== "api-streams") throw new Error(`--only ${opts.only}: the cases that run alone are api-streams and daily`);
+        if (opts.only !== "api-streams") throw new Error(`--only ${opts.only}: the cases that run alone are api-streams, daily and privacy`);
         await runApiStreamsOnly(customers);
         return;
       }
