@@ -212,11 +212,13 @@ export class MemberSpool {
       liveDirs.delete(emptied);
       this.dir = undefined;
     }
-    void (async () => {
-      await rm(entry.path, { force: true });
-      await rm(entry.partialPath, { force: true });
-      if (emptied) await rm(emptied, { recursive: true, force: true });
-    })().catch(() => undefined);
+    if (emptied) {
+      // At once: a test process often exits right after its last stream, before an asynchronous delete ran.
+      rmSync(emptied, { recursive: true, force: true });
+      return;
+    }
+    void rm(entry.path, { force: true }).catch(() => undefined);
+    void rm(entry.partialPath, { force: true }).catch(() => undefined);
   }
 
   private async write(
