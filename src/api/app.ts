@@ -127,7 +127,7 @@ export function createPartnerApiApp(dependencies: PartnerApiDependencies): Hono<
 
   const app = new Hono<PartnerApiEnv>();
   app.use("*", requestId(), noStore);
-  app.use("/v1/*", clientThrottle(clientLimiter, throttle.trust_proxy), partnerAuth(verifier), partnerRateLimit(limiter));
+  app.use("/v1/*", clientThrottle(clientLimiter, throttle.trusted_proxy_hops), partnerAuth(verifier), partnerRateLimit(limiter));
   app.route("/v1/audiences", audienceRoutes(context, streams, dependencies.streamPageRows, log));
   app.notFound(endpointNotFound);
   app.onError(problemErrorHandler(log));

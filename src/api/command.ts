@@ -49,7 +49,7 @@ export function registerApiCommands(program: Command): void {
     .option("--max-streams <n>", "NDJSON streams open at once, all partners together", positiveNumber("--max-streams", true), DEFAULT_STREAM_LIMITS.total)
     .option("--client-rate-burst <n>", "requests one client address may send at once, before its key is checked", positiveNumber("--client-rate-burst", true), DEFAULT_CLIENT_THROTTLE.burst)
     .option("--client-rate-per-second <n>", "sustained requests per second per client address", positiveNumber("--client-rate-per-second", false), DEFAULT_CLIENT_THROTTLE.per_second)
-    .option("--trust-proxy", "take the client address from the first X-Forwarded-For hop (only behind a proxy that sets it)", false)
+    .option("--trusted-proxy-hops <n>", "proxies in front that append to X-Forwarded-For; the client address is the entry that many from the right (0: the TCP peer)", wholeNumber("--trusted-proxy-hops", { min: 0, max: 10 }), DEFAULT_CLIENT_THROTTLE.trusted_proxy_hops)
     .option("--spool-dir <path>", "folder for the NDJSON spool files (default: the system temp folder)")
     .option("--spool-max-mb <n>", "disk the NDJSON spool files may take in MiB; 0 streams every request from the warehouse", wholeNumber("--spool-max-mb", { min: 0 }), DEFAULT_SPOOL_SETTINGS.max_bytes / 2 ** 20);
   addWarehouseOptions(serveCommand).action(async (opts) => {
@@ -65,7 +65,7 @@ export function registerApiCommands(program: Command): void {
         { ...DEFAULT_STREAM_LIMITS, per_partner: opts.maxStreamsPerPartner, total: opts.maxStreams },
         "--max-streams-per-partner / --max-streams",
       ),
-      clientThrottle: { burst: opts.clientRateBurst, per_second: opts.clientRatePerSecond, trust_proxy: opts.trustProxy },
+      clientThrottle: { burst: opts.clientRateBurst, per_second: opts.clientRatePerSecond, trusted_proxy_hops: opts.trustedProxyHops },
       spool: parseSpoolSettings({ ...DEFAULT_SPOOL_SETTINGS, dir: opts.spoolDir, max_bytes: opts.spoolMaxMb * 2 ** 20 }, "--spool-dir / --spool-max-mb"),
     });
     await new Promise<void>((resolve) => {

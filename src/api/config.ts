@@ -27,7 +27,7 @@ const envSchema = z.object({
   SLICE_API_MAX_STREAMS: z.coerce.number().int().min(1).max(10_000).optional(),
   SLICE_API_CLIENT_RATE_BURST: z.coerce.number().int().min(1).optional(),
   SLICE_API_CLIENT_RATE_PER_SECOND: z.coerce.number().positive().optional(),
-  SLICE_API_TRUST_PROXY: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
+  SLICE_API_TRUSTED_PROXY_HOPS: z.coerce.number({ error: "must be a whole number 0-10" }).int("must be a whole number 0-10").min(0, "must be a whole number 0-10").max(10, "must be a whole number 0-10").optional(),
   SLICE_API_SPOOL_MAX_MB: z.coerce.number().int().min(0).optional(),
   SLICE_API_SPOOL_RETAIN_SECONDS: z.coerce.number().min(0).max(86_400).optional(),
 });
@@ -43,7 +43,7 @@ const ENV_FIXES: Record<string, string> = {
   SLICE_API_MAX_STREAMS: `set a whole number of NDJSON streams open at once on an instance, e.g. ${DEFAULT_STREAM_LIMITS.total}`,
   SLICE_API_CLIENT_RATE_BURST: `set a whole number of requests one client address may send at once, e.g. ${DEFAULT_CLIENT_THROTTLE.burst}`,
   SLICE_API_CLIENT_RATE_PER_SECOND: `set a positive number of requests per second per client address, e.g. ${DEFAULT_CLIENT_THROTTLE.per_second}`,
-  SLICE_API_TRUST_PROXY: "set true when the function is reached through a proxy that sets X-Forwarded-For (Cloud Functions is), false otherwise",
+  SLICE_API_TRUSTED_PROXY_HOPS: "set how many proxies in front append to X-Forwarded-For: 1 for a function reached at its own URL (Google's front end), 2 behind an external HTTPS load balancer, 0 to count the TCP peer",
   SLICE_API_SPOOL_MAX_MB: `set the MiB of /tmp (memory on Cloud Functions) NDJSON spool files may take, e.g. ${CLOUD_FUNCTION_SPOOL_MAX_MB}; 0 turns the spool off`,
   SLICE_API_SPOOL_RETAIN_SECONDS: "set how many seconds a finished spool file is kept for the next download, 0-86400, e.g. 0",
 };
@@ -95,8 +95,8 @@ export function partnerApiSettingsFromEnv(env: Record<string, string | undefined
     clientThrottle: {
       burst: vars.SLICE_API_CLIENT_RATE_BURST ?? DEFAULT_CLIENT_THROTTLE.burst,
       per_second: vars.SLICE_API_CLIENT_RATE_PER_SECOND ?? DEFAULT_CLIENT_THROTTLE.per_second,
-      // Cloud Functions is always behind Google's front end, which sets X-Forwarded-For.
-      trust_proxy: (vars.SLICE_API_TRUST_PROXY ?? "true") === "true",
+      // A function is always behind Google's front end, which appends the address it saw to X-Forwarded-For.
+      trusted_proxy_hops: vars.SLICE_API_TRUSTED_PROXY_HOPS ?? 1,
     },
     spool: {
       max_bytes: (vars.SLICE_API_SPOOL_MAX_MB ?? CLOUD_FUNCTION_SPOOL_MAX_MB) * 2 ** 20,

@@ -170,10 +170,10 @@ export function partnerAuth(verifier: ApiKeyVerifier): MiddlewareHandler<Partner
  * `incoming` request (`slice serve`, the Functions Framework); a request without one (in-process
  * `app.request`) and no trusted X-Forwarded-For is not throttled here, having no address to count.
  */
-export function clientThrottle(limiter: TokenBucketLimiter, trustProxy: boolean): MiddlewareHandler<PartnerApiEnv> {
+export function clientThrottle(limiter: TokenBucketLimiter, trustedProxyHops: number): MiddlewareHandler<PartnerApiEnv> {
   return async (c, next) => {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    const address = clientAddress(c.req.header("x-forwarded-for"), incoming?.socket?.remoteAddress, trustProxy);
+    const address = clientAddress(c.req.header("x-forwarded-for"), incoming?.socket?.remoteAddress, trustedProxyHops);
     if (address !== undefined) enforceClientThrottle(limiter, address);
     await next();
   };

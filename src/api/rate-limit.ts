@@ -101,30 +101,35 @@ export function enforceRateLimit(limiter: TokenBucketLimiter, partner: string): 
 
 /**
  * The per-client (IP address) bucket, taken before the API key is looked at: it bounds what one address can
- * make the server do (key lookups, slow hashes, 401s) whichever keys it tries. `trust_proxy` reads the client
- * from the first X-Forwarded-For hop, for a server behind a proxy or load balancer (every request would
- * otherwise come from the proxy's address); only turn it on behind a proxy that sets that header, since
- * a client reaching the server directly can write any X-Forwarded-For it likes.
+ * make the server do (key lookups, slow hashes, 401s) whichever keys it tries. Behind proxies every request
+ * would come from the nearest proxy's address, so `trusted_proxy_hops` (the number of proxies in front that
+ * each append the address they saw to X-Forwarded-For) reads the client from that header, counted from the
+ * right: the left part is whatever the client wrote, so trusting it would let a client pick its bucket.
  */
 export interface ClientThrottleSettings {
   burst: number;
   per_second: number;
-  trust_proxy: boolean;
+  /** 0: the TCP peer; n: the n-th X-Forwarded-For entry from the right (the address the outermost trusted proxy saw). */
+  trusted_proxy_hops: number;
 }
 
-export const DEFAULT_CLIENT_THROTTLE: ClientThrottleSettings = { burst: 120, per_second: 20, trust_proxy: false };
+export const DEFAULT_CLIENT_THROTTLE: ClientThrottleSettings = { burst: 120, per_second: 20, trusted_proxy_hops: 0 };
 
 /** Buckets kept at most (full ones, then the oldest, go first), so a scan from many addresses cannot grow the map without end. */
 export const MAX_CLIENT_BUCKETS = 100_000;
 
 /**
- * The client's address: the first X-Forwarded-For hop when the proxy is trusted and the header is there,
- * otherwise the TCP peer. Undefined when neither is known (a request made in-process, e.g. `app.request`).
+ * The client's address: with `trustedProxyHops` n > 0 and the header there, the n-th X-Forwarded-For entry
+ * from the right (each trusted proxy appends the address it saw, so that entry was written by the outermost
+ * one; entries left of it are the client's own words); otherwise the TCP peer. A header with fewer entries
+ * than trusted hops did not pass every proxy, so its entries prove nothing and the peer counts. Undefined
+ * when no address is known (a request made in-process, e.g. `app.request`).
  */
-export function clientAddress(forwardedFor: string | undefined, peerAddress: string | undefined, trustProxy: boolean): string | undefined {
-  if (trustProxy && forwardedFor !== undefined) {
-    const first = forwardedFor.split(",")[0]?.trim();
-    if (first) return first;
+export function clientAddress(forwardedFor: string | undefined, peerAddress: string | undefined, trustedProxyHops: number): string | undefined {
+  if (trustedProxyHops > 0 && forwardedFor !== undefined) {
+    const entries = forwardedFor.split(",").map((entry) => entry.trim());
+    const seenByOutermostProxy = entries.length >= trustedProxyHops ? entries[entries.length - trustedProxyHops] : undefined;
+    if (seenByOutermostProxy) return seenByOutermostProxy;
   }
   return peerAddress || undefined;
 }

@@ -21,23 +21,27 @@ function fromPeer(remoteAddress: string) {
 
 describe("clientAddress", () => {
   it.each([
-    { forwardedFor: undefined, peer: "10.0.0.1", trust: false, expected: "10.0.0.1" },
-    { forwardedFor: "203.0.113.9", peer: "10.0.0.1", trust: false, expected: "10.0.0.1" },
-    { forwardedFor: "203.0.113.9", peer: "10.0.0.1", trust: true, expected: "203.0.113.9" },
-    { forwardedFor: " 203.0.113.9 , 198.51.100.7, 10.0.0.2", peer: "10.0.0.1", trust: true, expected: "203.0.113.9" },
-    { forwardedFor: "2001:db8::1, 10.0.0.2", peer: "10.0.0.1", trust: true, expected: "2001:db8::1" },
-    { forwardedFor: " , 198.51.100.7", peer: "10.0.0.1", trust: true, expected: "10.0.0.1" },
-    { forwardedFor: undefined, peer: "10.0.0.1", trust: true, expected: "10.0.0.1" },
-    { forwardedFor: undefined, peer: undefined, trust: false, expected: undefined },
-    { forwardedFor: "203.0.113.9", peer: undefined, trust: false, expected: undefined },
-  ])("X-Forwarded-For $forwardedFor from $peer, trust proxy $trust: $expected", ({ forwardedFor, peer, trust, expected }) => {
-    expect(clientAddress(forwardedFor, peer, trust)).toBe(expected);
+    { forwardedFor: undefined, peer: "10.0.0.1", hops: 0, expected: "10.0.0.1" },
+    { forwardedFor: "203.0.113.9", peer: "10.0.0.1", hops: 0, expected: "10.0.0.1" },
+    { forwardedFor: "203.0.113.9", peer: "10.0.0.1", hops: 1, expected: "203.0.113.9" },
+    // Entries left of what the trusted proxies appended are the client's own words: a forged first hop is ignored.
+    { forwardedFor: "198.51.100.66, 203.0.113.9", peer: "10.0.0.1", hops: 1, expected: "203.0.113.9" },
+    { forwardedFor: " 198.51.100.66 , 203.0.113.9, 10.0.0.2", peer: "10.0.0.1", hops: 2, expected: "203.0.113.9" },
+    { forwardedFor: "2001:db8::1, 10.0.0.2", peer: "10.0.0.1", hops: 2, expected: "2001:db8::1" },
+    // Fewer entries than trusted proxies: the request did not pass them all, so the header proves nothing.
+    { forwardedFor: "203.0.113.9", peer: "10.0.0.1", hops: 2, expected: "10.0.0.1" },
+    { forwardedFor: "198.51.100.7, ", peer: "10.0.0.1", hops: 1, expected: "10.0.0.1" },
+    { forwardedFor: undefined, peer: "10.0.0.1", hops: 1, expected: "10.0.0.1" },
+    { forwardedFor: undefined, peer: undefined, hops: 0, expected: undefined },
+    { forwardedFor: "203.0.113.9", peer: undefined, hops: 0, expected: undefined },
+  ])("X-Forwarded-For $forwardedFor from $peer, $hops trusted proxies: $expected", ({ forwardedFor, peer, hops, expected }) => {
+    expect(clientAddress(forwardedFor, peer, hops)).toBe(expected);
   });
 });
 
 describe("the per-client throttle", () => {
   it("answers 429 with Retry-After beyond the address's burst, before the key is verified, and refills", async () => {
-    api = await createTestApi({ clientThrottle: { burst: 3, per_second: 0.5, trust_proxy: false } });
+    api = await createTestApi({ clientThrottle: { burst: 3, per_second: 0.5, trusted_proxy_hops: 0 } });
     const request = (peer: string, headers: Record<string, string>) => api!.app.request(AUDIENCES, { headers }, fromPeer(peer));
     const statuses = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await request("198.51.100.1", api.auth("media_x"))).status);
@@ -60,7 +64,7 @@ describe("the per-client throttle", () => {
   });
 
   it("401s spend the address's tokens too: guessing keys from one address stops at the burst", async () => {
-    api = await createTestApi({ clientThrottle: { burst: 5, per_second: 1, trust_proxy: false } });
+    api = await createTestApi({ clientThrottle: { burst: 5, per_second: 1, trusted_proxy_hops: 0 } });
     const statuses = [];
     for (let i = 0; i < 7; i += 1) {
       statuses.push((await api.app.request(AUDIENCES, { headers: { Authorization: `Bearer sk_guess${i}_secret` } }, fromPeer("203.0.113.50"))).status);
@@ -68,23 +72,25 @@ describe("the per-client throttle", () => {
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
   });
 
-  it("reads the first X-Forwarded-For hop only when the proxy is trusted", async () => {
+  it("reads X-Forwarded-For from the right, as far as the trusted proxies go, so a client cannot pick its bucket", async () => {
     const viaProxy = (forwardedFor: string) => ({ headers: { ...api!.auth("media_x"), "X-Forwarded-For": forwardedFor } });
-    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trust_proxy: true } });
-    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.1, 10.0.0.9"), fromPeer("10.0.0.9"))).status).toBe(200);
-    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.1, 10.0.0.9"), fromPeer("10.0.0.9"))).status).toBe(429);
+    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trusted_proxy_hops: 1 } });
+    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.1"), fromPeer("10.0.0.9"))).status).toBe(200);
+    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.1"), fromPeer("10.0.0.9"))).status).toBe(429);
+    // The same client writing a made-up first hop still lands in its own bucket (the proxy appended its address).
+    expect((await api.app.request(AUDIENCES, viaProxy("198.51.100.99, 203.0.113.1"), fromPeer("10.0.0.9"))).status).toBe(429);
     // Another client behind the same proxy is another bucket.
-    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.2, 10.0.0.9"), fromPeer("10.0.0.9"))).status).toBe(200);
+    expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.2"), fromPeer("10.0.0.9"))).status).toBe(200);
     await api.close();
 
-    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trust_proxy: false } });
+    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trusted_proxy_hops: 0 } });
     expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.1"), fromPeer("10.0.0.9"))).status).toBe(200);
     // Untrusted, the header is ignored: a made-up address does not get a fresh bucket.
     expect((await api.app.request(AUDIENCES, viaProxy("203.0.113.2"), fromPeer("10.0.0.9"))).status).toBe(429);
   });
 
   it("does not throttle a request without any address (made in-process)", async () => {
-    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trust_proxy: false } });
+    api = await createTestApi({ clientThrottle: { burst: 1, per_second: 0.1, trusted_proxy_hops: 0 } });
     for (let i = 0; i < 3; i += 1) expect((await api.app.request(AUDIENCES, { headers: api.auth("media_x") })).status).toBe(200);
   });
 });

@@ -108,7 +108,7 @@ describe("environment settings", () => {
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_RATE_BURST: "lots" }, "SLICE_API_RATE_BURST"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS: "0" }, "SLICE_API_MAX_STREAMS: Too small"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_MAX_STREAMS_PER_PARTNER: "two" }, "SLICE_API_MAX_STREAMS_PER_PARTNER"],
-    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_TRUST_PROXY: "yes" }, "SLICE_API_TRUST_PROXY: must be true or false. Fix: set true"],
+    [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_TRUSTED_PROXY_HOPS: "yes" }, "SLICE_API_TRUSTED_PROXY_HOPS: must be a whole number 0-10. Fix: set how many proxies"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_SPOOL_MAX_MB: "-1" }, "SLICE_API_SPOOL_MAX_MB: Too small"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: registryYaml, SLICE_API_CLIENT_RATE_BURST: "many" }, "SLICE_API_CLIENT_RATE_BURST"],
     [{ SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_KEYS: "keys: 3" }, "SLICE_API_KEYS: keys:"],
@@ -133,18 +133,18 @@ describe("environment settings", () => {
     const capped = partnerApiSettingsFromEnv({ SLICE_API_KEYS: registryYaml, SLICE_CURSOR_SECRET: CURSOR_SECRET, SLICE_API_MAX_STREAMS_PER_PARTNER: "3", SLICE_API_MAX_STREAMS: "6" });
     expect(capped.streamLimits).toMatchObject({ per_partner: 3, total: 6 });
     // Cloud Functions sits behind Google's front end, and its /tmp is memory: trust X-Forwarded-For, spool 512 MiB.
-    expect(settings.clientThrottle).toEqual({ burst: 120, per_second: 20, trust_proxy: true });
+    expect(settings.clientThrottle).toEqual({ burst: 120, per_second: 20, trusted_proxy_hops: 1 });
     expect(settings.spool).toEqual({ max_bytes: 512 * 2 ** 20, retain_seconds: 0 });
     const tuned = partnerApiSettingsFromEnv({
       SLICE_API_KEYS: registryYaml,
       SLICE_CURSOR_SECRET: CURSOR_SECRET,
       SLICE_API_CLIENT_RATE_BURST: "30",
       SLICE_API_CLIENT_RATE_PER_SECOND: "1.5",
-      SLICE_API_TRUST_PROXY: "false",
+      SLICE_API_TRUSTED_PROXY_HOPS: "2",
       SLICE_API_SPOOL_MAX_MB: "0",
       SLICE_API_SPOOL_RETAIN_SECONDS: "60",
     });
-    expect(tuned.clientThrottle).toEqual({ burst: 30, per_second: 1.5, trust_proxy: false });
+    expect(tuned.clientThrottle).toEqual({ burst: 30, per_second: 1.5, trusted_proxy_hops: 2 });
     expect(tuned.spool).toEqual({ max_bytes: 0, retain_seconds: 60 });
   });
 });
