@@ -13,6 +13,7 @@ import { runApiStreamsCase, runApiStreamsOnly } from "./api-streams.ts";
 import { runPrivacyBench } from "./privacy.ts";
 import { BENCH_RESULT_PREFIX, type StepResult } from "./steps.ts";
 import type { ListComparison, ListEvaluation } from "./recommendation-lists.ts";
+import type { ActionCost } from "./daily-cost.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/slice.mjs");
 const TSX = resolve(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs");
@@ -256,16 +257,8 @@ export function identityRow(actions: BuildAction[]): { step: string; seconds: nu
   };
 }
 
-interface ActionCostRow {
-  action: string;
-  kind: string;
-  mode?: string;
-  seconds: number;
-  rows_read: number;
-  bytes_read: number;
-  rows_written: number;
-  bytes_written: number;
-}
+/** A daily-run action as the bench-step child reports it (src/bench/daily-cost.ts). */
+type ActionCostRow = ActionCost;
 
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toLocaleString("en-US", { maximumFractionDigits: 0 });
