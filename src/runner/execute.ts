@@ -14,11 +14,9 @@ import { ensureEpochTables, incrementalBuildTimes, latestRawEpoch, recordIncreme
 import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
 import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
 import { rewriteBigQueryReferences } from "./rewrite.ts";
+import { type ActionStatus, type AssertionPolicy, scheduleActions } from "./scheduler.ts";
 
-export type ActionStatus = "succeeded" | "failed" | "skipped" | "assertion_failed";
-
-/** What a failing assertion holds back: only actions that depend on it, everything below its table, or nothing. */
-export type AssertionPolicy = "block-dependents" | "block-downstream" | "warn";
+export type { ActionStatus, AssertionPolicy } from "./scheduler.ts";
 
 export interface RunOptions {
   selectors?: string[];
@@ -331,30 +329,12 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
   // NaN or 0 would open no connection and wait forever
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}.`);
   const results = new Map<string, ActionResult>();
-  const blocked = new Set<string>();
-  const pending = [...planned];
-  const running = new Map<string, Promise<void>>();
   const connections: DuckDBConnection[] = [];
   // Whatever throws from here on (a lost connection, a bug in the plan) closes the connections and the run
   // row, so the run log never keeps a run `running` that no process runs.
   let logChain: Promise<unknown> = Promise.resolve();
   try {
     for (let i = 0; i < concurrency; i++) connections.push(await warehouse.connect());
-    const free = [...connections];
-    let index = 0;
-
-    const block = (keys: Iterable<string>) => {
-      const stack = [...keys];
-      while (stack.length > 0) {
-        const key = stack.pop()!;
-        for (const dependent of graph.dependents.get(key) ?? []) {
-          if (!blocked.has(dependent)) {
-            blocked.add(dependent);
-            stack.push(dependent);
-          }
-        }
-      }
-    };
 
     const log = (result: ActionResult, startedMs: number) => {
       logChain = logChain.then(() =>
@@ -408,66 +388,26 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
       }
     };
 
-    const finished = (key: string) => results.has(key);
-    // With block-downstream, a table's readers also wait for the table's assertions, so a failing check
-    // can still hold them back.
-    const assertionsOf = new Map<string, string[]>();
-    if (policy === "block-downstream") {
-      for (const action of planned) {
-        if (action.kind === "assertion" && action.parent) assertionsOf.set(action.parent, [...(assertionsOf.get(action.parent) ?? []), action.key]);
-      }
-    }
-    const waitsFor = (action: Action) =>
-      action.kind === "assertion" ? action.dependencies : action.dependencies.flatMap((d) => [d, ...(assertionsOf.get(d) ?? [])]);
-    const ready = (action: Action) =>
-      waitsFor(action).every((d) => !selected.has(d) || graph.actions.get(d)!.kind === "declaration" || finished(d));
-
-    while (pending.length > 0 || running.size > 0) {
-      for (let i = 0; i < pending.length && free.length > 0; ) {
-        const action = pending[i];
-        if (blocked.has(action.key)) {
-          pending.splice(i, 1);
-          const result: ActionResult = { key: action.key, kind: action.kind, fileName: action.fileName, status: "skipped", seconds: 0, error: "an upstream action failed" };
-          results.set(action.key, result);
-          index++;
-          options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
-          log(result, Date.now());
-          continue;
+    await scheduleActions<Action, ActionResult>({
+      planned,
+      waitsForKey: (key) => selected.has(key) && graph.actions.get(key)!.kind !== "declaration",
+      dependents: (key) => graph.dependents.get(key) ?? [],
+      policy,
+      concurrency,
+      run: (action, slot) => execute(action, connections[slot]),
+      skipped: (action) => ({ key: action.key, kind: action.kind, fileName: action.fileName, status: "skipped", seconds: 0, error: "an upstream action failed" }),
+      onStart: (action, index) => options.onEvent?.({ type: "start", action, index, total: planned.length }),
+      onFinish: (action, result, index, startedMs) => {
+        results.set(action.key, result);
+        options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
+        log(result, startedMs);
+        if (action.kind === "incremental" && result.status === "succeeded") {
+          logChain = logChain.then(() => recordIncrementalBuild(warehouse, action.key, new Date(started), runId));
         }
-        if (!ready(action)) {
-          i++;
-          continue;
-        }
-        pending.splice(i, 1);
-        const connection = free.pop()!;
-        options.onEvent?.({ type: "start", action, index, total: planned.length });
-        const t0 = Date.now();
-        const job = execute(action, connection).then((result) => {
-          results.set(action.key, result);
-          running.delete(action.key);
-          free.push(connection);
-          index++;
-          if (result.status === "failed") block([action.key]);
-          if (result.status === "assertion_failed") {
-            if (policy === "block-dependents") block([action.key]);
-            if (policy === "block-downstream") block([action.key, ...(action.parent ? [action.parent] : [])]);
-          }
-          options.onEvent?.({ type: "finish", action, result, index, total: planned.length });
-          log(result, t0);
-          if (action.kind === "incremental" && result.status === "succeeded") {
-            logChain = logChain.then(() => recordIncrementalBuild(warehouse, action.key, new Date(started), runId));
-          }
-        });
-        running.set(action.key, job);
-      }
-      if (running.size > 0) await Promise.race(running.values());
-      else if (pending.length > 0 && pending.every((a) => !ready(a) && !blocked.has(a.key))) {
-        throw new Error(`Runner stalled with ${pending.length} action(s) waiting; this is a bug in the plan.`);
-      }
-    }
+      },
+    });
     await logChain;
   } catch (error) {
-    await Promise.allSettled(running.values());
     await logChain.catch(() => undefined);
     await warehouse
       .query(`update ${RUN_LOG_SCHEMA}.runs set finished_at = cast($finished as timestamp), status = 'failed', actions_failed = $failed where run_id = $run_id`, {

@@ -1,0 +1,122 @@
+/**
+ * The runner's scheduling, apart from any warehouse: which planned action may start (its dependencies in the
+ * run have finished), how many run at once (one slot each, e.g. a connection), and what a failure holds back
+ * under the assertion policy. `runGraph` (execute.ts) gives it the work; tests/runner/scheduler.test.ts
+ * drives it with plain promises.
+ */
+
+export type ActionStatus = "succeeded" | "failed" | "skipped" | "assertion_failed";
+
+/** What a failing assertion holds back: only actions that depend on it, everything below its table, or nothing. */
+export type AssertionPolicy = "block-dependents" | "block-downstream" | "warn";
+
+export interface SchedulableAction {
+  key: string;
+  kind: string;
+  /** Keys this action reads from. */
+  dependencies: string[];
+  /** For assertions: the key of the table they check. */
+  parent?: string;
+}
+
+export interface ScheduleOptions<A extends SchedulableAction, R extends { status: ActionStatus }> {
+  /** The actions to run, in a valid order (dependencies first); declarations left out. */
+  planned: A[];
+  /** Whether the run must wait for this dependency: false for declarations and actions outside the selection. */
+  waitsForKey: (key: string) => boolean;
+  /** The actions that read from `key` (directly). */
+  dependents: (key: string) => readonly string[];
+  policy: AssertionPolicy;
+  /** Slots: at most this many actions run at once. */
+  concurrency: number;
+  /** Runs an action in a slot (0 .. concurrency-1). Should resolve with a failed result rather than throw. */
+  run: (action: A, slot: number) => Promise<R>;
+  /** The result of an action held back by a failure upstream. */
+  skipped: (action: A) => R;
+  onStart?: (action: A, index: number) => void;
+  /** Called once per action, in the order they finish; `index` counts finished actions. */
+  onFinish?: (action: A, result: R, index: number, startedMs: number) => void;
+}
+
+/** Runs every planned action once (or skips it) and returns the results by key. */
+export async function scheduleActions<A extends SchedulableAction, R extends { status: ActionStatus }>(options: ScheduleOptions<A, R>): Promise<Map<string, R>> {
+  const { planned, policy, concurrency } = options;
+  // NaN or 0 would open no slot and wait forever
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}.`);
+  const results = new Map<string, R>();
+  const blocked = new Set<string>();
+  const pending = [...planned];
+  const running = new Map<string, Promise<void>>();
+  const free = Array.from({ length: concurrency }, (_, slot) => concurrency - 1 - slot);
+  let index = 0;
+
+  const block = (keys: Iterable<string>) => {
+    const stack = [...keys];
+    while (stack.length > 0) {
+      const key = stack.pop()!;
+      for (const dependent of options.dependents(key)) {
+        if (!blocked.has(dependent)) {
+          blocked.add(dependent);
+          stack.push(dependent);
+        }
+      }
+    }
+  };
+
+  // With block-downstream, a table's readers also wait for the table's assertions, so a failing check
+  // can still hold them back.
+  const assertionsOf = new Map<string, string[]>();
+  if (policy === "block-downstream") {
+    for (const action of planned) {
+      if (action.kind === "assertion" && action.parent) assertionsOf.set(action.parent, [...(assertionsOf.get(action.parent) ?? []), action.key]);
+    }
+  }
+  const waitsFor = (action: A) => (action.kind === "assertion" ? action.dependencies : action.dependencies.flatMap((d) => [d, ...(assertionsOf.get(d) ?? [])]));
+  const ready = (action: A) => waitsFor(action).every((d) => !options.waitsForKey(d) || results.has(d));
+
+  try {
+    while (pending.length > 0 || running.size > 0) {
+      for (let i = 0; i < pending.length && free.length > 0; ) {
+        const action = pending[i];
+        if (blocked.has(action.key)) {
+          pending.splice(i, 1);
+          const result = options.skipped(action);
+          results.set(action.key, result);
+          index++;
+          options.onFinish?.(action, result, index, Date.now());
+          continue;
+        }
+        if (!ready(action)) {
+          i++;
+          continue;
+        }
+        pending.splice(i, 1);
+        const slot = free.pop()!;
+        options.onStart?.(action, index);
+        const t0 = Date.now();
+        const job = options.run(action, slot).then((result) => {
+          results.set(action.key, result);
+          running.delete(action.key);
+          free.push(slot);
+          index++;
+          if (result.status === "failed") block([action.key]);
+          if (result.status === "assertion_failed") {
+            if (policy === "block-dependents") block([action.key]);
+            if (policy === "block-downstream") block([action.key, ...(action.parent ? [action.parent] : [])]);
+          }
+          options.onFinish?.(action, result, index, t0);
+        });
+        running.set(action.key, job);
+      }
+      if (running.size > 0) await Promise.race(running.values());
+      else if (pending.length > 0 && pending.every((a) => !ready(a) && !blocked.has(a.key))) {
+        throw new Error(`Runner stalled with ${pending.length} action(s) waiting; this is a bug in the plan.`);
+      }
+    }
+  } catch (error) {
+    // Whatever threw, nothing may still be running on a slot the caller is about to close.
+    await Promise.allSettled(running.values());
+    throw error;
+  }
+  return results;
+}

@@ -1,0 +1,121 @@
+/**
+ * The runner's scheduler without a warehouse (issue 23): start order, the concurrency cap, and what a failure
+ * or a failing assertion holds back under each policy.
+ */
+import { describe, expect, it } from "vitest";
+import { type ActionStatus, type AssertionPolicy, type SchedulableAction, scheduleActions } from "../../src/runner/scheduler.ts";
+
+interface TestResult {
+  status: ActionStatus;
+}
+
+/** A small graph: raw (declaration) -> a -> b -> c; a's assertion a_check; d independent; e reads b. */
+const GRAPH: SchedulableAction[] = [
+  { key: "a", kind: "table", dependencies: ["raw"] },
+  { key: "a_check", kind: "assertion", dependencies: ["a"], parent: "a" },
+  { key: "b", kind: "table", dependencies: ["a"] },
+  { key: "c", kind: "view", dependencies: ["b"] },
+  { key: "d", kind: "table", dependencies: [] },
+  { key: "e", kind: "table", dependencies: ["b", "a_check"] },
+];
+
+function dependentsOf(actions: SchedulableAction[]) {
+  return (key: string) => actions.filter((a) => a.dependencies.includes(key)).map((a) => a.key);
+}
+
+async function schedule(options: { outcomes?: Record<string, ActionStatus>; policy?: AssertionPolicy; concurrency?: number; actions?: SchedulableAction[] }) {
+  const actions = options.actions ?? GRAPH;
+  const planned = new Set(actions.map((a) => a.key));
+  const events: string[] = [];
+  let runningNow = 0;
+  let mostAtOnce = 0;
+  const slotsInUse = new Set<number>();
+  const results = await scheduleActions<SchedulableAction, TestResult>({
+    planned: actions,
+    waitsForKey: (key) => planned.has(key) || key === "missing",
+    dependents: dependentsOf(actions),
+    policy: options.policy ?? "block-dependents",
+    concurrency: options.concurrency ?? 2,
+    run: async (action, slot) => {
+      expect(slotsInUse.has(slot), `slot ${slot} given twice`).toBe(false);
+      slotsInUse.add(slot);
+      runningNow += 1;
+      mostAtOnce = Math.max(mostAtOnce, runningNow);
+      events.push(`start ${action.key}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      runningNow -= 1;
+      slotsInUse.delete(slot);
+      events.push(`end ${action.key}`);
+      return { status: options.outcomes?.[action.key] ?? "succeeded" };
+    },
+    skipped: () => ({ status: "skipped" }),
+  });
+  const statuses = Object.fromEntries([...results].map(([key, r]) => [key, r.status]));
+  return { statuses, events, mostAtOnce };
+}
+
+describe("scheduleActions", () => {
+  it("starts an action only after every dependency in the run has finished, and never the declaration's", async () => {
+    const { statuses, events } = await schedule({});
+    expect(statuses).toEqual({ a: "succeeded", a_check: "succeeded", b: "succeeded", c: "succeeded", d: "succeeded", e: "succeeded" });
+    const at = (event: string) => events.indexOf(event);
+    for (const [before, after] of [["a", "b"], ["a", "a_check"], ["b", "c"], ["b", "e"], ["a_check", "e"]]) {
+      expect(at(`end ${before}`), `${before} before ${after}`).toBeLessThan(at(`start ${after}`));
+    }
+  });
+
+  it.each([1, 2, 3])("runs at most %i action(s) at once, each in its own slot", async (concurrency) => {
+    const independent = Array.from({ length: 6 }, (_, i) => ({ key: `t${i}`, kind: "table", dependencies: [] }));
+    const { mostAtOnce, statuses } = await schedule({ actions: independent, concurrency });
+    expect(mostAtOnce).toBe(concurrency);
+    expect(Object.values(statuses).every((s) => s === "succeeded")).toBe(true);
+  });
+
+  it.each<{ policy: AssertionPolicy; outcomes: Record<string, ActionStatus>; expected: Record<string, ActionStatus> }>([
+    // A failed table holds back everything below it, nothing beside it.
+    {
+      policy: "block-dependents",
+      outcomes: { a: "failed" },
+      expected: { a: "failed", a_check: "skipped", b: "skipped", c: "skipped", d: "succeeded", e: "skipped" },
+    },
+    // A failing assertion holds back only what depends on the assertion itself.
+    {
+      policy: "block-dependents",
+      outcomes: { a_check: "assertion_failed" },
+      expected: { a: "succeeded", a_check: "assertion_failed", b: "succeeded", c: "succeeded", d: "succeeded", e: "skipped" },
+    },
+    // block-downstream: the checked table's readers wait for its assertions, and a failure holds them all back.
+    {
+      policy: "block-downstream",
+      outcomes: { a_check: "assertion_failed" },
+      expected: { a: "succeeded", a_check: "assertion_failed", b: "skipped", c: "skipped", d: "succeeded", e: "skipped" },
+    },
+    // warn: a failing assertion holds back nothing.
+    {
+      policy: "warn",
+      outcomes: { a_check: "assertion_failed" },
+      expected: { a: "succeeded", a_check: "assertion_failed", b: "succeeded", c: "succeeded", d: "succeeded", e: "succeeded" },
+    },
+    // A failure is never softened by the policy.
+    {
+      policy: "warn",
+      outcomes: { b: "failed" },
+      expected: { a: "succeeded", a_check: "succeeded", b: "failed", c: "skipped", d: "succeeded", e: "skipped" },
+    },
+  ])("$policy with $outcomes", async ({ policy, outcomes, expected }) => {
+    const { statuses } = await schedule({ policy, outcomes });
+    expect(statuses).toEqual(expected);
+  });
+
+  it("refuses a plan that can never finish, after what was running has settled", async () => {
+    const actions = [
+      { key: "x", kind: "table", dependencies: [] },
+      { key: "y", kind: "table", dependencies: ["missing"] },
+    ];
+    await expect(schedule({ actions })).rejects.toThrow(/Runner stalled with 1 action\(s\) waiting/);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])("refuses concurrency %s", async (concurrency) => {
+    await expect(schedule({ concurrency })).rejects.toThrow(/concurrency must be a whole number of at least 1/);
+  });
+});
