@@ -12,7 +12,7 @@ import { asActivationWarehouse, type ActivationWarehouse, type SqlParams, type S
 import type { WarehouseConfig } from "../warehouse/config.ts";
 import { describeWarehouse } from "../warehouse/config.ts";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
-import { existsSync } from "node:fs";
+import { requireDuckDbFile } from "../warehouse/open.ts";
 
 export interface PrivacyWarehouse {
   readonly engine: "duckdb" | "bigquery";
@@ -139,9 +139,7 @@ export async function openPrivacyWarehouse(config: WarehouseConfig): Promise<Ope
   if (config.engine === "bigquery") {
     return { warehouse: bigQueryPrivacyWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
   }
-  if (config.path !== ":memory:" && !existsSync(config.path)) {
-    throw new Error(`warehouse file ${config.path} does not exist. Fix: run slice build first or pass --warehouse`);
-  }
+  requireDuckDbFile(config.path);
   const wh = await Warehouse.open(config.path);
   return { warehouse: asPrivacyWarehouse(wh), description, close: () => wh.close() };
 }
