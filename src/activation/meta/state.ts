@@ -290,29 +290,25 @@ export function acknowledgeAddValuesStatements(d: ActivationDialect, syncId: str
   ];
 }
 
-/** A value-based seed's acknowledged removes: their values go with them. */
-export function acknowledgeRemoveValuesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
-  const t = d.table;
+/** Deletes the batch's acknowledged removes from a per-member state table (synced members, or their values). */
+function deleteAcknowledgedRemoves(d: ActivationDialect, table: "synced_members" | "synced_member_values", syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
   return {
-    sql: `delete from ${t("synced_member_values")}
+    sql: `delete from ${d.table(table)}
           where destination = $destination and audience_id = $audience_id
             and member_id in (
-              select member_id from ${t("sync_changes")}
+              select member_id from ${d.table("sync_changes")}
               where sync_id = $sync_id and change = 'remove' and is_valid and member_id > $after and member_id <= $through)`,
     params: { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through },
   };
 }
 
+/** A value-based seed's acknowledged removes: their values go with them. */
+export function acknowledgeRemoveValuesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
+  return deleteAcknowledgedRemoves(d, "synced_member_values", syncId, destination, audienceId, range);
+}
+
 export function acknowledgeRemovesStatement(d: ActivationDialect, syncId: string, destination: string, audienceId: string, range: BatchRange): SqlStatement {
-  const t = d.table;
-  return {
-    sql: `delete from ${t("synced_members")}
-          where destination = $destination and audience_id = $audience_id
-            and member_id in (
-              select member_id from ${t("sync_changes")}
-              where sync_id = $sync_id and change = 'remove' and is_valid and member_id > $after and member_id <= $through)`,
-    params: { sync_id: syncId, destination, audience_id: audienceId, after: range.after, through: range.through },
-  };
+  return deleteAcknowledgedRemoves(d, "synced_members", syncId, destination, audienceId, range);
 }
 
 /** How many synced members a completed replace drops: synced now, not in the replacing set. */
