@@ -325,9 +325,9 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
 
   const policy = options.assertionPolicy ?? "block-dependents";
   const sample = options.failingRowSample ?? 5;
+  // scheduleActions refuses a concurrency that is not a whole number of at least 1 (inside the try below, so
+  // the run row is closed as failed)
   const concurrency = options.concurrency ?? 1;
-  // NaN or 0 would open no connection and wait forever
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a whole number of at least 1, got ${concurrency}.`);
   const results = new Map<string, ActionResult>();
   const connections: DuckDBConnection[] = [];
   // Whatever throws from here on (a lost connection, a bug in the plan) closes the connections and the run
