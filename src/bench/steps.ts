@@ -161,7 +161,8 @@ Object.assign(STEPS, {
     const wh = await Warehouse.open(o.warehouse);
     try {
       const t0 = performance.now();
-      const planted = await runPlantedCampaign(wh, { customers: o.customers, seed: o.seed, extraConversion: 0.026 });
+      // Dirt as in the generate step, so the campaign's warehouse is the one the other steps measure.
+      const planted = await runPlantedCampaign(wh, { customers: o.customers, seed: o.seed, extraConversion: 0.026, dirtyRate: 0.01 });
       const row = planted.row;
       const sizes = { treated: planted.plant.treated, holdout: planted.plant.holdout, baseRate: Number(row.holdout_conversion_rate), runs: 4000, seed: o.seed };
       const withEffect = simulateCoverage({ ...sizes, effect: 0.026 });
