@@ -14,7 +14,7 @@ import { endpointNotFound, noStore, partnerAuth, type PartnerApiEnv, problemErro
 import { type ApiKeyRegistry, ApiKeyVerifier } from "../../src/api/keys.ts";
 import { invalidFieldsFromIssues, invalidRequest, ProblemError } from "../../src/api/problem.ts";
 import { exportPerson } from "../../src/privacy/export.ts";
-import { type AnyWarehouse, forget, REQUEST_IDENTIFIER_TYPES, requestStatus } from "../../src/privacy/forget.ts";
+import { type AnyWarehouse, callerRequestIdSchema, forget, REQUEST_IDENTIFIER_TYPES, RequestIdReusedError, requestStatus } from "../../src/privacy/forget.ts";
 
 export interface PrivacyApiDependencies {
   /** The DuckDB file or BigQuery (src/privacy/warehouse.ts). */
@@ -36,6 +36,9 @@ const identifierBody = z
   })
   .strict();
 
+/** The caller's idempotency key: the request's id, so a retry after a lost answer finds the request. */
+const idempotencyHeader = z.object({ "idempotency-key": callerRequestIdSchema.optional() });
+
 const requestIdParam = z.object({ requestId: z.uuid({ error: "requestId must be the UUID the erasure request answered with" }) });
 
 function postOnly(c: { req: { method: string; path: string } }): never {
@@ -47,6 +50,12 @@ function postOnly(c: { req: { method: string; path: string } }): never {
 function validBody<T extends z.ZodType>(schema: T) {
   return zValidator("json", schema, (result) => {
     if (!result.success) throw invalidRequest(invalidFieldsFromIssues(result.error.issues, "json"));
+  });
+}
+
+function validHeader<T extends z.ZodType>(schema: T) {
+  return zValidator("header", schema, (result) => {
+    if (!result.success) throw invalidRequest(invalidFieldsFromIssues(result.error.issues, "header").map((field) => ({ ...field, name: "Idempotency-Key" })));
   });
 }
 
@@ -68,20 +77,26 @@ export function createPrivacyApiApp(deps: PrivacyApiDependencies) {
     .use(requestId())
     .use(noStore)
     .use("/v1/*", partnerAuth(verifier), allowed)
-    .post("/v1/erasure-requests", validBody(identifierBody), async (c) => {
+    .post("/v1/erasure-requests", validHeader(idempotencyHeader), validBody(identifierBody), async (c) => {
       const { identifier } = c.req.valid("json");
-      const result = await forget(deps.warehouse, identifier, { receivedVia: `http:${c.get("partnerId")}` });
+      const key = c.req.valid("header")["idempotency-key"];
+      const result = await forget(deps.warehouse, identifier, { receivedVia: `http:${c.get("partnerId")}`, requestId: key }).catch((error: unknown) => {
+        if (error instanceof RequestIdReusedError) throw new ProblemError("idempotency-key-reused", error.message);
+        throw error;
+      });
+      // 202 for a new request; 200 with the same body when the ledger already held it (a retry).
       return c.json(
         {
           request_id: result.requestId,
           received_at: result.receivedAt,
+          created: result.created,
           accounts: result.accounts,
           records: result.records,
           identifiers_suppressed: result.identifiers.length,
           pending: result.steps,
           status_url: `/v1/erasure-requests/${result.requestId}`,
         },
-        202,
+        result.created ? 202 : 200,
       );
     })
     .get("/v1/erasure-requests/:requestId", validParam(requestIdParam), async (c) => {

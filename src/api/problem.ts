@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   "rate-limited": { status: 429, title: "Too many requests" },
   "too-many-streams": { status: 429, title: "Too many concurrent NDJSON streams" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
+  "idempotency-key-reused": { status: 422, title: "Idempotency key already used for another request" },
   "not-acceptable": { status: 406, title: "Not acceptable" },
   "request-header-fields-too-large": { status: 431, title: "Request header fields too large" },
   "internal": { status: 500, title: "Internal server error" },

@@ -14,8 +14,8 @@ import * as identity from "../../macros/identity.ts";
 import * as privacy from "../../macros/privacy.ts";
 import { utcTimestamp } from "../activation/ledger.ts";
 import {
-  type AnyWarehouse, destinationsOf, ensurePrivacyTables, type HashedIdentifier, hasIdentityTables, REQUEST_IDENTIFIER_TYPES,
-  type RequestIdentifier, requestStatements, type ResolvedPerson,
+  type AnyWarehouse, destinationsOf, ensurePrivacyTables, existingRequests, type ForgetResult, type HashedIdentifier, hasIdentityTables,
+  personKey, REQUEST_IDENTIFIER_TYPES, type RequestIdentifier, requestStatements, type ResolvedPerson,
 } from "./forget.ts";
 import { asPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
 
@@ -123,9 +123,13 @@ function hashByType(wh: PrivacyWarehouse, type: string, value: string): string {
 }
 
 export interface BatchResult {
-  /** One per person (or per unmatched identifier), in file order of their first line. */
-  requests: { requestId: string; lines: number[]; accounts: number; records: number; identifiers: number; steps: string[] }[];
+  /**
+   * One per person (or per unmatched identifier), in file order of their first line; `created` false when the
+   * person's open request was already in the ledger (a rerun of the file): it is reported, nothing written.
+   */
+  requests: { requestId: string; lines: number[]; accounts: number; records: number; identifiers: number; steps: string[]; created: boolean }[];
   receivedAt: string;
+  /** Hashed identifiers this run put on the suppression list (those of created requests). */
   identifiers: number;
   /** Lines whose identifier normalizes to nothing (not usable): reported, not recorded. */
   unusableLines: number[];
@@ -296,8 +300,12 @@ async function record(
     group.person.destinations = [...new Set(group.accountIds.flatMap((id) => destinationsByAccount.get(id) ?? []))].sort();
   }
 
+  // A rerun of the file (after a lost answer, or a crash) finds each person's open request and writes
+  // nothing for them; the inserts are guarded by the same condition in the transaction (requestStatements).
+  const keyOf = (group: (typeof resolvedGroups)[number]) => personKey(group.person.identifiers);
+  const before = await openRequestsByKey(wh, resolvedGroups.map(keyOf));
   const receivedAt = utcTimestamp(options.now ?? new Date());
-  const requests = resolvedGroups.map((group) => ({
+  const requests = resolvedGroups.filter((group) => !before.has(keyOf(group))).map((group) => ({
     requestId: randomUUID(),
     receivedAt,
     receivedVia: options.receivedVia,
@@ -306,10 +314,32 @@ async function record(
     lines: group.lines,
   }));
   if (requests.length > 0) await wh.transaction(requestStatements(wh, ...requests));
+  // Read back what the ledger holds now: a request written by somebody else meanwhile wins over ours.
+  const after = requests.length > 0 ? await openRequestsByKey(wh, requests.map((r) => personKey(r.person.identifiers))) : new Map<string, ForgetResult>();
+  const created = new Set<string>(requests.map((r) => r.requestId));
+  const results = resolvedGroups.map((group) => {
+    const existing = before.get(keyOf(group)) ?? after.get(keyOf(group));
+    if (!existing) throw new Error(`the erasure request of lines ${group.lines.join(", ")} is not in the ledger after it was written. Fix: run the file again (it adds nothing twice)`);
+    return { requestId: existing.requestId, lines: group.lines, accounts: existing.accounts, records: existing.records, identifiers: existing.identifiers.length, steps: existing.steps, created: created.has(existing.requestId) };
+  });
   return {
-    requests: requests.map((r) => ({ requestId: r.requestId, lines: r.lines, accounts: r.person.accounts, records: r.person.records, identifiers: r.person.identifiers.length, steps: r.steps })),
+    requests: results,
     receivedAt,
-    identifiers: requests.reduce((sum, r) => sum + r.person.identifiers.length, 0),
+    identifiers: results.filter((r) => r.created).reduce((sum, r) => sum + r.identifiers, 0),
     unusableLines: unusableLines.sort((a, b) => a - b),
   };
 }
+
+/** The open requests of these person keys, by key (the earliest when a key has two). */
+async function openRequestsByKey(wh: PrivacyWarehouse, keys: readonly string[]): Promise<Map<string, ForgetResult>> {
+  const byKey = new Map<string, ForgetResult>();
+  // In chunks, so a file of thousands of persons binds a bounded number of parameters per query.
+  for (let start = 0; start < keys.length; start += KEYS_PER_QUERY) {
+    for (const request of await existingRequests(wh, { requestIds: [], personKeys: keys.slice(start, start + KEYS_PER_QUERY) })) {
+      if (request.open && !byKey.has(request.personKey)) byKey.set(request.personKey, request);
+    }
+  }
+  return byKey;
+}
+
+const KEYS_PER_QUERY = 500;

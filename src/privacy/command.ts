@@ -10,7 +10,7 @@ import { dialect } from "../../macros/sql.ts";
 import { addWarehouseOptions, warehouseConfigFromFlags, type WarehouseFlags } from "../warehouse/config.ts";
 import { forgetMany, parseRequestsFile } from "./batch.ts";
 import { exportPerson } from "./export.ts";
-import { forget, type RequestIdentifier, requestIdentifierSchema, requestStatus } from "./forget.ts";
+import { callerRequestIdSchema, forget, type RequestIdentifier, requestIdentifierSchema, requestStatus } from "./forget.ts";
 import { openPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
 
 /** Command-line flags that name a person, and what each becomes. */
@@ -73,22 +73,27 @@ export function registerPrivacyCommands(program: Command): void {
     privacyCommand
       .command("forget")
       .description("Record an erasure request: resolve the person, put their hashed identifiers on the suppression list, open the ledger entry. The next build, sync and drop carry it out.")
-      .option("--file <requests.csv>", "many requests at once: a CSV with header kind,value, one identifier per line (kind: email, phone, customer_id, loyalty_card, device_id, app_id, delivery_partner_id, source_record)"),
+      .option("--file <requests.csv>", "many requests at once: a CSV with header kind,value, one identifier per line (kind: email, phone, customer_id, loyalty_card, device_id, app_id, delivery_partner_id, source_record); running the same file again adds nothing for persons whose request is still open")
+      .option("--request-id <uuid>", "your idempotency key, which becomes the request id: give the same UUID again to retry a request whose answer was lost (without it, the person's open request is found)"),
   ).action(async (opts) => {
     try {
       const receivedVia = `cli:${process.env.USER ?? "unknown"}`;
       if (opts.file !== undefined) {
         const given = IDENTIFIER_FLAGS.filter((f) => typeof opts[f.option] === "string").map((f) => f.flag.split(" ")[0]);
         if (given.length > 0) throw new Error(`--file and ${given.join(", ")} given together. Fix: put every identifier in the file, or leave --file out`);
+        if (opts.requestId !== undefined) throw new Error("--file and --request-id given together. Fix: leave --request-id out; a file's requests are recognized by person, so running the file again adds nothing twice");
         const text = await readFile(opts.file, "utf8").catch((error: Error) => {
           throw new Error(`${opts.file}: cannot read the requests file (${error.message}). Fix: check the --file path`);
         });
         const rows = parseRequestsFile(text, opts.file);
         const t0 = performance.now();
         const result = await withWarehouse(opts, (wh) => forgetMany(wh, rows, { receivedVia }));
-        const accounts = result.requests.reduce((sum, r) => sum + r.accounts, 0);
+        const created = result.requests.filter((r) => r.created);
+        const accounts = created.reduce((sum, r) => sum + r.accounts, 0);
+        const existing = result.requests.length - created.length;
         console.log(
-          `${result.requests.length} erasure request(s) recorded ${result.receivedAt} UTC from ${rows.length} line(s) of ${opts.file} ` +
+          `${created.length} erasure request(s) recorded ${result.receivedAt} UTC from ${rows.length} line(s) of ${opts.file} ` +
+            `${existing > 0 ? `(${existing} more already in the ledger and still open, unchanged) ` : ""}` +
             `in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${accounts} account(s), ${result.identifiers} hashed identifier(s) on the suppression list` +
             `${result.unusableLines.length > 0 ? `; not usable (normalize to nothing), not recorded: line(s) ${result.unusableLines.join(", ")}` : ""}.\n` +
             `Request ids by line: ${result.requests.map((r) => `${r.lines.join("+")}=${r.requestId}`).join(" ")}\n` +
@@ -98,9 +103,11 @@ export function registerPrivacyCommands(program: Command): void {
         return;
       }
       const identifier = identifierFromFlags(opts);
-      const result = await withWarehouse(opts, (wh) => forget(wh, identifier, { receivedVia }));
+      const key = opts.requestId === undefined ? undefined : callerRequestIdSchema.safeParse(opts.requestId);
+      if (key && !key.success) throw new Error(`--request-id: ${key.error.issues[0].message}. Fix: generate one (uuidgen) per request and give the same one to retry it`);
+      const result = await withWarehouse(opts, (wh) => forget(wh, identifier, { receivedVia, requestId: opts.requestId }));
       console.log(
-        `Erasure request ${result.requestId} recorded ${result.receivedAt} UTC: ${result.accounts} account(s), ${result.records} other record(s), ` +
+        `Erasure request ${result.requestId} ${result.created ? "recorded" : "was already in the ledger (nothing written again), received"} ${result.receivedAt} UTC: ${result.accounts} account(s), ${result.records} other record(s), ` +
           `${result.identifiers.length} hashed identifier(s) on the suppression list.\n` +
           `Pending: ${result.steps.join(", ")}. Next: slice build (removes the person everywhere), then the syncs and drops; ` +
           `slice privacy status ${result.requestId} shows the progress.`,

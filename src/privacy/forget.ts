@@ -90,6 +90,8 @@ export async function findPersonNodes(wh: PrivacyWarehouse, identifier: RequestI
 }
 
 export interface ResolvedPerson {
+  /** The hash of the identifier the request named (also among `identifiers`). */
+  requested?: HashedIdentifier;
   /** Hashes to put on the suppression list, deduplicated. */
   identifiers: HashedIdentifier[];
   accounts: number;
@@ -119,8 +121,9 @@ export async function resolvePerson(wh: PrivacyWarehouse, identifier: RequestIde
     if (sha256) found.set(`${type}:${sha256}`, { type, sha256 });
   };
   add(identifier.type, requested);
+  const own = { type: identifier.type as privacy.SuppressionType, sha256: requested };
   if (!(await hasIdentityTables(wh))) {
-    return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
+    return { requested: own, identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
   }
 
   const persons = personsQuery(wh, identifier.type);
@@ -129,7 +132,7 @@ export async function resolvePerson(wh: PrivacyWarehouse, identifier: RequestIde
     `select node_key, node_kind, customer_id, person_id from ${personsTable} where person_id in (${persons})`,
     { v: identifier.value },
   );
-  if (nodes.length === 0) return { identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
+  if (nodes.length === 0) return { requested: own, identifiers: [...found.values()], accounts: 0, records: 0, destinations: [] };
 
   const d = wh.sql;
   const hashed = await wh.query<{ identifier_type: privacy.SuppressionType; h: string | null }>(
@@ -158,6 +161,7 @@ export async function resolvePerson(wh: PrivacyWarehouse, identifier: RequestIde
 
   const accountIds = nodes.filter((n) => n.node_kind === "account" && n.customer_id).map((n) => n.customer_id as string);
   return {
+    requested: own,
     identifiers: [...found.values()].sort((a, b) => (a.type + a.sha256).localeCompare(b.type + b.sha256)),
     accounts: accountIds.length,
     records: nodes.length - accountIds.length,
@@ -237,67 +241,195 @@ export interface ForgetResult {
   identifiers: HashedIdentifier[];
   accounts: number;
   records: number;
-  /** The steps recorded as pending: warehouse, raw, partner_api, partner:<id>. */
+  /** The steps recorded: warehouse, raw, partner_api, partner:<id>. */
   steps: string[];
+  /**
+   * False when the ledger already held the request (a retry after a lost answer, by the caller's key or
+   * the person's open request): nothing was written and the existing request is returned.
+   */
+  created: boolean;
+}
+
+/** The caller's idempotency key (`--request-id`, the `Idempotency-Key` header): a UUID, which becomes the request id. */
+export const callerRequestIdSchema = z.uuid({ error: "must be a UUID (e.g. from crypto.randomUUID()), one per erasure request, sent again unchanged on every retry" });
+
+/** A caller's key that was already used for a request naming somebody else. */
+export class RequestIdReusedError extends Error {}
+
+/**
+ * The key a request is recognized by when the caller gives none: SHA-256 of the person's hashed
+ * identifiers as the ledger stores them (identifiers_sha256, sorted JSON), so the SQL side computes the
+ * same key from any stored request without a column of its own. It is matched only against requests that
+ * are still open: once a request is completed, a new erasure of the same person (they came back and left
+ * again) makes a new request.
+ */
+export function personKey(identifiers: readonly HashedIdentifier[]): string {
+  return sha256Hex(JSON.stringify(identifiers.map(({ type, sha256 }) => ({ type, sha256 }))));
+}
+
+/** Timestamps as utcTimestamp writes them, from DuckDB's zone-less text or BigQuery's ISO text. */
+function ledgerTimestamp(value: unknown): string {
+  const text = String(value);
+  return utcTimestamp(new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(" ", "T")}Z`));
+}
+
+const STEP_ORDER = ["warehouse", "raw", "partner_api"];
+const stepRank = (system: string) => (STEP_ORDER.includes(system) ? STEP_ORDER.indexOf(system) : STEP_ORDER.length);
+
+/** Open erasure requests (status not completed) by person key, and requests by id; the SQL twin of personKey. */
+function openKeyExpr(wh: PrivacyWarehouse): string {
+  return wh.sql.sha256Hex("identifiers_sha256");
+}
+
+/**
+ * Requests already in the ledger for these request ids or open person keys, with their steps: what a retry
+ * returns instead of writing. One query for the requests and one for their steps, whatever their number.
+ */
+export async function existingRequests(
+  wh: PrivacyWarehouse,
+  match: { requestIds: readonly string[]; personKeys: readonly string[] },
+): Promise<(ForgetResult & { personKey: string; open: boolean })[]> {
+  if (match.requestIds.length === 0 && match.personKeys.length === 0) return [];
+  const ids = parameterList(match.requestIds, "rid");
+  const keys = parameterList(match.personKeys, "pk");
+  const conditions = [
+    ...(match.requestIds.length > 0 ? [`request_id in (${ids.sql})`] : []),
+    ...(match.personKeys.length > 0 ? [`(kind = 'erasure' and status <> 'completed' and ${openKeyExpr(wh)} in (${keys.sql}))`] : []),
+  ];
+  const requests = await wh.query<{ request_id: string; received_at: unknown; identifiers_sha256: string; accounts: number | string; records: number | string; open: boolean; person_key: string }>(
+    `select request_id, received_at, identifiers_sha256, accounts, records, status <> 'completed' as open, ${openKeyExpr(wh)} as person_key
+     from ${LEDGER(wh, "privacy_requests")} where ${conditions.join(" or ")} order by received_at, request_id`,
+    { ...ids.params, ...keys.params },
+  );
+  if (requests.length === 0) return [];
+  const found = parameterList(requests.map((r) => r.request_id), "fr");
+  const steps = await wh.query<{ request_id: string; system: string }>(
+    `select request_id, system from ${LEDGER(wh, "privacy_request_steps")} where request_id in (${found.sql})`,
+    found.params,
+  );
+  return requests.map((r) => ({
+    requestId: r.request_id,
+    receivedAt: ledgerTimestamp(r.received_at),
+    identifiers: JSON.parse(r.identifiers_sha256) as HashedIdentifier[],
+    accounts: Number(r.accounts),
+    records: Number(r.records),
+    steps: steps.filter((s) => s.request_id === r.request_id).map((s) => s.system)
+      .sort((a, b) => stepRank(a) - stepRank(b) || a.localeCompare(b)),
+    created: false,
+    personKey: r.person_key,
+    open: Boolean(r.open),
+  }));
+}
+
+/** The request a retry is: the caller's key first (whatever its state), else the person's open request. */
+function pickExisting<T extends { requestId: string; personKey: string; open: boolean }>(found: readonly T[], requestId: string | undefined, key: string): T | undefined {
+  return (requestId ? found.find((r) => r.requestId === requestId) : undefined) ?? found.find((r) => r.open && r.personKey === key);
 }
 
 /**
  * Records an erasure request: resolves the person, writes the hashes to the suppression list and the request
  * with its pending steps to the ledger, in one transaction.
+ *
+ * Idempotent: with the caller's key (`requestId`, a UUID) a retry returns the request of that id; without
+ * one, a request for a person whose identical request is still open returns that request. Either way the
+ * inserts are guarded in the same transaction by the same condition (src/privacy/forget.ts requestStatements),
+ * so a rerun after a lost answer writes nothing twice. A key already used for somebody else is refused.
  */
-export async function forget(warehouse: AnyWarehouse, identifier: RequestIdentifier, options: { receivedVia: string; now?: Date }): Promise<ForgetResult> {
+export async function forget(
+  warehouse: AnyWarehouse,
+  identifier: RequestIdentifier,
+  options: { receivedVia: string; now?: Date; requestId?: string },
+): Promise<ForgetResult> {
   const wh = asPrivacyWarehouse(warehouse);
   const parsed = requestIdentifierSchema.parse(identifier);
+  if (options.requestId !== undefined) {
+    const checked = callerRequestIdSchema.safeParse(options.requestId);
+    if (!checked.success) throw new Error(`request id "${options.requestId.slice(0, 40)}": ${checked.error.issues[0].message}`);
+  }
   await ensurePrivacyTables(wh);
   const person = await resolvePerson(wh, parsed);
-  const requestId = randomUUID();
+  const key = personKey(person.identifiers);
+  const match = { requestIds: options.requestId ? [options.requestId] : [], personKeys: [key] };
+  const before = pickExisting(await existingRequests(wh, match), options.requestId, key);
+  if (before) return checkedRetry(before, person, options.requestId);
+
+  const requestId = options.requestId ?? randomUUID();
   const receivedAt = utcTimestamp(options.now ?? new Date());
   const steps = ["warehouse", "raw", "partner_api", ...person.destinations.map((d) => `partner:${d}`)];
   await wh.transaction(requestStatements(wh, { requestId, receivedAt, receivedVia: options.receivedVia, person, steps }));
-  return { requestId, receivedAt, identifiers: person.identifiers, accounts: person.accounts, records: person.records, steps };
+  // The guarded inserts wrote nothing when another request for the person got in first: return that one.
+  const after = pickExisting(await existingRequests(wh, { requestIds: [requestId], personKeys: [key] }), requestId, key);
+  if (after && after.requestId !== requestId) return checkedRetry(after, person, options.requestId);
+  return { requestId, receivedAt, identifiers: person.identifiers, accounts: person.accounts, records: person.records, steps, created: true };
+}
+
+function checkedRetry(existing: ForgetResult & { personKey: string; open: boolean }, person: ResolvedPerson, callerKey: string | undefined): ForgetResult {
+  const named = person.requested;
+  if (callerKey && existing.requestId === callerKey && named && !existing.identifiers.some((id) => id.type === named.type && id.sha256 === named.sha256)) {
+    throw new RequestIdReusedError(
+      `request id ${callerKey} was already used for an erasure request of another person (received ${existing.receivedAt} UTC). Fix: send a new UUID for a new request; reuse a request id only to retry the same request.`,
+    );
+  }
+  const { personKey: _key, open: _open, ...result } = existing;
+  return result;
 }
 
 /** Rows per insert statement: DuckDB binds a statement's parameters in time that grows faster than their number (5,000 rows of 4 parameters: 11.5 s in one statement, 1.4 s in chunks of 250). */
 const ROWS_PER_INSERT = 200;
 
 /**
- * The inserts of requests: suppression rows, ledger rows and steps, a few statements per table for all of
+ * The inserts of requests: suppression rows, steps and ledger rows, a few statements per table for all of
  * them (a request writes a dozen suppressions and a handful of steps; a batch, thousands), run in one
  * transaction by the caller.
+ *
+ * Every row is inserted only while the ledger holds neither its request id nor an open request of the same
+ * person key: the check and the write are one statement in one transaction, so a rerun after a lost answer
+ * (the first transaction committed, its answer never came) inserts nothing. The request rows go last, so
+ * the guards of the suppression and step rows do not see the request being written.
  */
 export function requestStatements(
   wh: PrivacyWarehouse,
   ...requests: { requestId: string; receivedAt: string; receivedVia: string; person: ResolvedPerson; steps: string[] }[]
 ): SqlStatement[] {
-  type Row = { sql: string; params: Record<string, string | number> };
+  type Row = { values: string[]; params: Record<string, string | number> };
   const suppressions: Row[] = [];
   const ledger: Row[] = [];
   const stepRows: Row[] = [];
+  const nullString = wh.sql.cast("null", "string");
   requests.forEach((r, n) => {
-    const request = { [`r${n}`]: r.requestId, [`at${n}`]: r.receivedAt };
+    const request = { [`r${n}`]: r.requestId, [`at${n}`]: r.receivedAt, [`k${n}`]: personKey(r.person.identifiers) };
     r.person.identifiers.forEach((id, i) => {
-      suppressions.push({ sql: `($t${n}_${i}, $h${n}_${i}, $r${n}, cast($at${n} as timestamp))`, params: { ...request, [`t${n}_${i}`]: id.type, [`h${n}_${i}`]: id.sha256 } });
+      suppressions.push({ values: [`$t${n}_${i}`, `$h${n}_${i}`, `$r${n}`, `cast($at${n} as timestamp)`, `$k${n}`], params: { ...request, [`t${n}_${i}`]: id.type, [`h${n}_${i}`]: id.sha256 } });
     });
     ledger.push({
-      sql: `($r${n}, 'erasure', cast($at${n} as timestamp), $via${n}, $ids${n}, $a${n}, $rec${n}, 'received', cast(null as timestamp))`,
-      params: { ...request, [`via${n}`]: r.receivedVia, [`ids${n}`]: JSON.stringify(r.person.identifiers), [`a${n}`]: r.person.accounts, [`rec${n}`]: r.person.records },
+      values: [`$r${n}`, "'erasure'", `cast($at${n} as timestamp)`, `$via${n}`, `$ids${n}`, `$a${n}`, `$rec${n}`, "'received'", "cast(null as timestamp)", `$k${n}`],
+      params: { ...request, [`via${n}`]: r.receivedVia, [`ids${n}`]: JSON.stringify(r.person.identifiers.map(({ type, sha256 }) => ({ type, sha256 }))), [`a${n}`]: r.person.accounts, [`rec${n}`]: r.person.records },
     });
     r.steps.forEach((step, i) => {
-      stepRows.push({ sql: `($r${n}, $s${n}_${i}, cast($at${n} as timestamp), cast(null as timestamp), ${wh.sql.cast("null", "string")})`, params: { ...request, [`s${n}_${i}`]: step } });
+      stepRows.push({ values: [`$r${n}`, `$s${n}_${i}`, `cast($at${n} as timestamp)`, "cast(null as timestamp)", nullString, `$k${n}`], params: { ...request, [`s${n}_${i}`]: step } });
     });
   });
-  const inserts = (table: string, rows: Row[]): SqlStatement[] => {
+  const requestsTable = LEDGER(wh, "privacy_requests");
+  const unknown = `v.request_id not in (select request_id from ${requestsTable})
+    and v.person_key not in (select ${openKeyExpr(wh)} from ${requestsTable} where kind = 'erasure' and status <> 'completed')`;
+  const inserts = (table: string, columns: string[], rows: Row[]): SqlStatement[] => {
     const statements: SqlStatement[] = [];
     for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
       const chunk = rows.slice(start, start + ROWS_PER_INSERT);
-      statements.push({ sql: `insert into ${table} values ${chunk.map((row) => row.sql).join(", ")}`, params: Object.assign({}, ...chunk.map((row) => row.params)) });
+      statements.push({
+        sql: `insert into ${table} (${columns.join(", ")})
+          select ${columns.map((c) => `v.${c}`).join(", ")} from (${wh.rows([...columns, "person_key"], chunk.map((row) => row.values))}) v
+          where ${unknown}`,
+        params: Object.assign({}, ...chunk.map((row) => row.params)),
+      });
     }
     return statements;
   };
+  const columnsOf = (table: privacy.LedgerTableName) => privacy.LEDGER_TABLES[table].columns.map((c) => c.name);
   return [
-    ...inserts(wh.table(RAW_SCHEMA, "privacy_suppressions"), suppressions),
-    ...inserts(LEDGER(wh, "privacy_requests"), ledger),
-    ...inserts(LEDGER(wh, "privacy_request_steps"), stepRows),
+    ...inserts(wh.table(RAW_SCHEMA, "privacy_suppressions"), ["identifier_type", "identifier_sha256", "request_id", "suppressed_at"], suppressions),
+    ...inserts(LEDGER(wh, "privacy_request_steps"), columnsOf("privacy_request_steps"), stepRows),
+    ...inserts(LEDGER(wh, "privacy_requests"), columnsOf("privacy_requests"), ledger),
   ];
 }
 

@@ -1,0 +1,181 @@
+/**
+ * Lost answers on BigQuery: the official client reaches the local BigQuery endpoint (src/bigquery-local,
+ * ZetaSQL) through the fault proxy (tests/activation/fault-proxy.ts), which forwards a jobs.query call,
+ * lets BigQuery act, and drops the answer, as often as the client retries it, so the call fails although
+ * BigQuery did the work. Then the request is run once more. For each kind of job an erasure request makes
+ * (the first read, the ledger check, the write transaction, the read-back after it) and for the requests
+ * file's transaction, the ledger ends exact: one request per person, its steps once, the suppression list
+ * without a duplicate. A lost answer the client's own retry absorbs (jobs.query's requestId) is exact
+ * without a rerun.
+ *
+ * No Dataform run: the identity tables are seeded like tests/privacy/identity-fixture.ts, the raw dataset
+ * and the ledger are created with the contract's and the Dataform operations' DDL (macros/privacy.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { BigQuery } from "@google-cloud/bigquery";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import * as privacy from "../../macros/privacy.ts";
+import { dialect } from "../../macros/sql.ts";
+import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
+import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
+import { createRawDataset } from "../../src/bigquery-proof/raw.ts";
+import { forgetMany, parseRequestsFile } from "../../src/privacy/batch.ts";
+import { forget, type ForgetResult } from "../../src/privacy/forget.ts";
+import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
+
+const PROJECT = "slice-demo";
+const LOCATION = "EU";
+const table = (dataset: string, name: string) => `\`${PROJECT}.${dataset}.${name}\``;
+/** More faults than the client makes attempts: the call fails although BigQuery acted. */
+const OUTLAST_CLIENT = 20;
+
+let bq: LocalBigQuery;
+let direct: BigQuery;
+let proxy: FaultProxy;
+let faulty: BigQueryActivationWarehouse;
+const savedEnv: Record<string, string | undefined> = {};
+
+async function run(sql: string): Promise<Record<string, unknown>[]> {
+  const [rows] = await direct.query({ query: sql, location: LOCATION });
+  return rows as Record<string, unknown>[];
+}
+
+/** The identity tables of tests/privacy/identity-fixture.ts on BigQuery: p1 (C1, C2, an app record, a guest order), p2 (C3). */
+async function seedIdentity(): Promise<void> {
+  for (const dataset of ["intermediate", "activation"]) await direct.createDataset(dataset, { location: LOCATION });
+  const structs = (columns: string[], rows: (string | boolean | null)[][]) =>
+    `select * from unnest([${rows.map((row) => `struct(${row.map((v, i) => `${v === null ? "cast(null as string)" : typeof v === "boolean" ? v : `'${v}'`} as ${columns[i]}`).join(", ")})`).join(", ")}])`;
+  await run(`create table ${table("intermediate", "int_identity_persons")} as ${structs(["node_key", "node_kind", "customer_id", "person_id"], [
+    ["account:C1", "account", "C1", "p1"], ["account:C2", "account", "C2", "p1"], ["app:A1", "record", null, "p1"],
+    ["order:O9", "guest_order", null, "p1"], ["account:C3", "account", "C3", "p2"],
+  ])}`);
+  await run(`create table ${table("intermediate", "int_identity_identifiers")} as ${structs(["node_key", "identifier_kind", "identifier_value", "identifier_key"], [
+    ["account:C1", "email", "aino@x.fi", "email:aino@x.fi"], ["account:C1", "loyalty_card", "CARD-1", "loyalty_card:CARD-1"],
+    ["account:C2", "loyalty_card", "CARD-1", "loyalty_card:CARD-1"], ["account:C2", "phone", "358501112233", "phone:358501112233"],
+    ["order:O9", "phone", "358501112233", "phone:358501112233"], ["app:A1", "device", "DEV-1", "device:DEV-1"],
+    ["account:C3", "email", "matti@x.fi", "email:matti@x.fi"],
+  ])}`);
+  await run(`create table ${table("activation", "audience_members")} as ${structs(["customer_id", "destination", "is_holdout"], [["C2", "meta", false], ["C3", "media_x", false]])}`);
+}
+
+async function resetLedger(): Promise<void> {
+  for (const [dataset, name] of [["raw", "privacy_suppressions"], ["privacy", "privacy_requests"], ["privacy", "privacy_request_steps"]]) {
+    await run(`delete from ${table(dataset, name)} where true`);
+  }
+}
+
+/** What a duplicate would show: requests, steps and suppression rows, and the distinct suppressed hashes. */
+async function ledger(): Promise<{ requests: number; steps: number; suppressions: number; distinctSuppressions: number }> {
+  const [row] = await run(`select
+    (select count(*) from ${table("privacy", "privacy_requests")}) as requests,
+    (select count(*) from ${table("privacy", "privacy_request_steps")}) as steps,
+    (select count(*) from ${table("raw", "privacy_suppressions")}) as suppressions,
+    (select count(*) from (select distinct identifier_type, identifier_sha256 from ${table("raw", "privacy_suppressions")})) as distinctSuppressions`);
+  return row as { requests: number; steps: number; suppressions: number; distinctSuppressions: number };
+}
+
+const isQuery = (r: ProxiedRequest) => r.method === "POST" && r.path.endsWith("/queries");
+const queryText = (r: ProxiedRequest) => String((r.json() as { query?: string } | undefined)?.query ?? "");
+
+beforeAll(async () => {
+  bq = await startLocalBigQuery({ projectId: PROJECT, location: LOCATION });
+  for (const name of Object.keys(bq.env)) savedEnv[name] = process.env[name];
+  Object.assign(process.env, bq.env);
+  direct = new BigQuery({ projectId: PROJECT, location: LOCATION });
+  proxy = await startFaultProxy(bq.url);
+  // The client takes its endpoint from the environment when it is made: this one goes through the proxy.
+  process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
+  faulty = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION }));
+  process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
+
+  await createRawDataset(direct, LOCATION);
+  await direct.createDataset(privacy.LEDGER_SCHEMA, { location: LOCATION });
+  for (const name of ["privacy_requests", "privacy_request_steps"] as const) {
+    await run(privacy.ledgerCreateTableSql(name, table(privacy.LEDGER_SCHEMA, name), dialect("bigquery")));
+  }
+  await seedIdentity();
+}, 300_000);
+
+afterAll(async () => {
+  await proxy?.close();
+  for (const [name, value] of Object.entries(savedEnv)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await bq?.close();
+});
+
+beforeEach(async () => {
+  proxy.clear();
+  await resetLedger();
+});
+
+const P1 = { type: "phone", value: "+358 50 111 2233" } as const;
+const via = { receivedVia: "cli:test" };
+
+/** The exact outcome of one erasure of p1: one request, four steps, each hash listed once. */
+async function expectOneRequestOfP1(result: ForgetResult): Promise<void> {
+  expect(result).toMatchObject({ accounts: 2, records: 2, steps: ["warehouse", "raw", "partner_api", "partner:meta"] });
+  const n = result.identifiers.length;
+  expect(n).toBeGreaterThan(5);
+  expect(await ledger()).toEqual({ requests: 1, steps: 4, suppressions: n, distinctSuppressions: n });
+  const [request] = await run(`select request_id, status from ${table("privacy", "privacy_requests")}`);
+  expect(request).toEqual({ request_id: result.requestId, status: "received" });
+}
+
+/** The jobs an erasure request runs, in order, by what they are. */
+const FORGET_JOBS: { job: string; match: (r: ProxiedRequest) => boolean; skip?: number; writes: boolean }[] = [
+  { job: "the first read (hashing the identifier)", match: (r) => isQuery(r), writes: false },
+  { job: "the ledger check before the write", match: (r) => isQuery(r) && queryText(r).includes("person_key") && !queryText(r).includes("BEGIN TRANSACTION"), writes: false },
+  { job: "the write transaction", match: (r) => isQuery(r) && queryText(r).startsWith("BEGIN TRANSACTION"), writes: true },
+  { job: "the read-back after the write", match: (r) => isQuery(r) && queryText(r).includes("person_key") && !queryText(r).includes("BEGIN TRANSACTION"), skip: 1, writes: true },
+];
+
+describe("erasure requests on BigQuery after a lost answer", () => {
+  it.each(FORGET_JOBS)("$job: the request fails, one rerun records exactly one request", async ({ job, match, skip, writes }) => {
+    proxy.inject({ name: job, match, skip, fault: "drop_after", times: OUTLAST_CLIENT });
+    await expect(forget(faulty, P1, via)).rejects.toThrow();
+    expect(proxy.injected(job)).toBeGreaterThan(1); // the client retried, and every answer was lost
+    proxy.clear();
+    const rerun = await forget(faulty, P1, via);
+    // a write that BigQuery committed is found, not repeated; a read that failed first wrote nothing
+    expect(rerun.created).toBe(!writes);
+    await expectOneRequestOfP1(rerun);
+  }, 300_000);
+
+  it("the caller's key: the transaction's answer lost, the retry with the same key returns that request", async () => {
+    const key = randomUUID();
+    proxy.inject({ name: "lost", match: FORGET_JOBS[2].match, fault: "drop_after", times: OUTLAST_CLIENT });
+    await expect(forget(faulty, P1, { ...via, requestId: key })).rejects.toThrow();
+    proxy.clear();
+    const rerun = await forget(faulty, P1, { ...via, requestId: key });
+    expect(rerun).toMatchObject({ requestId: key, created: false });
+    await expectOneRequestOfP1(rerun);
+  }, 300_000);
+
+  it("one lost answer of the transaction is absorbed by the client's retry (jobs.query requestId): no rerun needed", async () => {
+    proxy.inject({ name: "once", match: FORGET_JOBS[2].match, fault: "drop_after", times: 1 });
+    const result = await forget(faulty, P1, via);
+    expect(proxy.injected("once")).toBe(1);
+    expect(result.created).toBe(true);
+    await expectOneRequestOfP1(result);
+  }, 300_000);
+
+  it("a requests file: the transaction's answer lost, the rerun of the file adds nothing and reports the requests", async () => {
+    const rows = parseRequestsFile("kind,value\nphone,+358 50 111 2233\nemail,matti@x.fi\nloyalty_card,card-1\nemail,nobody@x.fi\n", "r.csv");
+    proxy.inject({ name: "lost", match: FORGET_JOBS[2].match, fault: "drop_after", times: OUTLAST_CLIENT });
+    await expect(forgetMany(faulty, rows, via)).rejects.toThrow();
+    proxy.clear();
+    const written = await ledger();
+    // p1 (lines 2 and 4), p2 and the unknown e-mail: three requests, committed although the answer was lost
+    expect(written).toMatchObject({ requests: 3, steps: 4 + 4 + 3 });
+    expect(written.suppressions).toBe(written.distinctSuppressions);
+
+    const rerun = await forgetMany(faulty, rows, via);
+    expect(rerun.requests.map((r) => [r.lines, r.created, r.accounts])).toEqual([[[2, 4], false, 2], [[3], false, 1], [[5], false, 0]]);
+    expect(rerun.identifiers).toBe(0);
+    expect(await ledger()).toEqual(written);
+    const ids = (await run(`select request_id from ${table("privacy", "privacy_requests")} order by accounts desc`)).map((r) => r.request_id);
+    expect(rerun.requests.map((r) => r.requestId)).toEqual(ids);
+  }, 300_000);
+});
