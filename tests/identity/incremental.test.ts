@@ -1,0 +1,163 @@
+/**
+ * Incremental identity stitching on a generated warehouse: after a full build, a day with new orders (guest
+ * orders carrying e-mails and phones), a new record that bridges two persons, an account whose e-mail changed
+ * and an erased person, the daily run recomputes only the persons around those changes, and equals a full
+ * recompute of the same day on a copy, row for row (EXCEPT ALL both ways, the run stamp left out).
+ */
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileForDuckDb } from "../../src/dataform/compile.ts";
+import { generate } from "../../src/generate/generate.ts";
+import { generateNextDay } from "../../src/generate/next-day.ts";
+import { forget } from "../../src/privacy/forget.ts";
+import { runGraph, type RunResult } from "../../src/runner/execute.ts";
+import { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { REPO_ROOT } from "../support/dataform-project.ts";
+
+const SEED = 11;
+const FIRST_AS_OF = "2026-10-31";
+const NEXT_DAY = "2026-11-01";
+const SELECT = ["+int_persons", "+int_customer_accounts", "+identity_changes", "+int_identity_persons_converged"];
+const PERSONS = "intermediate.int_identity_persons";
+
+let dir: string;
+let dailyPath: string;
+let recomputePath: string;
+let daily: RunResult;
+let recompute: RunResult;
+let bridged: { a: string; b: string };
+let erased: string;
+let nodesBeforeDaily: number;
+
+async function build(path: string, asOf: string, fullRefresh = false): Promise<RunResult> {
+  const wh = await Warehouse.open(path);
+  try {
+    const run = await runGraph(wh, await compileForDuckDb(REPO_ROOT, { as_of_date: asOf }), { concurrency: 2, selectors: SELECT, fullRefresh });
+    expect(run.results.filter((r) => r.status !== "succeeded").map((r) => `${r.key}: ${r.error}`)).toEqual([]);
+    return run;
+  } finally {
+    await wh.close();
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "slice-identity-incremental-"));
+  dailyPath = join(dir, "daily.duckdb");
+  recomputePath = join(dir, "recompute.duckdb");
+  let wh = await Warehouse.open(dailyPath);
+  await generate(wh, { customers: 3000, seed: SEED, dirtyRate: 0.01 });
+  await wh.close();
+  await build(dailyPath, FIRST_AS_OF);
+
+  wh = await Warehouse.open(dailyPath);
+  try {
+    await generateNextDay(wh, { date: NEXT_DAY, seed: SEED });
+    // A new app record carries the e-mail of A (a single-account person whose e-mail links nothing yet) and
+    // the phone of B, which already links B's account to another of B's nodes: the next run merges A and B.
+    // B's nodes keep their fingerprints, so only the record's link to B's phone reaches B's person.
+    const [a] = await wh.query<{ customer_id: string; email: string }>(`
+      select customers.customer_id, customers.email
+      from staging.stg_crm__customers customers
+      join intermediate.int_persons persons on persons.person_customer_id = customers.customer_id
+      where persons.accounts = 1 and persons.source_records = 0 and persons.guest_orders = 0 and customers.email_normalized is not null
+        and not exists (select 1 from intermediate.int_identity_identifier_checks checks
+          where checks.identifier_key = 'email:' || customers.email_normalized and (checks.reject_reason is not null or checks.nodes > 1))
+      order by customers.customer_id limit 1`);
+    const [b] = await wh.query<{ customer_id: string; phone: string }>(`
+      select customers.customer_id, customers.phone
+      from staging.stg_crm__customers customers
+      join intermediate.int_persons persons on persons.person_customer_id = customers.customer_id
+      join intermediate.int_identity_identifier_checks checks on checks.identifier_key = 'phone:' || customers.phone_e164_digits
+      where persons.accounts = 1 and checks.reject_reason is null and checks.nodes = 2
+      order by customers.customer_id limit 1`);
+    bridged = { a: a.customer_id, b: b.customer_id };
+    const text = (value: string) => `'${value.replaceAll("'", "''")}'`;
+    await wh.run(`insert into raw.identities (source_system, source_id, email, phone, device_id, first_seen_at, last_seen_at)
+      values ('app', 'BRIDGE-1', ${text(a.email)}, ${text(b.phone)}, 'DEVICE-BRIDGE', TIMESTAMP '2026-11-01 09:00:00', TIMESTAMP '2026-11-01 09:00:00')`);
+    // An account of a stitched person re-sent with another e-mail: the person may split.
+    await wh.run(`
+      insert into raw.customers by name
+      select * replace ('changed.' || customer_id || '@mail.fi' as email, TIMESTAMP '2026-11-01 08:00:00' as updated_at)
+      from raw.customers
+      where customer_id = (
+        select min(account) from (select unnest(account_ids) as account from intermediate.int_persons where accounts >= 2) stitched
+        where account not in ('${a.customer_id}', '${b.customer_id}'))
+      order by updated_at desc limit 1`);
+    // A person with several nodes asks to be forgotten.
+    erased = await wh.scalar<string>(`
+      select min(person_customer_id) from intermediate.int_persons
+      where source_records + guest_orders >= 2 and person_customer_id not in ('${a.customer_id}', '${b.customer_id}')`);
+    await forget(wh, { type: "customer_id", value: erased }, { receivedVia: "test" });
+    nodesBeforeDaily = Number(await wh.scalar(`select count(*) from ${PERSONS}`));
+  } finally {
+    await wh.close();
+  }
+  copyFileSync(dailyPath, recomputePath);
+  daily = await build(dailyPath, NEXT_DAY);
+  recompute = await build(recomputePath, NEXT_DAY, true);
+}, 600_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the daily run of identity stitching", () => {
+  it("runs int_identity_persons and int_persons incrementally, and the recompute fully", () => {
+    const modeOf = (run: RunResult, name: string) => run.results.find((r) => r.key.endsWith(`.${name}`))?.mode;
+    expect([modeOf(daily, "int_identity_persons"), modeOf(daily, "int_persons")]).toEqual(["incremental", "incremental"]);
+    expect([modeOf(recompute, "int_identity_persons"), modeOf(recompute, "int_persons")]).not.toContain("incremental");
+  });
+
+  it("recomputes only the persons around the day's changes", async () => {
+    const wh = await Warehouse.open(dailyPath, { readOnly: true });
+    try {
+      const recomputed = Number(await wh.scalar(`select count(*) from ${PERSONS} where computed_as_of_date = DATE '${NEXT_DAY}'`));
+      expect(recomputed).toBeGreaterThan(0);
+      expect(recomputed).toBeLessThan(nodesBeforeDaily / 10);
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it("merges the bridged persons and drops the erased one", async () => {
+    const wh = await Warehouse.open(dailyPath, { readOnly: true });
+    try {
+      const personOf = async (customer: string) =>
+        wh.scalar<string>(`select person_customer_id from intermediate.int_customer_accounts where customer_id = '${customer}'`);
+      expect(await personOf(bridged.b)).toBe(await personOf(bridged.a));
+      expect(Number(await wh.scalar(`select count(*) from intermediate.int_persons where person_customer_id = '${erased}'`))).toBe(0);
+      expect(Number(await wh.scalar(`select count(*) from ${PERSONS} where customer_id = '${erased}'`))).toBe(0);
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it("equals a full recompute of the same day, row for row", async () => {
+    const wh = await Warehouse.open(recomputePath);
+    try {
+      await wh.run(`attach '${dailyPath}' as daily (read_only)`);
+      const differences: Record<string, [number, number]> = {};
+      for (const [table, columns] of [
+        [PERSONS, "* exclude (computed_as_of_date)"],
+        ["intermediate.int_persons", "* exclude (computed_as_of_date)"],
+        ["intermediate.int_customer_accounts", "*"],
+        ["intermediate.int_identity_person_history", "*"],
+      ]) {
+        const count = async (from: string, minus: string) =>
+          Number(await wh.scalar(`select count(*) from (select ${columns} from ${from} except all select ${columns} from ${minus}) differing`));
+        differences[table] = [await count(`daily.${table}`, table), await count(table, `daily.${table}`)];
+      }
+      expect(differences).toEqual({
+        [PERSONS]: [0, 0],
+        "intermediate.int_persons": [0, 0],
+        "intermediate.int_customer_accounts": [0, 0],
+        "intermediate.int_identity_person_history": [0, 0],
+      });
+      expect(Number(await wh.scalar(`select count(*) from daily.${PERSONS}`))).toBeGreaterThan(3000);
+    } finally {
+      await wh.close();
+    }
+  });
+});
