@@ -1,19 +1,38 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
+exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
 exports.propensityTarget = propensityTarget;
 exports.personOrdersRelation = personOrdersRelation;
 exports.personConsentsRelation = personConsentsRelation;
+exports.personOrderCategoriesRelation = personOrderCategoriesRelation;
+exports.personLoyaltyRelation = personLoyaltyRelation;
 exports.addDays = addDays;
 exports.featuresSql = featuresSql;
 exports.formatModelVar = formatModelVar;
 exports.parseModelVar = parseModelVar;
+exports.formatModelVars = formatModelVars;
+exports.parseModelVars = parseModelVars;
 exports.propensityScoreSql = propensityScoreSql;
 exports.PROPENSITY_TARGETS = [
     {
         name: "orders_next_30d",
         description: "At least one completed order in the 30 days after the cutoff.",
+        kind: "orders",
         horizonDays: 30,
+        minOrders: 1,
+    },
+    {
+        name: "buys_new_category_next_90d",
+        description: "A completed order in the 90 days after the cutoff holds a menu category the customer had never ordered before (delivery fees aside): a low score suppresses cross-sell offers.",
+        kind: "new_category",
+        horizonDays: 90,
+        minOrders: 1,
+    },
+    {
+        name: "joins_loyalty_next_90d",
+        description: "A customer who is not in the loyalty club at the end of the cutoff day joins it within the next 90 days (any of the person's accounts).",
+        kind: "loyalty_join",
+        horizonDays: 90,
         minOrders: 1,
     },
 ];
@@ -58,8 +77,18 @@ function personOrdersRelation(customerOrders) {
 function personConsentsRelation(consentEvents, customerAccounts) {
     return `(SELECT accounts.person_customer_id AS customer_id, events.purpose, events.granted, events.occurred_at FROM ${consentEvents} events JOIN ${customerAccounts} accounts ON accounts.customer_id = events.customer_id)`;
 }
+/** The menu categories of the person's completed orders by day, delivery fees aside (what new_category labels count). */
+function personOrderCategoriesRelation(customerOrders, orderLines) {
+    return `(SELECT DISTINCT o.customer_id, o.order_date, l.category FROM ${customerOrders} o JOIN ${orderLines} l ON l.order_id = o.order_id WHERE l.category <> 'delivery_fee')`;
+}
+/** When the person joined the loyalty club: the first member account's join (as customer_profile), null for non-members. */
+function personLoyaltyRelation(customers, customerAccounts) {
+    return `(SELECT accounts.person_customer_id AS customer_id, MAX(CASE WHEN c.loyalty_member THEN 1 ELSE 0 END) AS is_member, MIN(CASE WHEN c.loyalty_member THEN c.loyalty_joined_at END) AS loyalty_joined_at FROM ${customers} c JOIN ${customerAccounts} accounts ON accounts.customer_id = c.customer_id GROUP BY accounts.person_customer_id)`;
+}
 exports.DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermediate.int_customer_orders");
 exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
+exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = personOrderCategoriesRelation("intermediate.int_customer_orders", "staging.stg_pos__order_lines");
+exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = personLoyaltyRelation("staging.stg_crm__customers", "intermediate.int_customer_accounts");
 function isoDate(value, what) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
         throw new Error(`propensity: ${what} must be a date written YYYY-MM-DD, got "${value}".`);
@@ -77,7 +106,7 @@ function addDays(value, days) {
  * and with a target `window_orders` and `label`.
  */
 function featuresSql(dialect, options) {
-    var _a, _b;
+    var _a, _b, _c, _d;
     const cutoff = isoDate(options.cutoffDate, "cutoffDate");
     const orders = (_a = options.ordersRelation) !== null && _a !== void 0 ? _a : exports.DEFAULT_PROPENSITY_ORDERS_RELATION;
     const consents = (_b = options.consentsRelation) !== null && _b !== void 0 ? _b : exports.DEFAULT_PROPENSITY_CONSENTS_RELATION;
@@ -91,21 +120,43 @@ function featuresSql(dialect, options) {
     const share = (condition) => `CASE WHEN SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END) = 0 THEN ${float("0")} ELSE ` +
         `${float(`SUM(CASE WHEN ${recent} AND (${condition}) THEN 1 ELSE 0 END)`)} / ${float(`SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END)`)} END`;
     const target = options.target;
-    const windowCte = target
-        ? `,
-window_orders AS (
-  SELECT o.customer_id, COUNT(*) AS window_orders
+    const population = target !== null && target !== void 0 ? target : options.population;
+    const categories = (_c = options.categoriesRelation) !== null && _c !== void 0 ? _c : exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION;
+    const loyalty = (_d = options.loyaltyRelation) !== null && _d !== void 0 ? _d : exports.DEFAULT_PROPENSITY_LOYALTY_RELATION;
+    // A member since before the end of the cutoff day cannot join (a member without a join date counts as one).
+    const cutoffEnd = consentEnd;
+    const populationJoin = (population === null || population === void 0 ? void 0 : population.kind) === "loyalty_join"
+        ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
+        : "";
+    let windowCte = "";
+    let windowColumns = "";
+    let windowJoin = "";
+    if (target) {
+        const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
+        const counts = {
+            orders: `SELECT o.customer_id, COUNT(*) AS window_count
   FROM ${orders} o
-  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${dialect.dateLiteral(addDays(cutoff, target.horizonDays))}
-  GROUP BY o.customer_id
-)`
-        : "";
-    const windowColumns = target
-        ? `,
-  COALESCE(w.window_orders, 0) AS window_orders,
-  CASE WHEN COALESCE(w.window_orders, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`
-        : "";
-    const windowJoin = target ? "\nLEFT JOIN window_orders w ON w.customer_id = h.customer_id" : "";
+  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
+  GROUP BY o.customer_id`,
+            new_category: `SELECT w.customer_id, COUNT(DISTINCT w.category) AS window_count
+  FROM ${categories} w
+  LEFT JOIN (SELECT DISTINCT b.customer_id, b.category FROM ${categories} b WHERE b.order_date <= ${cutoffLiteral}) earlier
+    ON earlier.customer_id = w.customer_id AND earlier.category = w.category
+  WHERE w.order_date > ${cutoffLiteral} AND w.order_date <= ${windowEnd} AND earlier.customer_id IS NULL
+  GROUP BY w.customer_id`,
+            loyalty_join: `SELECT j.customer_id, 1 AS window_count
+  FROM ${loyalty} j
+  WHERE j.loyalty_joined_at >= ${cutoffEnd} AND j.loyalty_joined_at < ${dialect.timestampLiteral(`${addDays(cutoff, target.horizonDays + 1)} 00:00:00`)}`,
+        };
+        windowCte = `,
+window_counts AS (
+  ${counts[target.kind]}
+)`;
+        windowColumns = `,
+  COALESCE(w.window_count, 0) AS window_count,${target.kind === "orders" ? "\n  COALESCE(w.window_count, 0) AS window_orders," : ""}
+  CASE WHEN COALESCE(w.window_count, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`;
+        windowJoin = "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
+    }
     return `WITH history AS (
   SELECT
     o.customer_id,
@@ -152,7 +203,7 @@ SELECT
   h.weekend_share_365d,
   ${float("CASE WHEN e.granted THEN 1 ELSE 0 END")} AS email_consent${windowColumns}
 FROM history h
-LEFT JOIN email_consent e ON e.customer_id = h.customer_id${windowJoin}`;
+LEFT JOIN email_consent e ON e.customer_id = h.customer_id${windowJoin}${populationJoin}`;
 }
 /** A FLOAT64/DOUBLE literal with full precision on both engines (exponent form is a float on both). */
 function num(value) {
@@ -200,6 +251,24 @@ function parseModelVar(text) {
         model.sds.push(values[2]);
     }
     return model;
+}
+/**
+ * Several models (one per target) as the one build var: formatModelVar of each, joined by "|", which neither
+ * the Dataform CLI nor formatModelVar uses.
+ */
+function formatModelVars(models) {
+    return models.map(formatModelVar).join("|");
+}
+/** Reads the var propensity_model (formatModelVars): the models in order, at most one per target; empty: none. */
+function parseModelVars(text) {
+    if (text === "")
+        return [];
+    const models = text.split("|").map(parseModelVar);
+    const targets = models.map((m) => m.target);
+    const repeated = targets.find((t, i) => targets.indexOf(t) !== i);
+    if (repeated)
+        throw new Error(`propensity: vars.propensity_model holds two models of target "${repeated}"; pass the latest model of each target once (slice build does).`);
+    return models;
 }
 /**
  * customer_id, the linear predictor, probability (σ of it, computed without overflow on both engines) and

@@ -11,13 +11,24 @@ import type { Dialect } from "./sql";
 // ---------------------------------------------------------------------------------------------------------
 // Targets: what a model predicts. One entry per target; add targets here.
 
+/**
+ * What the label counts in the window after the cutoff, and so who can be positive:
+ * - orders: completed orders;
+ * - new_category: menu categories (delivery fees aside) ordered in the window that the customer had never
+ *   ordered on or before the cutoff;
+ * - loyalty_join: 1 when the person joins the loyalty club in the window; only customers who are not members
+ *   at the end of the cutoff day are in the population (a member cannot join again).
+ */
+export type PropensityTargetKind = "orders" | "new_category" | "loyalty_join";
+
 export interface PropensityTarget {
   /** Name stored with the model and used by `slice propensity --target`. */
   name: string;
   description: string;
+  kind: PropensityTargetKind;
   /** Days after the cutoff that the label looks at: the cutoff + 1 … cutoff + horizonDays. */
   horizonDays: number;
-  /** A customer is positive with at least this many completed orders in the window. */
+  /** A customer is positive when the window counts at least this many (orders, new categories or joins; see kind). */
   minOrders: number;
 }
 
@@ -25,7 +36,22 @@ export const PROPENSITY_TARGETS: readonly PropensityTarget[] = [
   {
     name: "orders_next_30d",
     description: "At least one completed order in the 30 days after the cutoff.",
+    kind: "orders",
     horizonDays: 30,
+    minOrders: 1,
+  },
+  {
+    name: "buys_new_category_next_90d",
+    description: "A completed order in the 90 days after the cutoff holds a menu category the customer had never ordered before (delivery fees aside): a low score suppresses cross-sell offers.",
+    kind: "new_category",
+    horizonDays: 90,
+    minOrders: 1,
+  },
+  {
+    name: "joins_loyalty_next_90d",
+    description: "A customer who is not in the loyalty club at the end of the cutoff day joins it within the next 90 days (any of the person's accounts).",
+    kind: "loyalty_join",
+    horizonDays: 90,
     minOrders: 1,
   },
 ];
@@ -79,18 +105,39 @@ export function personConsentsRelation(consentEvents: string, customerAccounts: 
   return `(SELECT accounts.person_customer_id AS customer_id, events.purpose, events.granted, events.occurred_at FROM ${consentEvents} events JOIN ${customerAccounts} accounts ON accounts.customer_id = events.customer_id)`;
 }
 
+/** The menu categories of the person's completed orders by day, delivery fees aside (what new_category labels count). */
+export function personOrderCategoriesRelation(customerOrders: string, orderLines: string): string {
+  return `(SELECT DISTINCT o.customer_id, o.order_date, l.category FROM ${customerOrders} o JOIN ${orderLines} l ON l.order_id = o.order_id WHERE l.category <> 'delivery_fee')`;
+}
+
+/** When the person joined the loyalty club: the first member account's join (as customer_profile), null for non-members. */
+export function personLoyaltyRelation(customers: string, customerAccounts: string): string {
+  return `(SELECT accounts.person_customer_id AS customer_id, MAX(CASE WHEN c.loyalty_member THEN 1 ELSE 0 END) AS is_member, MIN(CASE WHEN c.loyalty_member THEN c.loyalty_joined_at END) AS loyalty_joined_at FROM ${customers} c JOIN ${customerAccounts} accounts ON accounts.customer_id = c.customer_id GROUP BY accounts.person_customer_id)`;
+}
+
 export const DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermediate.int_customer_orders");
 export const DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
+export const DEFAULT_PROPENSITY_CATEGORIES_RELATION = personOrderCategoriesRelation("intermediate.int_customer_orders", "staging.stg_pos__order_lines");
+export const DEFAULT_PROPENSITY_LOYALTY_RELATION = personLoyaltyRelation("staging.stg_crm__customers", "intermediate.int_customer_accounts");
 
 export interface FeatureOptions {
   /** Table or parenthesised SELECT: customer_id, order_date (DATE, UTC), total_eur, channel, fulfilment, order_local_weekday (1 = Monday). */
   ordersRelation?: string;
   /** Table or parenthesised SELECT: customer_id, purpose, granted, occurred_at (TIMESTAMP, UTC). */
   consentsRelation?: string;
+  /** Table or parenthesised SELECT: customer_id, order_date, category (new_category labels). */
+  categoriesRelation?: string;
+  /** Table or parenthesised SELECT: customer_id, is_member (1/0 now), loyalty_joined_at (TIMESTAMP, UTC; null for non-members) (loyalty_join). */
+  loyaltyRelation?: string;
   /** Last day (inclusive) the features see. */
   cutoffDate: string;
-  /** With a target: label (0/1) and window_orders from the target's window after the cutoff. */
+  /**
+   * With a target: its population, and label (0/1) and window_count from the target's window after the cutoff
+   * (window_orders too for an orders target).
+   */
   target?: PropensityTarget;
+  /** Without labels: only the rows of this target's population (scoring: no loyalty member is scored for joining). */
+  population?: PropensityTarget;
 }
 
 function isoDate(value: string, what: string): string {
@@ -126,21 +173,44 @@ export function featuresSql(dialect: Dialect, options: FeatureOptions): string {
     `CASE WHEN SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END) = 0 THEN ${float("0")} ELSE ` +
     `${float(`SUM(CASE WHEN ${recent} AND (${condition}) THEN 1 ELSE 0 END)`)} / ${float(`SUM(CASE WHEN ${recent} THEN 1 ELSE 0 END)`)} END`;
   const target = options.target;
-  const windowCte = target
-    ? `,
-window_orders AS (
-  SELECT o.customer_id, COUNT(*) AS window_orders
+  const population = target ?? options.population;
+  const categories = options.categoriesRelation ?? DEFAULT_PROPENSITY_CATEGORIES_RELATION;
+  const loyalty = options.loyaltyRelation ?? DEFAULT_PROPENSITY_LOYALTY_RELATION;
+  // A member since before the end of the cutoff day cannot join (a member without a join date counts as one).
+  const cutoffEnd = consentEnd;
+  const populationJoin =
+    population?.kind === "loyalty_join"
+      ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
+      : "";
+  let windowCte = "";
+  let windowColumns = "";
+  let windowJoin = "";
+  if (target) {
+    const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
+    const counts: Record<PropensityTargetKind, string> = {
+      orders: `SELECT o.customer_id, COUNT(*) AS window_count
   FROM ${orders} o
-  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${dialect.dateLiteral(addDays(cutoff, target.horizonDays))}
-  GROUP BY o.customer_id
-)`
-    : "";
-  const windowColumns = target
-    ? `,
-  COALESCE(w.window_orders, 0) AS window_orders,
-  CASE WHEN COALESCE(w.window_orders, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`
-    : "";
-  const windowJoin = target ? "\nLEFT JOIN window_orders w ON w.customer_id = h.customer_id" : "";
+  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
+  GROUP BY o.customer_id`,
+      new_category: `SELECT w.customer_id, COUNT(DISTINCT w.category) AS window_count
+  FROM ${categories} w
+  LEFT JOIN (SELECT DISTINCT b.customer_id, b.category FROM ${categories} b WHERE b.order_date <= ${cutoffLiteral}) earlier
+    ON earlier.customer_id = w.customer_id AND earlier.category = w.category
+  WHERE w.order_date > ${cutoffLiteral} AND w.order_date <= ${windowEnd} AND earlier.customer_id IS NULL
+  GROUP BY w.customer_id`,
+      loyalty_join: `SELECT j.customer_id, 1 AS window_count
+  FROM ${loyalty} j
+  WHERE j.loyalty_joined_at >= ${cutoffEnd} AND j.loyalty_joined_at < ${dialect.timestampLiteral(`${addDays(cutoff, target.horizonDays + 1)} 00:00:00`)}`,
+    };
+    windowCte = `,
+window_counts AS (
+  ${counts[target.kind]}
+)`;
+    windowColumns = `,
+  COALESCE(w.window_count, 0) AS window_count,${target.kind === "orders" ? "\n  COALESCE(w.window_count, 0) AS window_orders," : ""}
+  CASE WHEN COALESCE(w.window_count, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`;
+    windowJoin = "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
+  }
   return `WITH history AS (
   SELECT
     o.customer_id,
@@ -187,7 +257,7 @@ SELECT
   h.weekend_share_365d,
   ${float("CASE WHEN e.granted THEN 1 ELSE 0 END")} AS email_consent${windowColumns}
 FROM history h
-LEFT JOIN email_consent e ON e.customer_id = h.customer_id${windowJoin}`;
+LEFT JOIN email_consent e ON e.customer_id = h.customer_id${windowJoin}${populationJoin}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,6 +314,24 @@ export function parseModelVar(text: string): PropensityCoefficients {
     model.sds.push(values[2]);
   }
   return model;
+}
+
+/**
+ * Several models (one per target) as the one build var: formatModelVar of each, joined by "|", which neither
+ * the Dataform CLI nor formatModelVar uses.
+ */
+export function formatModelVars(models: readonly PropensityCoefficients[]): string {
+  return models.map(formatModelVar).join("|");
+}
+
+/** Reads the var propensity_model (formatModelVars): the models in order, at most one per target; empty: none. */
+export function parseModelVars(text: string): PropensityCoefficients[] {
+  if (text === "") return [];
+  const models = text.split("|").map(parseModelVar);
+  const targets = models.map((m) => m.target);
+  const repeated = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (repeated) throw new Error(`propensity: vars.propensity_model holds two models of target "${repeated}"; pass the latest model of each target once (slice build does).`);
+  return models;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { z } from "zod";
-import { PROPENSITY_TARGETS } from "../../macros/propensity.ts";
+import { PROPENSITY_TARGETS, propensityTarget } from "../../macros/propensity.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import { backtest, DEFAULT_L2, fitPropensity, type BacktestResult } from "./train.ts";
 import type { ScoreEvaluation } from "./metrics.ts";
@@ -25,7 +25,7 @@ export const propensityOptionsSchema = z.object({
 export type PropensityCommandOptions = z.infer<typeof propensityOptionsSchema>;
 
 export function registerPropensityCommand(program: Command): void {
-  const command = program.command("propensity").description("Purchase propensity: a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
+  const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
   const common = (sub: Command) =>
     sub
       .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD: the evaluation labels end here")
@@ -71,14 +71,15 @@ export async function runPropensityCommand(mode: "fit" | "evaluate", options: Pr
 export function describeBacktest(result: BacktestResult): string[] {
   const row = (name: string, e: ScoreEvaluation) =>
     `  ${name.padEnd(26)} ${e.auc.toFixed(4).padStart(7)} ${e.topDecileLift.toFixed(2).padStart(8)} ${e.calibrationError === null ? "      -" : e.calibrationError.toFixed(4).padStart(7)}`;
+  const horizon = propensityTarget(result.target).horizonDays;
   const lines = [
     `${result.target}: trained on features as of ${result.trainCutoffDate} (${result.trainingCustomers} customers, ${(100 * result.trainingPositiveRate).toFixed(1)} % positive), ` +
       `evaluated as of ${result.evaluationCutoffDate} with labels to ${result.labelEndDate} (${result.model.customers} customers, ${(100 * result.model.positiveRate).toFixed(1)} % positive)`,
     `  ${"score".padEnd(26)} ${"AUC".padStart(7)} ${"top-10%".padStart(8)} ${"calib.".padStart(7)}`,
     row("propensity model", result.model),
     row("RFM-only logistic", result.rfmBaseline),
-    row("BG/NBD E[purchases 30d]", result.bgnbdBaseline),
-    ...(result.mbgnbdBaseline ? [row("MBG/NBD E[purchases 30d]", result.mbgnbdBaseline)] : []),
+    row(`BG/NBD E[purchases ${horizon}d]`, result.bgnbdBaseline),
+    ...(result.mbgnbdBaseline ? [row(`MBG/NBD E[purchases ${horizon}d]`, result.mbgnbdBaseline)] : []),
     "  calibration by decile (model): decile, customers, mean predicted, observed",
     ...result.model.deciles.map((d) => `    ${String(d.decile).padStart(2)} ${String(d.customers).padStart(8)} ${d.meanScore.toFixed(4)} ${d.observedRate.toFixed(4)}`),
   ];

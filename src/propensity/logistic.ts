@@ -159,10 +159,20 @@ export function fitLogistic(featureNames: readonly string[], columns: FeatureCol
       hessian[j][j] += l2;
     }
     const step = solveSymmetricPositiveDefinite(hessian, gradient);
+    // A full Newton step can overshoot and oscillate (collinear recency terms on a rare target did); halve it
+    // until the penalised objective does not rise, which keeps Newton's fast end game.
+    const before = penalisedObjective(beta, z, labels, l2);
+    let scale = 1;
+    const trial = new Array<number>(k);
+    for (let halvings = 0; ; halvings++) {
+      for (let a = 0; a < k; a++) trial[a] = beta[a] + scale * step[a];
+      if (halvings >= 40 || penalisedObjective(trial, z, labels, l2) <= before + 1e-12 * Math.abs(before)) break;
+      scale /= 2;
+    }
     let largest = 0;
     for (let a = 0; a < k; a++) {
-      beta[a] += step[a];
-      largest = Math.max(largest, Math.abs(step[a]));
+      largest = Math.max(largest, Math.abs(trial[a] - beta[a]));
+      beta[a] = trial[a];
     }
     if (largest < tolerance) converged = true;
   }
@@ -186,6 +196,18 @@ export function fitLogistic(featureNames: readonly string[], columns: FeatureCol
     converged,
     meanLogLikelihood: logLikelihood / n,
   };
+}
+
+/** −log-likelihood + (λ/2)·Σ slopes², on the standardised design (what Newton minimises). */
+function penalisedObjective(beta: readonly number[], z: readonly Float64Array[], labels: ArrayLike<number>, l2: number): number {
+  let total = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let e = beta[0];
+    for (let j = 0; j < z.length; j++) e += beta[j + 1] * z[j][i];
+    total += labels[i] ? softplus(-e) : softplus(e);
+  }
+  for (let j = 1; j < beta.length; j++) total += (l2 / 2) * beta[j] * beta[j];
+  return total;
 }
 
 function softplus(x: number): number {

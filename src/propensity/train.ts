@@ -10,7 +10,18 @@
  */
 import { dialect } from "../../macros/sql.ts";
 import { summarySql } from "../../macros/scores_summary.ts";
-import { addDays, featuresSql, formatModelVar, PROPENSITY_FEATURES, propensityTarget, RFM_FEATURES, type PropensityTarget } from "../../macros/propensity.ts";
+import {
+  addDays,
+  featuresSql,
+  formatModelVars,
+  PROPENSITY_FEATURES,
+  PROPENSITY_TARGETS,
+  propensityTarget,
+  RFM_FEATURES,
+  type FeatureOptions,
+  type PropensityCoefficients,
+  type PropensityTarget,
+} from "../../macros/propensity.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { conditionalExpectedPurchases } from "../scores/bgnbd.ts";
 import { mbgnbdConditionalExpectedPurchases } from "../scores/mbgnbd.ts";
@@ -30,7 +41,7 @@ export interface LabelledSet {
 }
 
 /** Features as of the cutoff with labels from the target's window after it, read column-wise. */
-export async function labelledSet(wh: Warehouse, target: PropensityTarget, cutoffDate: string, relations: { ordersRelation?: string; consentsRelation?: string } = {}): Promise<LabelledSet> {
+export async function labelledSet(wh: Warehouse, target: PropensityTarget, cutoffDate: string, relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation"> = {}): Promise<LabelledSet> {
   const rows = await wh.query(`${featuresSql(dialect("duckdb"), { ...relations, cutoffDate, target })}\nORDER BY customer_id`);
   const columns: Record<string, Float64Array> = {};
   for (const name of PROPENSITY_FEATURES) columns[name] = new Float64Array(rows.length);
@@ -227,24 +238,29 @@ export async function fitPropensity(wh: Warehouse, options: PropensityOptions & 
   return { backtest: result, model, cutoffDate, fittedAt };
 }
 
-/** The latest converged model for the target as the build var propensity_model (formatModelVar); absent without one. */
-export async function propensityVarsForBuild(wh: Warehouse, target = "orders_next_30d"): Promise<Record<string, string>> {
+/**
+ * The latest converged model of each target (PROPENSITY_TARGETS order) as the build var propensity_model
+ * (formatModelVars); absent without any. A stored target that is no longer declared is left out.
+ */
+export async function propensityVarsForBuild(wh: Warehouse): Promise<Record<string, string>> {
   if (!(await wh.tableExists("scores", "propensity_models"))) return {};
-  const [row] = await wh.query(
-    "SELECT target, feature_names_json, intercept, coefficients_json, means_json, sds_json FROM scores.propensity_models WHERE target = ? AND converged ORDER BY fitted_at DESC LIMIT 1",
-    [target],
-  );
-  if (!row) return {};
-  return {
-    propensity_model: formatModelVar({
+  const models: PropensityCoefficients[] = [];
+  for (const target of PROPENSITY_TARGETS) {
+    const [row] = await wh.query(
+      "SELECT target, feature_names_json, intercept, coefficients_json, means_json, sds_json FROM scores.propensity_models WHERE target = ? AND converged ORDER BY fitted_at DESC LIMIT 1",
+      [target.name],
+    );
+    if (!row) continue;
+    models.push({
       target: String(row.target),
       featureNames: JSON.parse(String(row.feature_names_json)),
       intercept: Number(row.intercept),
       coefficients: JSON.parse(String(row.coefficients_json)),
       means: JSON.parse(String(row.means_json)),
       sds: JSON.parse(String(row.sds_json)),
-    }),
-  };
+    });
+  }
+  return models.length > 0 ? { propensity_model: formatModelVars(models) } : {};
 }
 
 function elapsed(started: number): string {

@@ -2,7 +2,7 @@
  * The TypeScript twin of macros/propensity.ts: the same features from a customer's orders and consent changes,
  * and the same score, so tests can hold the SQL to it on both engines.
  */
-import { addDays, PROPENSITY_FEATURES, type PropensityCoefficients, type PropensityFeature } from "../../macros/propensity.ts";
+import { addDays, PROPENSITY_FEATURES, type PropensityCoefficients, type PropensityFeature, type PropensityTarget } from "../../macros/propensity.ts";
 import { deciles } from "./metrics.ts";
 import { sigmoid } from "./logistic.ts";
 
@@ -104,4 +104,100 @@ export function twinScores(model: PropensityCoefficients, rows: readonly { custo
   );
   scored.forEach((s, i) => (s.propensity_decile = assigned[i]));
   return scored;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Targets: who is in a target's population and what its window counts (featuresSql with a target).
+
+/** A menu category on a customer's completed order (personOrderCategoriesRelation, before delivery fees are dropped). */
+export interface TwinOrderCategory {
+  customer_id: string;
+  order_date: string;
+  category: string;
+}
+
+/** An account's loyalty state, already landed on its person (customer_id is the person's). */
+export interface TwinLoyaltyAccount {
+  customer_id: string;
+  loyalty_member: boolean;
+  /** ISO timestamp, UTC; null when unknown or not a member. */
+  loyalty_joined_at: string | null;
+}
+
+export interface TwinTargetSources {
+  orders: readonly TwinOrder[];
+  categories?: readonly TwinOrderCategory[];
+  loyalty?: readonly TwinLoyaltyAccount[];
+}
+
+export interface TwinLabel {
+  customer_id: string;
+  window_count: number;
+  label: number;
+}
+
+/** "YYYY-MM-DD HH:MM:SS" or ISO, read as UTC whatever the process time zone. */
+function utcMillis(timestamp: string): number {
+  const iso = timestamp.includes("T") ? timestamp : timestamp.replace(" ", "T");
+  return Date.parse(/Z|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+}
+
+/** Per person: a member now, and when the first member account joined (personLoyaltyRelation). */
+function personLoyalty(loyalty: readonly TwinLoyaltyAccount[]): Map<string, { isMember: boolean; joinedAt: number | null }> {
+  const out = new Map<string, { isMember: boolean; joinedAt: number | null }>();
+  for (const account of loyalty) {
+    const seen = out.get(account.customer_id) ?? { isMember: false, joinedAt: null };
+    if (account.loyalty_member) {
+      seen.isMember = true;
+      if (account.loyalty_joined_at !== null) {
+        const at = utcMillis(account.loyalty_joined_at);
+        if (seen.joinedAt === null || at < seen.joinedAt) seen.joinedAt = at;
+      }
+    }
+    out.set(account.customer_id, seen);
+  }
+  return out;
+}
+
+/** The rows of the target's population among feature rows: for loyalty_join, those not in the club at the end of the cutoff day. */
+export function twinPopulation<T extends { customer_id: string }>(target: PropensityTarget, rows: readonly T[], loyalty: readonly TwinLoyaltyAccount[], cutoffDate: string): T[] {
+  if (target.kind !== "loyalty_join") return [...rows];
+  const cutoffEnd = utcMillis(`${addDays(cutoffDate, 1)} 00:00:00`);
+  const persons = personLoyalty(loyalty);
+  return rows.filter((row) => {
+    const person = persons.get(row.customer_id);
+    return !person || !person.isMember || (person.joinedAt !== null && person.joinedAt >= cutoffEnd);
+  });
+}
+
+/** window_count and label per customer of the target's population, as featuresSql with the target returns them. */
+export function twinLabels(target: PropensityTarget, sources: TwinTargetSources, cutoffDate: string): TwinLabel[] {
+  const consentsIgnored: TwinConsentChange[] = [];
+  const population = twinPopulation(target, twinFeatures(sources.orders, consentsIgnored, cutoffDate), sources.loyalty ?? [], cutoffDate);
+  const windowEnd = addDays(cutoffDate, target.horizonDays);
+  const counts = new Map<string, number>();
+  if (target.kind === "orders") {
+    for (const o of sources.orders) if (o.order_date > cutoffDate && o.order_date <= windowEnd) counts.set(o.customer_id, (counts.get(o.customer_id) ?? 0) + 1);
+  } else if (target.kind === "new_category") {
+    const lines = (sources.categories ?? []).filter((c) => c.category !== "delivery_fee");
+    const earlier = new Set(lines.filter((c) => c.order_date <= cutoffDate).map((c) => `${c.customer_id}\u0000${c.category}`));
+    const fresh = new Map<string, Set<string>>();
+    for (const c of lines) {
+      if (c.order_date <= cutoffDate || c.order_date > windowEnd || earlier.has(`${c.customer_id}\u0000${c.category}`)) continue;
+      const set = fresh.get(c.customer_id) ?? new Set<string>();
+      set.add(c.category);
+      fresh.set(c.customer_id, set);
+    }
+    for (const [id, set] of fresh) counts.set(id, set.size);
+  } else {
+    const from = utcMillis(`${addDays(cutoffDate, 1)} 00:00:00`);
+    const to = utcMillis(`${addDays(cutoffDate, target.horizonDays + 1)} 00:00:00`);
+    for (const [id, person] of personLoyalty(sources.loyalty ?? [])) {
+      if (person.joinedAt !== null && person.joinedAt >= from && person.joinedAt < to) counts.set(id, 1);
+    }
+  }
+  return population.map((row) => {
+    const windowCount = counts.get(row.customer_id) ?? 0;
+    return { customer_id: row.customer_id, window_count: windowCount, label: windowCount >= target.minOrders ? 1 : 0 };
+  });
 }
