@@ -1,23 +1,30 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.AUDIENCES = exports.PARTNERS = exports.SEED_VALUE_COLUMNS = void 0;
+exports.RULE_TABLES = exports.PROPENSITY_RULE_COLUMNS = exports.AUDIENCES = exports.PARTNERS = exports.SEED_VALUE_COLUMNS = void 0;
+exports.propensityRuleColumns = propensityRuleColumns;
+exports.propensityRuleRelationSql = propensityRuleRelationSql;
+exports.rulePropensityTargets = rulePropensityTargets;
+exports.ruleProblems = ruleProblems;
 exports.audienceProblems = audienceProblems;
 exports.lookalikeProblems = lookalikeProblems;
 exports.seedValueSql = seedValueSql;
 exports.seedValueDecileSql = seedValueDecileSql;
+exports.membershipSql = membershipSql;
 exports.validAudiences = validAudiences;
 exports.purposesFor = purposesFor;
 /**
  * Audiences: the one readable place where marketing decides who is sent where.
  *
  * Each audience names a rule (a SQL condition over marts.customer_profile and marts.customer_segments
- * columns), the partners it goes to, the consent purposes every member must have granted (on top of the
+ * columns, and the propensity scores of marts.customer_propensity as one probability and decile column per
+ * target: propensity.propensity_<target>_probability / _decile, see PROPENSITY_RULE_COLUMNS), the partners it goes to, the consent purposes every member must have granted (on top of the
  * partner's own purpose), and the share kept out as a holdout for lift measurement. Names and
  * descriptions stay neutral: Meta flags audiences that suggest health or financial status.
  *
  * Validated at compile time (a bad audience fails `dataform compile` with the field and the fix) and
  * again with zod in src/activation/audiences.ts. Compiled into includes/audiences.js.
  */
+const propensity_1 = require("./propensity");
 const sql_1 = require("./sql");
 /**
  * Member values a seed audience may carry: euro amounts of marts.customer_profile (the 12-month CLV of
@@ -66,6 +73,73 @@ exports.AUDIENCES = [
         lookalikes: [{ country: "FI", ratio: 0.01 }],
     },
 ];
+// ---------------------------------------------------------------------------------------------------------
+// Propensity scores in rules. marts.customer_propensity has one row per customer and target; rules read it
+// pivoted, one probability and one decile column per target of macros/propensity.ts, under the qualifier
+// `propensity` (the column names are unique, so a rule may also write them bare). A customer without a score for
+// the target (no model fitted, or outside the target's population, e.g. a loyalty member for
+// joins_loyalty_next_90d) has null there, and SQL comparisons with null are not true: such a customer matches
+// no condition on the column. To suppress only customers scored low, write
+// `coalesce(propensity_x_probability, 1) >= 0.05`.
+/** The rule columns of one target: probability 0-1 and decile (1 = the 10 % most likely). */
+function propensityRuleColumns(target) {
+    return { probability: `propensity_${target.name}_probability`, decile: `propensity_${target.name}_decile` };
+}
+exports.PROPENSITY_RULE_COLUMNS = propensity_1.PROPENSITY_TARGETS.flatMap((t) => {
+    const columns = propensityRuleColumns(t);
+    return [columns.probability, columns.decile];
+});
+/** The pivot rules join as `propensity`: customer_id and the two columns of every target, from customer_propensity. */
+function propensityRuleRelationSql(customerPropensity) {
+    const columns = propensity_1.PROPENSITY_TARGETS.flatMap((t) => {
+        const names = propensityRuleColumns(t);
+        return [
+            `max(case when target = '${t.name}' then probability end) as ${names.probability}`,
+            `max(case when target = '${t.name}' then propensity_decile end) as ${names.decile}`,
+        ];
+    });
+    return `select customer_id,\n    ${columns.join(",\n    ")}\n  from ${customerPropensity}\n  where target is not null\n  group by customer_id`;
+}
+/** The rule with its string literals blanked, so a quoted 'propensity_x' or 'a.b' is not read as a column. */
+function withoutLiterals(rule) {
+    return rule.replace(/'(?:[^'\\]|\\.|'')*'/g, "''");
+}
+/** Tables a rule may name. */
+exports.RULE_TABLES = ["profile", "segments", "propensity"];
+/** The propensity targets whose scores a rule reads (to say when they are missing). */
+function rulePropensityTargets(rule) {
+    const text = withoutLiterals(rule).toLowerCase();
+    return propensity_1.PROPENSITY_TARGETS.filter((t) => {
+        const names = propensityRuleColumns(t);
+        return new RegExp(`\\b(${names.probability}|${names.decile})\\b`).test(text);
+    }).map((t) => t.name);
+}
+/** Problems of one rule's table and propensity column names, each with the fix. */
+function ruleProblems(rule) {
+    const problems = [];
+    const text = withoutLiterals(rule);
+    const qualified = /\b([A-Za-z_][A-Za-z0-9_]*)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/g;
+    for (let match = qualified.exec(text); match; match = qualified.exec(text)) {
+        const table = match[1].toLowerCase();
+        if (exports.RULE_TABLES.indexOf(table) < 0) {
+            problems.push(`rule names "${match[1]}.${match[2]}"; a rule reads only ${exports.RULE_TABLES.map((t) => `${t}.*`).join(", ")} columns.`);
+        }
+        else if (table === "propensity" && !/^propensity_/i.test(match[2]) && match[2].toLowerCase() !== "customer_id") {
+            problems.push(`rule names "${match[0]}", which is not a propensity column; use one of ${exports.PROPENSITY_RULE_COLUMNS.join(", ")}.`);
+        }
+    }
+    const seen = {};
+    const named = /\bpropensity_[A-Za-z0-9_]*/g;
+    for (let match = named.exec(text); match; match = named.exec(text)) {
+        const column = match[0].toLowerCase();
+        if (exports.PROPENSITY_RULE_COLUMNS.indexOf(column) >= 0 || seen[column])
+            continue;
+        seen[column] = true;
+        problems.push(`rule uses "${match[0]}", which is not a propensity column; use one of ${exports.PROPENSITY_RULE_COLUMNS.join(", ")} ` +
+            `(a probability and a decile per target in macros/propensity.ts PROPENSITY_TARGETS).`);
+    }
+    return problems;
+}
 const KNOWN_PURPOSES = ["email_marketing", "sms_marketing", "push_marketing", "profiling", "partner_meta", "partner_media"];
 /** Problems with the audience list, each naming the audience, the field and the fix. */
 function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PARTNERS) {
@@ -81,6 +155,8 @@ function audienceProblems(audiences = exports.AUDIENCES, partners = exports.PART
         seen[audience.id] = true;
         if (!audience.rule.trim())
             problems.push(`${where}: rule is empty; write a SQL condition over profile.* and segments.* columns.`);
+        for (const problem of ruleProblems(audience.rule))
+            problems.push(`${where}: ${problem}`);
         if (audience.destinations.length === 0)
             problems.push(`${where}: destinations is empty; add a partner id (${partners.map((p) => p.id).join(", ")}).`);
         for (const destination of audience.destinations) {
@@ -143,6 +219,22 @@ function seedValueDecileSql(valueColumn, partitionBy, target) {
     const partition = partitionBy ? `partition by ${partitionBy} ` : "";
     const position = `10 * (rank() over (${partition}order by ${valueColumn}) - 1) / count(*) over (${partitionBy ? `partition by ${partitionBy}` : ""})`;
     return `case when ${valueColumn} is not null then least(10, 1 + ${(0, sql_1.dialectOr)(target).cast(`floor(${position})`, "int64")}) end`;
+}
+/**
+ * One audience's members for one destination before hashing: customer_id, holdout_percent, seed_value_eur.
+ * Reads the CTEs profile, segments and propensity (propensityRuleRelationSql) of activation.audience_members;
+ * a customer is a member when the rule holds and every purpose the destination needs is granted.
+ */
+function membershipSql(audience, destination, target) {
+    const d = (0, sql_1.dialectOr)(target);
+    const consents = purposesFor(audience, destination).map((p) => `profile.consent_${p} = 'granted'`);
+    const seedValue = audience.value ? seedValueSql(`profile.${audience.value}`, target) : d.cast("null", "money");
+    return `select ${d.stringLiteral(audience.id)} as audience_id, ${d.stringLiteral(destination)} as destination,
+    profile.customer_id, ${audience.holdoutPercent} as holdout_percent, ${seedValue} as seed_value_eur
+  from profile
+  join segments on segments.customer_id = profile.customer_id
+  left join propensity on propensity.customer_id = profile.customer_id
+  where (${audience.rule})${consents.map((c) => `\n    and ${c}`).join("")}`;
 }
 /** The audiences, after validation; compilation fails on the first bad definition. */
 function validAudiences() {

@@ -6,8 +6,12 @@
  * activation.audience_members has rows of it for that destination (any as-of date), or when an earlier run
  * to the destination succeeded (activation.sync_ledger) or, for Meta, left state of it (a Meta audience it
  * created, members it synced): an audience everyone has left must still be emptied.
+ *
+ * An audience whose rule reads propensity scores is refused while marts.customer_propensity holds no scores of
+ * a target it reads: every comparison with the missing score is false, so the build left the audience empty
+ * and a sync would remove everyone from the destination.
  */
-import { AUDIENCES } from "../../macros/audiences.ts";
+import { AUDIENCES, rulePropensityTargets } from "../../macros/audiences.ts";
 import { editDistance } from "../unit-tests/spec.ts";
 import type { ActivationWarehouse } from "./ledger.ts";
 
@@ -88,6 +92,32 @@ export async function readAudienceCatalog(
   return { known, elsewhere };
 }
 
+/**
+ * The refusal of an audience whose rule reads propensity targets without scores in marts.customer_propensity,
+ * or undefined when every target it reads is scored (or it reads none).
+ */
+export function missingPropensityMessage(audienceId: string, rule: string, scoredTargets: readonly string[]): string | undefined {
+  const missing = rulePropensityTargets(rule).filter((target) => !scoredTargets.includes(target));
+  if (missing.length === 0) return undefined;
+  return (
+    `audience ${audienceId} reads propensity scores of ${missing.join(", ")}, but marts.customer_propensity has none (no model of ${missing.length > 1 ? "these targets" : "the target"} when the warehouse was built), ` +
+    `so no customer matches the rule's condition on them and a sync would empty the audience at the destination. ` +
+    `Fix: ${missing.map((target) => `slice propensity fit --target ${target} --as-of-date <as-of date>`).join("; ")}, then slice build; or take the propensity columns out of the rule in macros/audiences.ts`
+  );
+}
+
+/** The propensity targets marts.customer_propensity holds scores of; none when the table is missing. */
+export async function readScoredPropensityTargets(aw: ActivationWarehouse): Promise<string[]> {
+  try {
+    const rows = await aw.runQuery<{ target: string }>(`select distinct target from ${aw.dialect.sourceTable("marts", "customer_propensity")} where target is not null`);
+    return rows.map((row) => row.target);
+  } catch (error) {
+    // a warehouse built before customer_propensity existed: nothing is scored
+    if (/customer_propensity/i.test(String(error))) return [];
+    throw error;
+  }
+}
+
 /** Throws the refusal when the audience is unknown for the destination. */
 export async function requireKnownAudience(
   aw: ActivationWarehouse,
@@ -97,4 +127,9 @@ export async function requireKnownAudience(
 ): Promise<void> {
   const message = unknownAudienceMessage(audienceId, destination, await readAudienceCatalog(aw, destination, options));
   if (message) throw new Error(message);
+  const defined = AUDIENCES.find((audience) => audience.id === audienceId);
+  if (defined && rulePropensityTargets(defined.rule).length > 0) {
+    const missing = missingPropensityMessage(audienceId, defined.rule, await readScoredPropensityTargets(aw));
+    if (missing) throw new Error(missing);
+  }
 }
