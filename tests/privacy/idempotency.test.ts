@@ -6,7 +6,12 @@
  * HTTP function behind a proxy that loses the answer of the first POST answers the retry 200 with the same
  * request. The same on BigQuery, with lost answers of the BigQuery jobs: tests/privacy/bigquery-lost-answers.test.ts.
  */
+import { execFile } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -17,6 +22,7 @@ import { forget, personKey, requestStatements, RequestIdReusedError, resolvePers
 import { asPrivacyWarehouse } from "../../src/privacy/warehouse.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { startFaultProxy } from "../activation/fault-proxy.ts";
+import { REPO_ROOT } from "../support/dataform-project.ts";
 import { identityTables } from "./identity-fixture.ts";
 
 const sha = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
@@ -195,4 +201,38 @@ describe("the privacy function after a lost answer", () => {
     expect(await reused.json()).toMatchObject({ type: "urn:slice:problem:idempotency-key-reused", status: 422 });
     expect(await counts()).toMatchObject({ requests: 1 });
   });
+});
+
+describe("slice privacy forget --request-id", () => {
+  it("records once, answers a retry with the same request, and refuses a key that is no UUID or comes with --file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "slice-privacy-cli-"));
+    const path = join(dir, "w.duckdb");
+    try {
+      const file = await Warehouse.open(path);
+      await identityTables(file);
+      await file.close();
+      const cli = (...args: string[]) =>
+        promisify(execFile)(process.execPath, ["bin/slice.mjs", "privacy", "forget", "--warehouse", path, ...args], { cwd: REPO_ROOT }).then(
+          (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+          (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+        );
+      const key = randomUUID();
+      const first = await cli("--phone", "+358 50 111 2233", "--request-id", key);
+      expect(first.out).toMatch(new RegExp(`^Erasure request ${key} recorded `));
+      const retry = await cli("--phone", "+358 50 111 2233", "--request-id", key);
+      expect(retry.out).toMatch(new RegExp(`^Erasure request ${key} was already in the ledger \\(nothing written again\\)`));
+      const bad = await cli("--phone", "+358 50 111 2233", "--request-id", "attempt-2");
+      expect(bad).toMatchObject({ code: 1, err: expect.stringMatching(/--request-id: must be a UUID.*Fix: generate one/) });
+      const withFile = await cli("--file", join(dir, "r.csv"), "--request-id", key);
+      expect(withFile).toMatchObject({ code: 1, err: expect.stringMatching(/--file and --request-id given together/) });
+      const check = await Warehouse.open(path);
+      try {
+        expect(await check.query("select request_id from privacy.privacy_requests")).toEqual([{ request_id: key }]);
+      } finally {
+        await check.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
