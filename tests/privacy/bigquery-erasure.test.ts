@@ -29,12 +29,14 @@ import { type DataformRunResult, runDataform, runProblems } from "../../src/bigq
 import { createRawDataset, RawShipper } from "../../src/bigquery-proof/raw.ts";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import { forgetMany, parseRequestsFile } from "../../src/privacy/batch.ts";
+import { exportPerson } from "../../src/privacy/export.ts";
 import { bigQueryRawPurgeSql } from "../../src/privacy/command.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { DAY_1, DAY_2, loadDay1 } from "../fixtures/bigquery-proof/days.ts";
 import { loadChainMembers } from "../fixtures/bigquery-chain/members.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 import { type RunningFunction, startFunction } from "../support/functions-framework.ts";
+import { type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
 
 const PROJECT = "slice-demo";
 const LOCATION = "EU";
@@ -196,6 +198,31 @@ describe("erasure and access on BigQuery", () => {
     const { generated_at: _b, ...functionRest } = byFunction;
     expect(functionRest).toEqual(cliRest);
     expect(await findPerson()).not.toEqual([]);
+  }, 300_000);
+
+  it("an access request whose answers are lost fails, and asked once more gives the same document; it writes nothing", async () => {
+    // The official client through the fault proxy: every answer of the profile query is lost, as often as
+    // the client retries it (jobs.query ran on BigQuery each time, but it only reads).
+    const proxy = await startFaultProxy(bq.url);
+    process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
+    const faulty = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION }));
+    process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
+    try {
+      const logStart = bq.log.length;
+      const profileQuery = (r: ProxiedRequest) => r.method === "POST" && r.path.endsWith("/queries") && String((r.json() as { query?: string })?.query).includes("customer_profile");
+      proxy.inject({ name: "lost", match: profileQuery, fault: "drop_after", times: 20 });
+      await expect(exportPerson(faulty, { type: "phone", value: GUEST_PHONE })).rejects.toThrow();
+      expect(proxy.injected("lost")).toBeGreaterThan(1);
+      proxy.clear();
+      const now = new Date("2026-12-07T03:00:00Z");
+      const rerun = await exportPerson(faulty, { type: "phone", value: GUEST_PHONE }, now);
+      const clean = await exportPerson(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, client), { type: "phone", value: GUEST_PHONE }, now);
+      expect(rerun.found).toBe(true);
+      expect(rerun).toEqual(clean);
+      expect(bq.log.slice(logStart).filter((job) => /^\s*(insert|update|delete|merge|create|drop|begin)/i.test(job.sql)).map((job) => job.sql.slice(0, 80))).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   }, 300_000);
 
   it("records an erasure request on BigQuery: hashed suppression list and ledger, nothing in plain text", async () => {
