@@ -296,16 +296,18 @@ export async function existingRequests(
     ...(match.requestIds.length > 0 ? [`request_id in (${ids.sql})`] : []),
     ...(match.personKeys.length > 0 ? [`(kind = 'erasure' and status <> 'completed' and ${openKeyExpr(wh)} in (${keys.sql}))`] : []),
   ];
+  const params = { ...ids.params, ...keys.params };
   const requests = await wh.query<{ request_id: string; received_at: unknown; identifiers_sha256: string; accounts: number | string; records: number | string; open: boolean; person_key: string }>(
     `select request_id, received_at, identifiers_sha256, accounts, records, status <> 'completed' as open, ${openKeyExpr(wh)} as person_key
      from ${LEDGER(wh, "privacy_requests")} where ${conditions.join(" or ")} order by received_at, request_id`,
-    { ...ids.params, ...keys.params },
+    params,
   );
   if (requests.length === 0) return [];
-  const found = parameterList(requests.map((r) => r.request_id), "fr");
+  // The same condition again rather than a list of the ids found: no more parameters to bind.
   const steps = await wh.query<{ request_id: string; system: string }>(
-    `select request_id, system from ${LEDGER(wh, "privacy_request_steps")} where request_id in (${found.sql})`,
-    found.params,
+    `select request_id, system from ${LEDGER(wh, "privacy_request_steps")}
+     where request_id in (select request_id from ${LEDGER(wh, "privacy_requests")} where ${conditions.join(" or ")})`,
+    params,
   );
   return requests.map((r) => ({
     requestId: r.request_id,
