@@ -1,7 +1,8 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
+exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.PROPENSITY_EXTRA_FEATURES = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
 exports.propensityTarget = propensityTarget;
+exports.targetFeatures = targetFeatures;
 exports.personOrdersRelation = personOrdersRelation;
 exports.personConsentsRelation = personConsentsRelation;
 exports.personOrderCategoriesRelation = personOrderCategoriesRelation;
@@ -27,6 +28,7 @@ exports.PROPENSITY_TARGETS = [
         kind: "new_category",
         horizonDays: 90,
         minOrders: 1,
+        extraFeatures: ["categories_ordered_log"],
     },
     {
         name: "joins_loyalty_next_90d",
@@ -67,6 +69,17 @@ exports.PROPENSITY_FEATURES = [
 /** The RFM-only baseline: recency, frequency and monetary value, nothing else. */
 exports.RFM_FEATURES = ["recency_days_log", "orders_365d_log", "spend_365d_eur_log"];
 /**
+ * Features only some targets use (PropensityTarget.extraFeatures), so the others do not read more tables:
+ * categories_ordered_log = ln(1 + the menu categories ordered on or before the cutoff, delivery fees aside): who
+ * has ordered every category cannot order a new one.
+ */
+exports.PROPENSITY_EXTRA_FEATURES = ["categories_ordered_log"];
+/** The features a target's model is trained on: PROPENSITY_FEATURES, then the target's extra features. */
+function targetFeatures(target) {
+    var _a;
+    return [...exports.PROPENSITY_FEATURES, ...((_a = target.extraFeatures) !== null && _a !== void 0 ? _a : [])];
+}
+/**
  * The orders the features read: completed orders landed on the person (intermediate.int_customer_orders, identity
  * resolution applied, guest orders stitched to a person included), the grain customer_scores and the profile use.
  */
@@ -102,11 +115,12 @@ function addDays(value, days) {
     return d.toISOString().slice(0, 10);
 }
 /**
- * One row per customer with a completed order on or before the cutoff: customer_id, the PROPENSITY_FEATURES,
+ * One row per customer with a completed order on or before the cutoff: customer_id, the PROPENSITY_FEATURES and
+ * the extra features of the target (or population) given,
  * and with a target `window_orders` and `label`.
  */
 function featuresSql(dialect, options) {
-    var _a, _b, _c, _d;
+    var _a, _b, _c, _d, _e;
     const cutoff = isoDate(options.cutoffDate, "cutoffDate");
     const orders = (_a = options.ordersRelation) !== null && _a !== void 0 ? _a : exports.DEFAULT_PROPENSITY_ORDERS_RELATION;
     const consents = (_b = options.consentsRelation) !== null && _b !== void 0 ? _b : exports.DEFAULT_PROPENSITY_CONSENTS_RELATION;
@@ -128,9 +142,18 @@ function featuresSql(dialect, options) {
     const populationJoin = (population === null || population === void 0 ? void 0 : population.kind) === "loyalty_join"
         ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
         : "";
-    let windowCte = "";
-    let windowColumns = "";
-    let windowJoin = "";
+    const extra = (_e = population === null || population === void 0 ? void 0 : population.extraFeatures) !== null && _e !== void 0 ? _e : [];
+    let windowCte = extra.includes("categories_ordered_log")
+        ? `,
+ordered_categories AS (
+  SELECT c.customer_id, COUNT(DISTINCT c.category) AS categories_ordered
+  FROM ${categories} c
+  WHERE c.order_date <= ${cutoffLiteral}
+  GROUP BY c.customer_id
+)`
+        : "";
+    let windowColumns = extra.includes("categories_ordered_log") ? `,\n  LN(${float("1 + COALESCE(oc.categories_ordered, 0)")}) AS categories_ordered_log` : "";
+    let windowJoin = extra.includes("categories_ordered_log") ? "\nLEFT JOIN ordered_categories oc ON oc.customer_id = h.customer_id" : "";
     if (target) {
         const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
         const counts = {
@@ -148,14 +171,14 @@ function featuresSql(dialect, options) {
   FROM ${loyalty} j
   WHERE j.loyalty_joined_at >= ${cutoffEnd} AND j.loyalty_joined_at < ${dialect.timestampLiteral(`${addDays(cutoff, target.horizonDays + 1)} 00:00:00`)}`,
         };
-        windowCte = `,
+        windowCte += `,
 window_counts AS (
   ${counts[target.kind]}
 )`;
-        windowColumns = `,
+        windowColumns += `,
   COALESCE(w.window_count, 0) AS window_count,${target.kind === "orders" ? "\n  COALESCE(w.window_count, 0) AS window_orders," : ""}
   CASE WHEN COALESCE(w.window_count, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`;
-        windowJoin = "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
+        windowJoin += "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
     }
     return `WITH history AS (
   SELECT
@@ -240,7 +263,7 @@ function parseModelVar(text) {
         fail("no features");
     for (const term of terms) {
         const [feature, coefficient, mean, sd] = term.split(":");
-        if (!exports.PROPENSITY_FEATURES.includes(feature))
+        if (!exports.PROPENSITY_FEATURES.includes(feature) && !exports.PROPENSITY_EXTRA_FEATURES.includes(feature))
             fail(`unknown feature "${feature}"`);
         const values = [coefficient, mean, sd].map(Number);
         if (!values.every((v) => Number.isFinite(v)) || !(values[2] > 0))

@@ -30,6 +30,8 @@ export interface PropensityTarget {
   horizonDays: number;
   /** A customer is positive when the window counts at least this many (orders, new categories or joins; see kind). */
   minOrders: number;
+  /** Features this target's model uses besides PROPENSITY_FEATURES (PROPENSITY_EXTRA_FEATURES). */
+  extraFeatures?: readonly PropensityExtraFeature[];
 }
 
 export const PROPENSITY_TARGETS: readonly PropensityTarget[] = [
@@ -46,6 +48,7 @@ export const PROPENSITY_TARGETS: readonly PropensityTarget[] = [
     kind: "new_category",
     horizonDays: 90,
     minOrders: 1,
+    extraFeatures: ["categories_ordered_log"],
   },
   {
     name: "joins_loyalty_next_90d",
@@ -91,6 +94,20 @@ export const PROPENSITY_FEATURES = [
 export const RFM_FEATURES = ["recency_days_log", "orders_365d_log", "spend_365d_eur_log"] as const;
 
 export type PropensityFeature = (typeof PROPENSITY_FEATURES)[number];
+
+/**
+ * Features only some targets use (PropensityTarget.extraFeatures), so the others do not read more tables:
+ * categories_ordered_log = ln(1 + the menu categories ordered on or before the cutoff, delivery fees aside): who
+ * has ordered every category cannot order a new one.
+ */
+export const PROPENSITY_EXTRA_FEATURES = ["categories_ordered_log"] as const;
+
+export type PropensityExtraFeature = (typeof PROPENSITY_EXTRA_FEATURES)[number];
+
+/** The features a target's model is trained on: PROPENSITY_FEATURES, then the target's extra features. */
+export function targetFeatures(target: PropensityTarget): string[] {
+  return [...PROPENSITY_FEATURES, ...(target.extraFeatures ?? [])];
+}
 
 /**
  * The orders the features read: completed orders landed on the person (intermediate.int_customer_orders, identity
@@ -155,7 +172,8 @@ export function addDays(value: string, days: number): string {
 }
 
 /**
- * One row per customer with a completed order on or before the cutoff: customer_id, the PROPENSITY_FEATURES,
+ * One row per customer with a completed order on or before the cutoff: customer_id, the PROPENSITY_FEATURES and
+ * the extra features of the target (or population) given,
  * and with a target `window_orders` and `label`.
  */
 export function featuresSql(dialect: Dialect, options: FeatureOptions): string {
@@ -182,9 +200,18 @@ export function featuresSql(dialect: Dialect, options: FeatureOptions): string {
     population?.kind === "loyalty_join"
       ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
       : "";
-  let windowCte = "";
-  let windowColumns = "";
-  let windowJoin = "";
+  const extra = population?.extraFeatures ?? [];
+  let windowCte = extra.includes("categories_ordered_log")
+    ? `,
+ordered_categories AS (
+  SELECT c.customer_id, COUNT(DISTINCT c.category) AS categories_ordered
+  FROM ${categories} c
+  WHERE c.order_date <= ${cutoffLiteral}
+  GROUP BY c.customer_id
+)`
+    : "";
+  let windowColumns = extra.includes("categories_ordered_log") ? `,\n  LN(${float("1 + COALESCE(oc.categories_ordered, 0)")}) AS categories_ordered_log` : "";
+  let windowJoin = extra.includes("categories_ordered_log") ? "\nLEFT JOIN ordered_categories oc ON oc.customer_id = h.customer_id" : "";
   if (target) {
     const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
     const counts: Record<PropensityTargetKind, string> = {
@@ -202,14 +229,14 @@ export function featuresSql(dialect: Dialect, options: FeatureOptions): string {
   FROM ${loyalty} j
   WHERE j.loyalty_joined_at >= ${cutoffEnd} AND j.loyalty_joined_at < ${dialect.timestampLiteral(`${addDays(cutoff, target.horizonDays + 1)} 00:00:00`)}`,
     };
-    windowCte = `,
+    windowCte += `,
 window_counts AS (
   ${counts[target.kind]}
 )`;
-    windowColumns = `,
+    windowColumns += `,
   COALESCE(w.window_count, 0) AS window_count,${target.kind === "orders" ? "\n  COALESCE(w.window_count, 0) AS window_orders," : ""}
   CASE WHEN COALESCE(w.window_count, 0) >= ${target.minOrders} THEN 1 ELSE 0 END AS label`;
-    windowJoin = "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
+    windowJoin += "\nLEFT JOIN window_counts w ON w.customer_id = h.customer_id";
   }
   return `WITH history AS (
   SELECT
@@ -305,7 +332,7 @@ export function parseModelVar(text: string): PropensityCoefficients {
   if (terms.length === 0) fail("no features");
   for (const term of terms) {
     const [feature, coefficient, mean, sd] = term.split(":");
-    if (!(PROPENSITY_FEATURES as readonly string[]).includes(feature)) fail(`unknown feature "${feature}"`);
+    if (!(PROPENSITY_FEATURES as readonly string[]).includes(feature) && !(PROPENSITY_EXTRA_FEATURES as readonly string[]).includes(feature)) fail(`unknown feature "${feature}"`);
     const values = [coefficient, mean, sd].map(Number);
     if (!values.every((v) => Number.isFinite(v)) || !(values[2] > 0)) fail(`feature ${feature}: "${term}"`);
     model.featureNames.push(feature);

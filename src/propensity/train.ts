@@ -14,10 +14,10 @@ import {
   addDays,
   featuresSql,
   formatModelVars,
-  PROPENSITY_FEATURES,
   PROPENSITY_TARGETS,
   propensityTarget,
   RFM_FEATURES,
+  targetFeatures,
   type FeatureOptions,
   type PropensityCoefficients,
   type PropensityTarget,
@@ -44,12 +44,13 @@ export interface LabelledSet {
 export async function labelledSet(wh: Warehouse, target: PropensityTarget, cutoffDate: string, relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation"> = {}): Promise<LabelledSet> {
   const rows = await wh.query(`${featuresSql(dialect("duckdb"), { ...relations, cutoffDate, target })}\nORDER BY customer_id`);
   const columns: Record<string, Float64Array> = {};
-  for (const name of PROPENSITY_FEATURES) columns[name] = new Float64Array(rows.length);
+  const names = targetFeatures(target);
+  for (const name of names) columns[name] = new Float64Array(rows.length);
   const labels = new Uint8Array(rows.length);
   const customerIds: string[] = new Array(rows.length);
   rows.forEach((row, i) => {
     customerIds[i] = String(row.customer_id);
-    for (const name of PROPENSITY_FEATURES) columns[name][i] = Number(row[name]);
+    for (const name of names) columns[name][i] = Number(row[name]);
     labels[i] = Number(row.label);
   });
   return { cutoffDate, customerIds, columns, labels };
@@ -146,7 +147,7 @@ export async function backtest(wh: Warehouse, options: PropensityOptions): Promi
   const train = await labelledSet(wh, target, trainCutoff);
   const test = await labelledSet(wh, target, evaluationCutoff);
   log(`features: ${train.labels.length} customers as of ${trainCutoff}, ${test.labels.length} as of ${evaluationCutoff}, ${elapsed(started)}`);
-  const full = trainOn(train, PROPENSITY_FEATURES, l2);
+  const full = trainOn(train, targetFeatures(target), l2);
   const rfm = trainOn(train, RFM_FEATURES, l2);
   log(`trained: model ${full.iterations} Newton steps, RFM baseline ${rfm.iterations}, ${elapsed(started)}`);
   const bgnbd = await bgnbdBaselineScores(wh, test, target.horizonDays);
@@ -205,7 +206,7 @@ export async function fitPropensity(wh: Warehouse, options: PropensityOptions & 
   const result = await backtest(wh, options);
   const cutoffDate = addDays(options.asOfDate, -target.horizonDays);
   const set = await labelledSet(wh, target, cutoffDate);
-  const model = trainOn(set, PROPENSITY_FEATURES, l2);
+  const model = trainOn(set, targetFeatures(target), l2);
   const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   if (options.write !== false) {
     for (const statement of PROPENSITY_MODELS_DDL.split(";\n")) await wh.run(statement);

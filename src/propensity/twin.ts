@@ -2,7 +2,14 @@
  * The TypeScript twin of macros/propensity.ts: the same features from a customer's orders and consent changes,
  * and the same score, so tests can hold the SQL to it on both engines.
  */
-import { addDays, PROPENSITY_FEATURES, type PropensityCoefficients, type PropensityFeature, type PropensityTarget } from "../../macros/propensity.ts";
+import {
+  addDays,
+  PROPENSITY_EXTRA_FEATURES,
+  PROPENSITY_FEATURES,
+  type PropensityCoefficients,
+  type PropensityFeature,
+  type PropensityTarget,
+} from "../../macros/propensity.ts";
 import { deciles } from "./metrics.ts";
 import { sigmoid } from "./logistic.ts";
 
@@ -89,7 +96,7 @@ export interface TwinScore {
 /** Scores feature rows as propensityScoreSql does. */
 export function twinScores(model: PropensityCoefficients, rows: readonly { customer_id: string }[]): TwinScore[] {
   for (const name of model.featureNames) {
-    if (!(PROPENSITY_FEATURES as readonly string[]).includes(name)) throw new Error(`unknown feature ${name}`);
+    if (!(PROPENSITY_FEATURES as readonly string[]).includes(name) && !(PROPENSITY_EXTRA_FEATURES as readonly string[]).includes(name)) throw new Error(`unknown feature ${name}`);
   }
   const scored = rows.map((row) => {
     let z = model.intercept;
@@ -199,5 +206,29 @@ export function twinLabels(target: PropensityTarget, sources: TwinTargetSources,
   return population.map((row) => {
     const windowCount = counts.get(row.customer_id) ?? 0;
     return { customer_id: row.customer_id, window_count: windowCount, label: windowCount >= target.minOrders ? 1 : 0 };
+  });
+}
+
+/** The rows with the target's extra features added (featuresSql with the target or its population). */
+export function twinWithExtraFeatures<T extends { customer_id: string }>(
+  target: PropensityTarget,
+  rows: readonly T[],
+  categories: readonly TwinOrderCategory[],
+  cutoffDate: string,
+): (T & Record<string, number>)[] {
+  const extra = target.extraFeatures ?? [];
+  const ordered = new Map<string, Set<string>>();
+  if (extra.includes("categories_ordered_log")) {
+    for (const c of categories) {
+      if (c.category === "delivery_fee" || c.order_date > cutoffDate) continue;
+      const set = ordered.get(c.customer_id) ?? new Set<string>();
+      set.add(c.category);
+      ordered.set(c.customer_id, set);
+    }
+  }
+  return rows.map((row) => {
+    const out = { ...row } as T & Record<string, number>;
+    if (extra.includes("categories_ordered_log")) (out as Record<string, number>).categories_ordered_log = Math.log(1 + (ordered.get(row.customer_id)?.size ?? 0));
+    return out;
   });
 }

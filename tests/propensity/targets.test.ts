@@ -14,6 +14,7 @@ import {
   personOrderCategoriesRelation,
   PROPENSITY_FEATURES,
   propensityTarget,
+  targetFeatures,
   type PropensityCoefficients,
   type PropensityTarget,
 } from "../../macros/propensity.ts";
@@ -21,7 +22,15 @@ import { dialect } from "../../macros/sql.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
 import { fitLogistic } from "../../src/propensity/logistic.ts";
-import { twinFeatures, twinLabels, twinPopulation, twinScores, type TwinLoyaltyAccount, type TwinOrderCategory } from "../../src/propensity/twin.ts";
+import {
+  twinFeatures,
+  twinLabels,
+  twinPopulation,
+  twinScores,
+  twinWithExtraFeatures,
+  type TwinLoyaltyAccount,
+  type TwinOrderCategory,
+} from "../../src/propensity/twin.ts";
 import { rewriteBigQueryReferences } from "../../src/runner/rewrite.ts";
 import { evaluateQuery, toPlain, type TableData } from "../../src/validate/evaluate.ts";
 import { scalar, type Column } from "../../src/validate/types.ts";
@@ -82,12 +91,16 @@ const features = twinFeatures(orders, consents, CUTOFF);
 const sources = { orders, categories, loyalty };
 const labelsOf = (target: PropensityTarget) => new Map(twinLabels(target, sources, CUTOFF).map((l) => [l.customer_id, l]));
 
+/** The target's feature rows: its population, with its extra features. */
+const featuresOf = (target: PropensityTarget) => twinWithExtraFeatures(target, twinPopulation(target, features, loyalty, CUTOFF), categories, CUTOFF);
+
 function modelFor(target: PropensityTarget): PropensityCoefficients {
   const labels = labelsOf(target);
-  const rows = features.filter((f) => labels.has(f.customer_id));
+  const rows = featuresOf(target);
+  const names = targetFeatures(target);
   const fitted = fitLogistic(
-    PROPENSITY_FEATURES,
-    PROPENSITY_FEATURES.map((f) => rows.map((r) => r[f])),
+    names,
+    names.map((f) => rows.map((r) => (r as Record<string, number>)[f])),
     rows.map((r) => labels.get(r.customer_id)!.label),
     { l2: 1 },
   );
@@ -104,10 +117,11 @@ function expectClose(actual: unknown, expected: number, what: string): void {
 function checkLabelled(target: PropensityTarget, rows: Row[]): void {
   const labels = labelsOf(target);
   expect(rows.map((r) => String(r.customer_id)).sort()).toEqual([...labels.keys()].sort());
-  const twin = new Map(features.map((f) => [f.customer_id, f]));
+  const twin = new Map(featuresOf(target).map((f) => [f.customer_id, f as Record<string, number>]));
+  expect(Object.keys(rows[0]).filter((c) => !["customer_id", "window_count", "window_orders", "label"].includes(c))).toEqual(targetFeatures(target));
   for (const row of rows) {
     const id = String(row.customer_id);
-    for (const name of PROPENSITY_FEATURES) expectClose(row[name], twin.get(id)![name], `${id}.${name}`);
+    for (const name of targetFeatures(target)) expectClose(row[name], twin.get(id)![name], `${id}.${name}`);
     expect([id, Number(row.window_count), Number(row.label)]).toEqual([id, labels.get(id)!.window_count, labels.get(id)!.label]);
   }
 }
@@ -117,7 +131,7 @@ function checkMart(rows: Row[]): void {
   const expected = new Map<string, { probability: number; decile: number }>();
   for (const model of models) {
     const target = propensityTarget(model.target);
-    for (const s of twinScores(model, twinPopulation(target, features, loyalty, CUTOFF))) expected.set(`${model.target}/${s.customer_id}`, { probability: s.probability, decile: s.propensity_decile });
+    for (const s of twinScores(model, featuresOf(target))) expected.set(`${model.target}/${s.customer_id}`, { probability: s.probability, decile: s.propensity_decile });
   }
   expect(rows.map((r) => `${String(r.target)}/${String(r.customer_id)}`).sort()).toEqual([...expected.keys()].sort());
   for (const row of rows) {
@@ -147,6 +161,10 @@ it("the fixture covers the edges of both targets", () => {
   expect(joins.get("c001")).toMatchObject({ label: 1 });
   expect([...joins.values()].filter((l) => l.label === 1).length).toBeGreaterThan(2);
   expect(joins.size).toBeLessThan(features.length - 10);
+  // the new-category model sees how many categories each customer had ordered, and they differ
+  const ordered = featuresOf(NEW_CATEGORY).map((r) => r.categories_ordered_log);
+  expect(new Set(ordered).size).toBeGreaterThan(3);
+  expect(models[1].featureNames).toEqual([...PROPENSITY_FEATURES, "categories_ordered_log"]);
 });
 
 it("the model var carries one model per target and refuses a target twice", () => {
