@@ -276,7 +276,7 @@ function ledgerTimestamp(value: unknown): string {
 const STEP_ORDER = ["warehouse", "raw", "partner_api"];
 const stepRank = (system: string) => (STEP_ORDER.includes(system) ? STEP_ORDER.indexOf(system) : STEP_ORDER.length);
 
-/** Open erasure requests (status not completed) by person key, and requests by id; the SQL twin of personKey. */
+/** personKey in SQL: SHA-256 of a stored request's identifiers_sha256. */
 function openKeyExpr(wh: PrivacyWarehouse): string {
   return wh.sql.sha256Hex("identifiers_sha256");
 }
@@ -332,10 +332,10 @@ function pickExisting<T extends { requestId: string; personKey: string; open: bo
  * Records an erasure request: resolves the person, writes the hashes to the suppression list and the request
  * with its pending steps to the ledger, in one transaction.
  *
- * Idempotent: with the caller's key (`requestId`, a UUID) a retry returns the request of that id; without
- * one, a request for a person whose identical request is still open returns that request. Either way the
- * inserts are guarded in the same transaction by the same condition (src/privacy/forget.ts requestStatements),
- * so a rerun after a lost answer writes nothing twice. A key already used for somebody else is refused.
+ * Idempotent: with the caller's key (`requestId`, a UUID) a retry returns the request of that id; with or
+ * without one, a person whose request with the same hashed identifiers is still open gets that request.
+ * The inserts are guarded in the same transaction by the same condition (requestStatements below), so a
+ * rerun after a lost answer writes nothing twice. A key already used for somebody else is refused.
  */
 export async function forget(
   warehouse: AnyWarehouse,

@@ -8,7 +8,8 @@
  *   function (functions/main.mjs under the Functions Framework, configured by environment only) find the
  *   person by the guest phone alone and give their data;
  * - POST /v1/erasure-requests by the guest phone writes the hashed suppression list and the ledger on
- *   BigQuery;
+ *   BigQuery; its first answer is lost (the fault proxy) and the retry with the same Idempotency-Key gets
+ *   200 and the same request, with nothing written twice;
  * - the next `dataform run` and the documented raw DML (slice privacy purge-raw) leave none of their
  *   identifiers or hashes in any row of any table or view of any dataset (the suppression list and the
  *   ledger apart, which keep the hashes by design), and the ledger's build steps are done.
@@ -17,7 +18,7 @@
  * tests/privacy/erasure.test.ts (DuckDB). Artifacts: artifacts/privacy-bigquery/.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -225,14 +226,41 @@ describe("erasure and access on BigQuery", () => {
     }
   }, 300_000);
 
-  it("records an erasure request on BigQuery: hashed suppression list and ledger, nothing in plain text", async () => {
-    const response = await post("/v1/erasure-requests", { identifier: { type: "phone", value: GUEST_PHONE } });
-    expect(response.status, fn.output()).toBe(202);
-    const body = (await response.json()) as { request_id: string; accounts: number; records: number; pending: string[] };
+  it("records an erasure request on BigQuery: hashed suppression list and ledger, nothing in plain text; the retry after a lost answer gets the same request", async () => {
+    // The app backend's POST reaches the function through the fault proxy, which loses the first answer
+    // after the function recorded the request; the backend retries with the same Idempotency-Key.
+    const proxy = await startFaultProxy(fn.url);
+    const key = randomUUID();
+    const erase = () => fetch(new URL("/v1/erasure-requests", proxy.baseUrl), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${backend.key}`, "Content-Type": "application/json", "Idempotency-Key": key },
+      body: JSON.stringify({ identifier: { type: "phone", value: GUEST_PHONE } }),
+    });
+    let response: Response;
+    try {
+      proxy.inject({ name: "lost", match: (r) => r.method === "POST" && r.path === "/v1/erasure-requests", fault: "drop_after" });
+      await expect(erase()).rejects.toThrow();
+      expect(proxy.log.map((entry) => entry.status)).toEqual(["dropped"]);
+      response = await erase();
+    } finally {
+      await proxy.close();
+    }
+    expect(response.status, fn.output()).toBe(200);
+    const body = (await response.json()) as { request_id: string; created: boolean; accounts: number; records: number; pending: string[] };
+    expect(body).toMatchObject({ request_id: key, created: false });
     // the app install and the guest order (the loyalty and web-shop records are the accounts themselves)
     expect(body).toMatchObject({ accounts: 2, records: 2 });
     expect(body.pending.slice(0, 3)).toEqual(["warehouse", "raw", "partner_api"]);
     requestId = body.request_id;
+    const [ledger] = await client.query({
+      query: `select (select count(*) from \`${PROJECT}.privacy.privacy_requests\`) as requests,
+        (select count(*) from \`${PROJECT}.privacy.privacy_request_steps\`) as steps,
+        (select count(*) from \`${PROJECT}.raw.privacy_suppressions\`) as suppressions,
+        (select count(*) from (select distinct identifier_type, identifier_sha256 from \`${PROJECT}.raw.privacy_suppressions\`)) as distinct_suppressions`,
+      location: LOCATION,
+    });
+    const counts = (ledger as { requests: number; steps: number; suppressions: number; distinct_suppressions: number }[])[0];
+    expect(counts).toMatchObject({ requests: 1, steps: body.pending.length, suppressions: counts.distinct_suppressions });
     const [listed] = await client.query({
       query: `select identifier_type, identifier_sha256 from \`${PROJECT}.raw.privacy_suppressions\` where request_id = @id order by 1, 2`,
       params: { id: requestId },
