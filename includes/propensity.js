@@ -1,7 +1,9 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.PROPENSITY_EXTRA_FEATURES = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
+exports.DEFAULT_PROPENSITY_MEMBERSHIP_RELATION = exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = exports.DEFAULT_PROPENSITY_ORDERS_RELATION = exports.PROPENSITY_EXTRA_FEATURES = exports.RFM_FEATURES = exports.PROPENSITY_FEATURES = exports.PROPENSITY_TARGETS = void 0;
 exports.propensityTarget = propensityTarget;
+exports.targetCampaign = targetCampaign;
+exports.campaignCutoffDate = campaignCutoffDate;
 exports.targetFeatures = targetFeatures;
 exports.personOrdersRelation = personOrdersRelation;
 exports.personConsentsRelation = personConsentsRelation;
@@ -37,6 +39,14 @@ exports.PROPENSITY_TARGETS = [
         horizonDays: 90,
         minOrders: 1,
     },
+    {
+        name: "responds_to_campaign",
+        description: "A treated member of the passive_winback campaign's population, frozen at its start, has a completed order in its window (2026-10-01 … 10-31), from features as of the day before the start. A response model (who buys when treated), not uplift (who buys because of it).",
+        kind: "campaign_response",
+        horizonDays: 31,
+        minOrders: 1,
+        campaign: { audienceId: "passive_winback", startDate: "2026-10-01", endDate: "2026-10-31" },
+    },
 ];
 function propensityTarget(name) {
     const target = exports.PROPENSITY_TARGETS.find((t) => t.name === name);
@@ -44,6 +54,16 @@ function propensityTarget(name) {
         throw new Error(`propensity: unknown target "${name}"; known targets (macros/propensity.ts PROPENSITY_TARGETS): ${exports.PROPENSITY_TARGETS.map((t) => t.name).join(", ")}.`);
     }
     return target;
+}
+/** The campaign of a campaign_response target, or a clear error for any other target. */
+function targetCampaign(target) {
+    if (target.kind !== "campaign_response" || !target.campaign)
+        throw new Error(`propensity: target "${target.name}" is not a campaign_response target with a campaign.`);
+    return target.campaign;
+}
+/** A campaign_response target's cutoff: the day before its campaign starts (features see nothing of the campaign). */
+function campaignCutoffDate(target) {
+    return addDays(targetCampaign(target).startDate, -1);
 }
 // ---------------------------------------------------------------------------------------------------------
 // Features. Counts and money are log-transformed (ln(1 + x)) so a few heavy buyers do not dominate a linear
@@ -102,6 +122,7 @@ exports.DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermediate.
 exports.DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
 exports.DEFAULT_PROPENSITY_CATEGORIES_RELATION = personOrderCategoriesRelation("intermediate.int_customer_orders", "staging.stg_pos__order_lines");
 exports.DEFAULT_PROPENSITY_LOYALTY_RELATION = personLoyaltyRelation("staging.stg_crm__customers", "intermediate.int_customer_accounts");
+exports.DEFAULT_PROPENSITY_MEMBERSHIP_RELATION = "activation.audience_membership_history";
 function isoDate(value, what) {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
         throw new Error(`propensity: ${what} must be a date written YYYY-MM-DD, got "${value}".`);
@@ -120,7 +141,7 @@ function addDays(value, days) {
  * and with a target `window_orders` and `label`.
  */
 function featuresSql(dialect, options) {
-    var _a, _b, _c, _d, _e;
+    var _a, _b, _c, _d, _e, _f, _g;
     const cutoff = isoDate(options.cutoffDate, "cutoffDate");
     const orders = (_a = options.ordersRelation) !== null && _a !== void 0 ? _a : exports.DEFAULT_PROPENSITY_ORDERS_RELATION;
     const consents = (_b = options.consentsRelation) !== null && _b !== void 0 ? _b : exports.DEFAULT_PROPENSITY_CONSENTS_RELATION;
@@ -139,10 +160,26 @@ function featuresSql(dialect, options) {
     const loyalty = (_d = options.loyaltyRelation) !== null && _d !== void 0 ? _d : exports.DEFAULT_PROPENSITY_LOYALTY_RELATION;
     // A member since before the end of the cutoff day cannot join (a member without a join date counts as one).
     const cutoffEnd = consentEnd;
-    const populationJoin = (population === null || population === void 0 ? void 0 : population.kind) === "loyalty_join"
+    let populationJoin = (population === null || population === void 0 ? void 0 : population.kind) === "loyalty_join"
         ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
         : "";
-    const extra = (_e = population === null || population === void 0 ? void 0 : population.extraFeatures) !== null && _e !== void 0 ? _e : [];
+    // Labels of a campaign: only its members frozen at the start (the latest build on or before it, any audience's
+    // snapshot marking a build, as marts.campaign_results), in the group asked for. Scoring (no target) covers everyone.
+    if ((target === null || target === void 0 ? void 0 : target.kind) === "campaign_response") {
+        const campaign = targetCampaign(target);
+        if (cutoff !== campaignCutoffDate(target)) {
+            throw new Error(`propensity: target ${target.name} learns from the campaign ${campaign.audienceId} starting ${campaign.startDate}, so its cutoff is the day before, ${campaignCutoffDate(target)}, not ${cutoff}.`);
+        }
+        const membership = (_e = options.membershipRelation) !== null && _e !== void 0 ? _e : exports.DEFAULT_PROPENSITY_MEMBERSHIP_RELATION;
+        const group = ((_f = options.campaignGroup) !== null && _f !== void 0 ? _f : "treated") === "treated" ? "NOT m.is_holdout" : "m.is_holdout";
+        populationJoin = `\nJOIN (
+  SELECT DISTINCT m.customer_id
+  FROM ${membership} m
+  WHERE m.audience_id = '${campaign.audienceId.replace(/'/g, "''")}' AND ${group}
+    AND m.snapshot_date = (SELECT MAX(s.snapshot_date) FROM ${membership} s WHERE s.snapshot_date <= ${dialect.dateLiteral(campaign.startDate)})
+) campaign_members ON campaign_members.customer_id = h.customer_id`;
+    }
+    const extra = (_g = population === null || population === void 0 ? void 0 : population.extraFeatures) !== null && _g !== void 0 ? _g : [];
     let windowCte = extra.includes("categories_ordered_log")
         ? `,
 ordered_categories AS (
@@ -155,9 +192,13 @@ ordered_categories AS (
     let windowColumns = extra.includes("categories_ordered_log") ? `,\n  LN(${float("1 + COALESCE(oc.categories_ordered, 0)")}) AS categories_ordered_log` : "";
     let windowJoin = extra.includes("categories_ordered_log") ? "\nLEFT JOIN ordered_categories oc ON oc.customer_id = h.customer_id" : "";
     if (target) {
-        const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
+        const windowEnd = dialect.dateLiteral(target.kind === "campaign_response" ? targetCampaign(target).endDate : addDays(cutoff, target.horizonDays));
         const counts = {
             orders: `SELECT o.customer_id, COUNT(*) AS window_count
+  FROM ${orders} o
+  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
+  GROUP BY o.customer_id`,
+            campaign_response: `SELECT o.customer_id, COUNT(*) AS window_count
   FROM ${orders} o
   WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
   GROUP BY o.customer_id`,

@@ -17,9 +17,22 @@ import type { Dialect } from "./sql";
  * - new_category: menu categories (delivery fees aside) ordered in the window that the customer had never
  *   ordered on or before the cutoff;
  * - loyalty_join: 1 when the person joins the loyalty club in the window; only customers who are not members
- *   at the end of the cutoff day are in the population (a member cannot join again).
+ *   at the end of the cutoff day are in the population (a member cannot join again);
+ * - campaign_response: completed orders in a campaign's window (its start … end, as marts.campaign_results counts
+ *   a conversion); the labelled population is the campaign's treated members, frozen at its start (the latest
+ *   activation.audience_membership_history snapshot on or before the start), and the cutoff is the day before
+ *   the start. Scoring covers every customer: the score is what a customer like the treated ones would do if
+ *   treated. A response model, not uplift: the holdout is not in the labels (docs/propensity.md).
  */
-export type PropensityTargetKind = "orders" | "new_category" | "loyalty_join";
+export type PropensityTargetKind = "orders" | "new_category" | "loyalty_join" | "campaign_response";
+
+/** The campaign a campaign_response target learns from: an audience with a campaign window in macros/audiences.ts (the same dates, tested). */
+export interface PropensityCampaign {
+  audienceId: string;
+  /** First and last day of the window (YYYY-MM-DD). */
+  startDate: string;
+  endDate: string;
+}
 
 export interface PropensityTarget {
   /** Name stored with the model and used by `slice propensity --target`. */
@@ -32,6 +45,8 @@ export interface PropensityTarget {
   minOrders: number;
   /** Features this target's model uses besides PROPENSITY_FEATURES (PROPENSITY_EXTRA_FEATURES). */
   extraFeatures?: readonly PropensityExtraFeature[];
+  /** campaign_response only: the campaign; horizonDays is its length and the cutoff the day before its start. */
+  campaign?: PropensityCampaign;
 }
 
 export const PROPENSITY_TARGETS: readonly PropensityTarget[] = [
@@ -57,6 +72,14 @@ export const PROPENSITY_TARGETS: readonly PropensityTarget[] = [
     horizonDays: 90,
     minOrders: 1,
   },
+  {
+    name: "responds_to_campaign",
+    description: "A treated member of the passive_winback campaign's population, frozen at its start, has a completed order in its window (2026-10-01 … 10-31), from features as of the day before the start. A response model (who buys when treated), not uplift (who buys because of it).",
+    kind: "campaign_response",
+    horizonDays: 31,
+    minOrders: 1,
+    campaign: { audienceId: "passive_winback", startDate: "2026-10-01", endDate: "2026-10-31" },
+  },
 ];
 
 export function propensityTarget(name: string): PropensityTarget {
@@ -65,6 +88,17 @@ export function propensityTarget(name: string): PropensityTarget {
     throw new Error(`propensity: unknown target "${name}"; known targets (macros/propensity.ts PROPENSITY_TARGETS): ${PROPENSITY_TARGETS.map((t) => t.name).join(", ")}.`);
   }
   return target;
+}
+
+/** The campaign of a campaign_response target, or a clear error for any other target. */
+export function targetCampaign(target: PropensityTarget): PropensityCampaign {
+  if (target.kind !== "campaign_response" || !target.campaign) throw new Error(`propensity: target "${target.name}" is not a campaign_response target with a campaign.`);
+  return target.campaign;
+}
+
+/** A campaign_response target's cutoff: the day before its campaign starts (features see nothing of the campaign). */
+export function campaignCutoffDate(target: PropensityTarget): string {
+  return addDays(targetCampaign(target).startDate, -1);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -136,6 +170,7 @@ export const DEFAULT_PROPENSITY_ORDERS_RELATION = personOrdersRelation("intermed
 export const DEFAULT_PROPENSITY_CONSENTS_RELATION = personConsentsRelation("staging.stg_crm__consent_events", "intermediate.int_customer_accounts");
 export const DEFAULT_PROPENSITY_CATEGORIES_RELATION = personOrderCategoriesRelation("intermediate.int_customer_orders", "staging.stg_pos__order_lines");
 export const DEFAULT_PROPENSITY_LOYALTY_RELATION = personLoyaltyRelation("staging.stg_crm__customers", "intermediate.int_customer_accounts");
+export const DEFAULT_PROPENSITY_MEMBERSHIP_RELATION = "activation.audience_membership_history";
 
 export interface FeatureOptions {
   /** Table or parenthesised SELECT: customer_id, order_date (DATE, UTC), total_eur, channel, fulfilment, order_local_weekday (1 = Monday). */
@@ -146,6 +181,10 @@ export interface FeatureOptions {
   categoriesRelation?: string;
   /** Table or parenthesised SELECT: customer_id, is_member (1/0 now), loyalty_joined_at (TIMESTAMP, UTC; null for non-members) (loyalty_join). */
   loyaltyRelation?: string;
+  /** Table or parenthesised SELECT: snapshot_date, audience_id, customer_id, is_holdout (campaign_response labels; activation.audience_membership_history). */
+  membershipRelation?: string;
+  /** campaign_response labels: the treated members (default, what the model learns from) or the holdout (to compare with). */
+  campaignGroup?: "treated" | "holdout";
   /** Last day (inclusive) the features see. */
   cutoffDate: string;
   /**
@@ -196,10 +235,26 @@ export function featuresSql(dialect: Dialect, options: FeatureOptions): string {
   const loyalty = options.loyaltyRelation ?? DEFAULT_PROPENSITY_LOYALTY_RELATION;
   // A member since before the end of the cutoff day cannot join (a member without a join date counts as one).
   const cutoffEnd = consentEnd;
-  const populationJoin =
+  let populationJoin =
     population?.kind === "loyalty_join"
       ? `\nLEFT JOIN ${loyalty} l ON l.customer_id = h.customer_id\nWHERE l.customer_id IS NULL OR l.is_member = 0 OR l.loyalty_joined_at >= ${cutoffEnd}`
       : "";
+  // Labels of a campaign: only its members frozen at the start (the latest build on or before it, any audience's
+  // snapshot marking a build, as marts.campaign_results), in the group asked for. Scoring (no target) covers everyone.
+  if (target?.kind === "campaign_response") {
+    const campaign = targetCampaign(target);
+    if (cutoff !== campaignCutoffDate(target)) {
+      throw new Error(`propensity: target ${target.name} learns from the campaign ${campaign.audienceId} starting ${campaign.startDate}, so its cutoff is the day before, ${campaignCutoffDate(target)}, not ${cutoff}.`);
+    }
+    const membership = options.membershipRelation ?? DEFAULT_PROPENSITY_MEMBERSHIP_RELATION;
+    const group = (options.campaignGroup ?? "treated") === "treated" ? "NOT m.is_holdout" : "m.is_holdout";
+    populationJoin = `\nJOIN (
+  SELECT DISTINCT m.customer_id
+  FROM ${membership} m
+  WHERE m.audience_id = '${campaign.audienceId.replace(/'/g, "''")}' AND ${group}
+    AND m.snapshot_date = (SELECT MAX(s.snapshot_date) FROM ${membership} s WHERE s.snapshot_date <= ${dialect.dateLiteral(campaign.startDate)})
+) campaign_members ON campaign_members.customer_id = h.customer_id`;
+  }
   const extra = population?.extraFeatures ?? [];
   let windowCte = extra.includes("categories_ordered_log")
     ? `,
@@ -213,9 +268,13 @@ ordered_categories AS (
   let windowColumns = extra.includes("categories_ordered_log") ? `,\n  LN(${float("1 + COALESCE(oc.categories_ordered, 0)")}) AS categories_ordered_log` : "";
   let windowJoin = extra.includes("categories_ordered_log") ? "\nLEFT JOIN ordered_categories oc ON oc.customer_id = h.customer_id" : "";
   if (target) {
-    const windowEnd = dialect.dateLiteral(addDays(cutoff, target.horizonDays));
+    const windowEnd = dialect.dateLiteral(target.kind === "campaign_response" ? targetCampaign(target).endDate : addDays(cutoff, target.horizonDays));
     const counts: Record<PropensityTargetKind, string> = {
       orders: `SELECT o.customer_id, COUNT(*) AS window_count
+  FROM ${orders} o
+  WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
+  GROUP BY o.customer_id`,
+      campaign_response: `SELECT o.customer_id, COUNT(*) AS window_count
   FROM ${orders} o
   WHERE o.order_date > ${cutoffLiteral} AND o.order_date <= ${windowEnd}
   GROUP BY o.customer_id`,

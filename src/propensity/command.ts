@@ -25,7 +25,7 @@ export const propensityOptionsSchema = z.object({
 export type PropensityCommandOptions = z.infer<typeof propensityOptionsSchema>;
 
 export function registerPropensityCommand(program: Command): void {
-  const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
+  const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club, responding to a campaign): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
   const common = (sub: Command) =>
     sub
       .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD: the evaluation labels end here")
@@ -72,9 +72,13 @@ export function describeBacktest(result: BacktestResult): string[] {
   const row = (name: string, e: ScoreEvaluation) =>
     `  ${name.padEnd(26)} ${e.auc.toFixed(4).padStart(7)} ${e.topDecileLift.toFixed(2).padStart(8)} ${e.calibrationError === null ? "      -" : e.calibrationError.toFixed(4).padStart(7)}`;
   const horizon = propensityTarget(result.target).horizonDays;
+  const c = result.campaign;
   const lines = [
-    `${result.target}: trained on features as of ${result.trainCutoffDate} (${result.trainingCustomers} customers, ${(100 * result.trainingPositiveRate).toFixed(1)} % positive), ` +
-      `evaluated as of ${result.evaluationCutoffDate} with labels to ${result.labelEndDate} (${result.model.customers} customers, ${(100 * result.model.positiveRate).toFixed(1)} % positive)`,
+    c
+      ? `${result.target}: treated members of ${c.audienceId} frozen ${c.snapshotDate}, features as of ${result.trainCutoffDate}, labels ${c.startDate} … ${c.endDate}; split by ${c.split}: ` +
+        `${result.trainingCustomers} training (${(100 * result.trainingPositiveRate).toFixed(1)} % positive), ${result.model.customers} evaluation (${(100 * result.model.positiveRate).toFixed(1)} % positive)`
+      : `${result.target}: trained on features as of ${result.trainCutoffDate} (${result.trainingCustomers} customers, ${(100 * result.trainingPositiveRate).toFixed(1)} % positive), ` +
+        `evaluated as of ${result.evaluationCutoffDate} with labels to ${result.labelEndDate} (${result.model.customers} customers, ${(100 * result.model.positiveRate).toFixed(1)} % positive)`,
     `  ${"score".padEnd(26)} ${"AUC".padStart(7)} ${"top-10%".padStart(8)} ${"calib.".padStart(7)}`,
     row("propensity model", result.model),
     row("RFM-only logistic", result.rfmBaseline),
@@ -82,6 +86,14 @@ export function describeBacktest(result: BacktestResult): string[] {
     ...(result.mbgnbdBaseline ? [row(`MBG/NBD E[purchases ${horizon}d]`, result.mbgnbdBaseline)] : []),
     "  calibration by decile (model): decile, customers, mean predicted, observed",
     ...result.model.deciles.map((d) => `    ${String(d.decile).padStart(2)} ${String(d.customers).padStart(8)} ${d.meanScore.toFixed(4)} ${d.observedRate.toFixed(4)}`),
+    ...(c
+      ? [
+          `  a response model, not uplift: treated ${c.treated} (${(100 * c.treatedRate).toFixed(1)} % converted), holdout ${c.holdout} (${(100 * c.holdoutRate).toFixed(1)} %); ` +
+            `the model's AUC on the holdout's conversion ${c.holdoutAuc === null ? "-" : c.holdoutAuc.toFixed(4)}`,
+          "  by fifth of the score (1 = highest): treated (evaluation half) customers and rate, holdout customers and rate, difference",
+          ...c.bands.map((b) => `    ${b.band} ${String(b.treated).padStart(7)} ${b.treatedRate.toFixed(4)} ${String(b.holdout).padStart(7)} ${b.holdoutRate.toFixed(4)} ${(b.uplift >= 0 ? "+" : "") + b.uplift.toFixed(4)}`),
+        ]
+      : []),
   ];
   return lines;
 }

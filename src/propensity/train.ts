@@ -12,11 +12,13 @@ import { dialect } from "../../macros/sql.ts";
 import { summarySql } from "../../macros/scores_summary.ts";
 import {
   addDays,
+  campaignCutoffDate,
   featuresSql,
   formatModelVars,
   PROPENSITY_TARGETS,
   propensityTarget,
   RFM_FEATURES,
+  targetCampaign,
   targetFeatures,
   type FeatureOptions,
   type PropensityCoefficients,
@@ -41,7 +43,12 @@ export interface LabelledSet {
 }
 
 /** Features as of the cutoff with labels from the target's window after it, read column-wise. */
-export async function labelledSet(wh: Warehouse, target: PropensityTarget, cutoffDate: string, relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation"> = {}): Promise<LabelledSet> {
+export async function labelledSet(
+  wh: Warehouse,
+  target: PropensityTarget,
+  cutoffDate: string,
+  relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation" | "campaignGroup"> = {},
+): Promise<LabelledSet> {
   const rows = await wh.query(`${featuresSql(dialect("duckdb"), { ...relations, cutoffDate, target })}\nORDER BY customer_id`);
   const columns: Record<string, Float64Array> = {};
   const names = targetFeatures(target);
@@ -125,7 +132,28 @@ export interface BacktestResult {
   bgnbdFit: { r: number; alpha: number; a: number; b: number; converged: boolean };
   /** MBG/NBD expected purchases, from the same fit run; null when MBG/NBD did not converge. */
   mbgnbdBaseline: ScoreEvaluation | null;
+  /** campaign_response only: how the one campaign was split, and the holdout beside the treated. */
+  campaign?: CampaignBacktest;
   seconds: number;
+}
+
+export interface CampaignBacktest {
+  audienceId: string;
+  startDate: string;
+  endDate: string;
+  snapshotDate: string;
+  split: string;
+  treated: number;
+  holdout: number;
+  treatedRate: number;
+  holdoutRate: number;
+  /** The response model's AUC on the holdout's conversion: how well it ranks who buys without the campaign. */
+  holdoutAuc: number | null;
+  /**
+   * Per fifth of the model's score (bounds from the evaluation half of the treated; 1 = highest): treated
+   * (evaluation half) and holdout (all) customers and conversion rates, and their difference, the observed uplift.
+   */
+  bands: { band: number; treated: number; treatedRate: number; holdout: number; holdoutRate: number; uplift: number }[];
 }
 
 export interface PropensityOptions {
@@ -140,6 +168,7 @@ export const DEFAULT_L2 = 1;
 export async function backtest(wh: Warehouse, options: PropensityOptions): Promise<BacktestResult> {
   const log = options.log ?? (() => {});
   const target = propensityTarget(options.target ?? "orders_next_30d");
+  if (target.kind === "campaign_response") return campaignBacktest(wh, target, options);
   const l2 = options.l2 ?? DEFAULT_L2;
   const started = performance.now();
   const evaluationCutoff = addDays(options.asOfDate, -target.horizonDays);
@@ -165,6 +194,113 @@ export async function backtest(wh: Warehouse, options: PropensityOptions): Promi
     bgnbdBaseline: evaluateScores(bgnbd.scores, test.labels, false),
     bgnbdFit: bgnbd.fit,
     mbgnbdBaseline: bgnbd.mbgnbdScores ? evaluateScores(bgnbd.mbgnbdScores, test.labels, false) : null,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * One campaign gives one labelled population, so the backtest splits it instead of going back in time: a
+ * customer is in the training half when the FNV-1a hash of their id is even, in the evaluation half otherwise
+ * (stable across runs and engines, independent of the features). A later campaign would be the honest test.
+ */
+export function campaignTrainingHalf(customerId: string): boolean {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < customerId.length; i++) {
+    hash ^= customerId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % 2 === 0;
+}
+
+function subset(set: LabelledSet, keep: (i: number) => boolean): LabelledSet {
+  const rows = set.customerIds.map((_, i) => i).filter(keep);
+  const columns: Record<string, Float64Array> = {};
+  for (const [name, column] of Object.entries(set.columns)) columns[name] = Float64Array.from(rows, (i) => column[i]);
+  return { cutoffDate: set.cutoffDate, customerIds: rows.map((i) => set.customerIds[i]), columns, labels: Uint8Array.from(rows, (i) => set.labels[i]) };
+}
+
+/**
+ * The frozen population a campaign_response target learns from, or an error that says how to get one: a build as
+ * of the campaign's start or earlier (the audience snapshot), and a build as of its end or later (the labels).
+ */
+export async function campaignSnapshot(wh: Warehouse, target: PropensityTarget, asOfDate: string): Promise<{ snapshotDate: string; treated: number; holdout: number }> {
+  const campaign = targetCampaign(target);
+  const what = `slice propensity: ${target.name} learns from the campaign of audience ${campaign.audienceId} (${campaign.startDate} … ${campaign.endDate})`;
+  const howTo = `build as of the campaign start first (slice build --vars=as_of_date=${campaignCutoffDate(target)}, which freezes its population in activation.audience_membership_history), then as of ${campaign.endDate} or later, and fit with --as-of-date ${campaign.endDate} or later`;
+  if (asOfDate < campaign.endDate) throw new Error(`${what}, whose window is not over by --as-of-date ${asOfDate}: ${howTo}.`);
+  const snapshot = (await wh.tableExists("activation", "audience_membership_history"))
+    ? (await wh.query(`SELECT CAST(MAX(snapshot_date) AS VARCHAR) AS snapshot_date FROM activation.audience_membership_history WHERE snapshot_date <= DATE '${campaign.startDate}'`))[0]?.snapshot_date
+    : null;
+  if (!snapshot) throw new Error(`${what}, and the warehouse has no frozen campaign history (no audience snapshot on or before ${campaign.startDate}): ${howTo}.`);
+  const [counts] = await wh.query(
+    `SELECT COUNT(*) FILTER (WHERE NOT is_holdout)::INTEGER AS treated, COUNT(*) FILTER (WHERE is_holdout)::INTEGER AS holdout
+     FROM activation.audience_membership_history WHERE snapshot_date = DATE '${snapshot}' AND audience_id = ?`,
+    [campaign.audienceId],
+  );
+  if (Number(counts.treated) === 0) throw new Error(`${what}, and its population frozen on ${snapshot} holds no treated member: there is nothing to learn from.`);
+  const [latest] = await wh.query("SELECT CAST(MAX(order_date) AS VARCHAR) AS last_order FROM intermediate.int_customer_orders");
+  if (!latest?.last_order || String(latest.last_order) < campaign.endDate) {
+    throw new Error(`${what}, and the warehouse's orders end ${latest?.last_order ?? "nowhere"}, before the window does: ${howTo}.`);
+  }
+  return { snapshotDate: String(snapshot), treated: Number(counts.treated), holdout: Number(counts.holdout) };
+}
+
+async function campaignBacktest(wh: Warehouse, target: PropensityTarget, options: PropensityOptions): Promise<BacktestResult> {
+  const log = options.log ?? (() => {});
+  const l2 = options.l2 ?? DEFAULT_L2;
+  const started = performance.now();
+  const campaign = targetCampaign(target);
+  const frozen = await campaignSnapshot(wh, target, options.asOfDate);
+  const cutoff = campaignCutoffDate(target);
+  const treated = await labelledSet(wh, target, cutoff);
+  const holdout = await labelledSet(wh, target, cutoff, { campaignGroup: "holdout" });
+  const train = subset(treated, (i) => campaignTrainingHalf(treated.customerIds[i]));
+  const test = subset(treated, (i) => !campaignTrainingHalf(treated.customerIds[i]));
+  log(`features as of ${cutoff}: ${treated.labels.length} treated members (${train.labels.length} training, ${test.labels.length} evaluation by customer hash), ${holdout.labels.length} holdout, frozen ${frozen.snapshotDate}, ${elapsed(started)}`);
+  const full = trainOn(train, targetFeatures(target), l2);
+  const rfm = trainOn(train, RFM_FEATURES, l2);
+  const bgnbd = await bgnbdBaselineScores(wh, test, target.horizonDays);
+  log(`trained and BG/NBD baseline fitted as of ${cutoff}, ${elapsed(started)}`);
+  const testScores = predictSet(full, test);
+  const holdoutScores = predictSet(full, holdout);
+  const rate = (labels: Uint8Array) => (labels.length === 0 ? 0 : labels.reduce((s, v) => s + v, 0) / labels.length);
+  const holdoutEvaluation = holdout.labels.length > 0 && rate(holdout.labels) > 0 && rate(holdout.labels) < 1 ? evaluateScores(holdoutScores, holdout.labels, true) : null;
+  // Fifths of the score, bounds from the evaluation half: the observed uplift (treated − holdout) per band.
+  const sorted = Float64Array.from(testScores).sort().reverse();
+  const bounds = [1, 2, 3, 4].map((k) => sorted[Math.min(sorted.length - 1, Math.floor((k * sorted.length) / 5))]);
+  const band = (score: number) => 1 + bounds.filter((b) => score <= b).length;
+  const bands = [1, 2, 3, 4, 5].map((b) => {
+    const t = [...testScores.keys()].filter((i) => band(testScores[i]) === b);
+    const h = [...holdoutScores.keys()].filter((i) => band(holdoutScores[i]) === b);
+    const tr = t.length === 0 ? 0 : t.reduce((s, i) => s + test.labels[i], 0) / t.length;
+    const hr = h.length === 0 ? 0 : h.reduce((s, i) => s + holdout.labels[i], 0) / h.length;
+    return { band: b, treated: t.length, treatedRate: tr, holdout: h.length, holdoutRate: hr, uplift: tr - hr };
+  });
+  return {
+    target: target.name,
+    trainCutoffDate: cutoff,
+    evaluationCutoffDate: cutoff,
+    labelEndDate: campaign.endDate,
+    trainingCustomers: train.labels.length,
+    trainingPositiveRate: rate(train.labels),
+    model: evaluateScores(testScores, test.labels, true),
+    rfmBaseline: evaluateScores(predictSet(rfm, test), test.labels, true),
+    bgnbdBaseline: evaluateScores(bgnbd.scores, test.labels, false),
+    bgnbdFit: bgnbd.fit,
+    mbgnbdBaseline: bgnbd.mbgnbdScores ? evaluateScores(bgnbd.mbgnbdScores, test.labels, false) : null,
+    campaign: {
+      audienceId: campaign.audienceId,
+      startDate: campaign.startDate,
+      endDate: campaign.endDate,
+      snapshotDate: frozen.snapshotDate,
+      split: "customer id FNV-1a hash: even trains, odd evaluates",
+      treated: treated.labels.length,
+      holdout: holdout.labels.length,
+      treatedRate: rate(treated.labels),
+      holdoutRate: rate(holdout.labels),
+      holdoutAuc: holdoutEvaluation?.auc ?? null,
+      bands,
+    },
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -204,7 +340,8 @@ export async function fitPropensity(wh: Warehouse, options: PropensityOptions & 
   const target = propensityTarget(options.target ?? "orders_next_30d");
   const l2 = options.l2 ?? DEFAULT_L2;
   const result = await backtest(wh, options);
-  const cutoffDate = addDays(options.asOfDate, -target.horizonDays);
+  // A campaign's model learns from all its treated members (both halves of the backtest).
+  const cutoffDate = target.kind === "campaign_response" ? campaignCutoffDate(target) : addDays(options.asOfDate, -target.horizonDays);
   const set = await labelledSet(wh, target, cutoffDate);
   const model = trainOn(set, targetFeatures(target), l2);
   const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
@@ -217,7 +354,7 @@ export async function fitPropensity(wh: Warehouse, options: PropensityOptions & 
       [
         target.name,
         cutoffDate,
-        options.asOfDate,
+        target.kind === "campaign_response" ? result.labelEndDate : options.asOfDate,
         JSON.stringify(model.featureNames),
         model.intercept,
         JSON.stringify(model.coefficients),

@@ -4,6 +4,8 @@
  */
 import {
   addDays,
+  campaignCutoffDate,
+  targetCampaign,
   PROPENSITY_EXTRA_FEATURES,
   PROPENSITY_FEATURES,
   type PropensityCoefficients,
@@ -131,10 +133,21 @@ export interface TwinLoyaltyAccount {
   loyalty_joined_at: string | null;
 }
 
+/** A row of activation.audience_membership_history: who was in an audience, treated or holdout, at a build. */
+export interface TwinMembership {
+  snapshot_date: string;
+  audience_id: string;
+  customer_id: string;
+  is_holdout: boolean;
+}
+
 export interface TwinTargetSources {
   orders: readonly TwinOrder[];
   categories?: readonly TwinOrderCategory[];
   loyalty?: readonly TwinLoyaltyAccount[];
+  membership?: readonly TwinMembership[];
+  /** campaign_response: label the treated members (default) or the holdout. */
+  campaignGroup?: "treated" | "holdout";
 }
 
 export interface TwinLabel {
@@ -166,7 +179,23 @@ function personLoyalty(loyalty: readonly TwinLoyaltyAccount[]): Map<string, { is
   return out;
 }
 
-/** The rows of the target's population among feature rows: for loyalty_join, those not in the club at the end of the cutoff day. */
+/**
+ * A campaign's members in one group, frozen at its start: the latest snapshot (of any audience: a build) on or
+ * before the start day.
+ */
+export function twinCampaignMembers(target: PropensityTarget, membership: readonly TwinMembership[], group: "treated" | "holdout" = "treated"): Set<string> {
+  const campaign = targetCampaign(target);
+  const snapshot = membership.map((m) => m.snapshot_date).filter((d) => d <= campaign.startDate).sort().pop();
+  return new Set(
+    membership.filter((m) => m.snapshot_date === snapshot && m.audience_id === campaign.audienceId && m.is_holdout === (group === "holdout")).map((m) => m.customer_id),
+  );
+}
+
+/**
+ * The rows of the target's population among feature rows, as scored: for loyalty_join, those not in the club at
+ * the end of the cutoff day; everyone otherwise (a campaign_response target scores everyone; its labels only
+ * cover the campaign's members, twinLabels).
+ */
 export function twinPopulation<T extends { customer_id: string }>(target: PropensityTarget, rows: readonly T[], loyalty: readonly TwinLoyaltyAccount[], cutoffDate: string): T[] {
   if (target.kind !== "loyalty_join") return [...rows];
   const cutoffEnd = utcMillis(`${addDays(cutoffDate, 1)} 00:00:00`);
@@ -180,10 +209,16 @@ export function twinPopulation<T extends { customer_id: string }>(target: Propen
 /** window_count and label per customer of the target's population, as featuresSql with the target returns them. */
 export function twinLabels(target: PropensityTarget, sources: TwinTargetSources, cutoffDate: string): TwinLabel[] {
   const consentsIgnored: TwinConsentChange[] = [];
-  const population = twinPopulation(target, twinFeatures(sources.orders, consentsIgnored, cutoffDate), sources.loyalty ?? [], cutoffDate);
-  const windowEnd = addDays(cutoffDate, target.horizonDays);
+  let population = twinPopulation(target, twinFeatures(sources.orders, consentsIgnored, cutoffDate), sources.loyalty ?? [], cutoffDate);
+  let windowEnd = addDays(cutoffDate, target.horizonDays);
+  if (target.kind === "campaign_response") {
+    if (cutoffDate !== campaignCutoffDate(target)) throw new Error(`twin: ${target.name}'s cutoff is ${campaignCutoffDate(target)}, not ${cutoffDate}.`);
+    const members = twinCampaignMembers(target, sources.membership ?? [], sources.campaignGroup);
+    population = population.filter((row) => members.has(row.customer_id));
+    windowEnd = targetCampaign(target).endDate;
+  }
   const counts = new Map<string, number>();
-  if (target.kind === "orders") {
+  if (target.kind === "orders" || target.kind === "campaign_response") {
     for (const o of sources.orders) if (o.order_date > cutoffDate && o.order_date <= windowEnd) counts.set(o.customer_id, (counts.get(o.customer_id) ?? 0) + 1);
   } else if (target.kind === "new_category") {
     const lines = (sources.categories ?? []).filter((c) => c.category !== "delivery_fee");

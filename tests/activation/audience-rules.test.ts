@@ -53,6 +53,8 @@ describe("ruleProblems", () => {
       "propensity_buys_new_category_next_90d_decile",
       "propensity_joins_loyalty_next_90d_probability",
       "propensity_joins_loyalty_next_90d_decile",
+      "propensity_responds_to_campaign_probability",
+      "propensity_responds_to_campaign_decile",
     ]);
   });
 });
