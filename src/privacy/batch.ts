@@ -14,7 +14,7 @@ import * as identity from "../../macros/identity.ts";
 import * as privacy from "../../macros/privacy.ts";
 import { utcTimestamp } from "../activation/ledger.ts";
 import {
-  type AnyWarehouse, destinationsOf, ensurePrivacyTables, existingRequests, type ForgetResult, type HashedIdentifier, hasIdentityTables,
+  type AnyWarehouse, coveringOpenRequests, destinationsOf, ensurePrivacyTables, existingRequests, type ForgetResult, type HashedIdentifier, hasIdentityTables,
   personKey, REQUEST_IDENTIFIER_TYPES, type RequestIdentifier, requestStatements, type ResolvedPerson,
 } from "./forget.ts";
 import { asPrivacyWarehouse, type PrivacyWarehouse } from "./warehouse.ts";
@@ -304,8 +304,12 @@ async function record(
   // nothing for them; the inserts are guarded by the same condition in the transaction (requestStatements).
   const keyOf = (group: (typeof resolvedGroups)[number]) => personKey(group.person.identifiers);
   const before = await openRequestsByKey(wh, resolvedGroups.map(keyOf));
+  // A person whose every hash an open request already lists (the same person after a build) is that request.
+  const uncovered = resolvedGroups.filter((group) => !before.has(keyOf(group)));
+  const covering = await coveringOpenRequests(wh, uncovered.map((group) => group.person.identifiers));
+  const coveredBy = new Map(uncovered.flatMap((group, i) => (covering[i] ? [[group, covering[i]] as const] : [])));
   const receivedAt = utcTimestamp(options.now ?? new Date());
-  const requests = resolvedGroups.filter((group) => !before.has(keyOf(group))).map((group) => ({
+  const requests = uncovered.filter((group) => !coveredBy.has(group)).map((group) => ({
     requestId: randomUUID(),
     receivedAt,
     receivedVia: options.receivedVia,
@@ -318,7 +322,7 @@ async function record(
   const after = requests.length > 0 ? await openRequestsByKey(wh, requests.map((r) => personKey(r.person.identifiers))) : new Map<string, ForgetResult>();
   const created = new Set<string>(requests.map((r) => r.requestId));
   const results = resolvedGroups.map((group) => {
-    const existing = before.get(keyOf(group)) ?? after.get(keyOf(group));
+    const existing = before.get(keyOf(group)) ?? coveredBy.get(group) ?? after.get(keyOf(group));
     if (!existing) throw new Error(`the erasure request of lines ${group.lines.join(", ")} is not in the ledger after it was written. Fix: run the file again (it adds nothing twice)`);
     return { requestId: existing.requestId, lines: group.lines, accounts: existing.accounts, records: existing.records, identifiers: existing.identifiers.length, steps: existing.steps, created: created.has(existing.requestId) };
   });

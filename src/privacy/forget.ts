@@ -323,6 +323,44 @@ export async function existingRequests(
   }));
 }
 
+/**
+ * The first request (by id) whose listed hashes include every one of `identifiers`, among `listed`
+ * (request id -> its "type:sha256" hashes); undefined when none covers them all.
+ */
+export function coveringRequest(listed: ReadonlyMap<string, ReadonlySet<string>>, identifiers: readonly HashedIdentifier[]): string | undefined {
+  if (identifiers.length === 0) return undefined;
+  return [...listed.keys()].sort().find((id) => identifiers.every((h) => listed.get(id)!.has(`${h.type}:${h.sha256}`)));
+}
+
+/**
+ * For each set of identifiers, the open erasure request that already lists every one of them on the
+ * suppression list. After a build the person's identity is gone, so a second request by one of their
+ * identifiers resolves to that hash alone, a set the open request covers: it is the same person's request.
+ * One set reads only the rows of its own hashes; many (a batch) read the rows of every open request once.
+ */
+export async function coveringOpenRequests(wh: PrivacyWarehouse, sets: readonly (readonly HashedIdentifier[])[]): Promise<(ForgetResult | undefined)[]> {
+  if (sets.length === 0) return [];
+  const only = sets.length === 1 ? parameterList([...new Set(sets[0].map((h) => h.sha256))], "ch") : undefined;
+  const rows = await wh.query<{ request_id: string; identifier_type: string; identifier_sha256: string }>(
+    `select request_id, identifier_type, identifier_sha256 from ${wh.table(RAW_SCHEMA, "privacy_suppressions")}
+     where request_id in (select request_id from ${LEDGER(wh, "privacy_requests")} where kind = 'erasure' and status <> 'completed')
+     ${only ? `and identifier_sha256 in (${only.sql})` : ""}`,
+    only?.params,
+  );
+  const listed = new Map<string, Set<string>>();
+  for (const row of rows) listed.set(row.request_id, (listed.get(row.request_id) ?? new Set()).add(`${row.identifier_type}:${row.identifier_sha256}`));
+  const covering = sets.map((identifiers) => coveringRequest(listed, identifiers));
+  const ids = [...new Set(covering.filter((id): id is string => id !== undefined))];
+  const found = new Map<string, ForgetResult>();
+  for (let start = 0; start < ids.length; start += 200) {
+    for (const request of await existingRequests(wh, { requestIds: ids.slice(start, start + 200), personKeys: [] })) {
+      const { personKey: _key, open: _open, ...result } = request;
+      found.set(result.requestId, result);
+    }
+  }
+  return covering.map((id) => (id ? found.get(id) : undefined));
+}
+
 /** The request a retry is: the caller's key first (whatever its state), else the person's open request. */
 function pickExisting<T extends { requestId: string; personKey: string; open: boolean }>(found: readonly T[], requestId: string | undefined, key: string): T | undefined {
   return (requestId ? found.find((r) => r.requestId === requestId) : undefined) ?? found.find((r) => r.open && r.personKey === key);
@@ -333,7 +371,8 @@ function pickExisting<T extends { requestId: string; personKey: string; open: bo
  * with its pending steps to the ledger, in one transaction.
  *
  * Idempotent: with the caller's key (`requestId`, a UUID) a retry returns the request of that id; with or
- * without one, a person whose request with the same hashed identifiers is still open gets that request.
+ * without one, a person whose request with the same hashed identifiers is still open gets that request, and
+ * so does a request whose every hash an open request already lists (the same person after a build).
  * The inserts are guarded in the same transaction by the same condition (requestStatements below), so a
  * rerun after a lost answer writes nothing twice. A key already used for somebody else is refused.
  */
@@ -354,6 +393,8 @@ export async function forget(
   const match = { requestIds: options.requestId ? [options.requestId] : [], personKeys: [key] };
   const before = pickExisting(await existingRequests(wh, match), options.requestId, key);
   if (before) return checkedRetry(before, person, options.requestId);
+  const [covering] = await coveringOpenRequests(wh, [person.identifiers]);
+  if (covering) return covering;
 
   const requestId = options.requestId ?? randomUUID();
   const receivedAt = utcTimestamp(options.now ?? new Date());

@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPrivacyApiApp } from "../../functions/privacy/app.ts";
 import { createApiKey, parseApiKeyRegistry } from "../../src/api/keys.ts";
 import { forgetMany, parseRequestsFile } from "../../src/privacy/batch.ts";
-import { forget, personKey, requestStatements, RequestIdReusedError, resolvePerson } from "../../src/privacy/forget.ts";
+import { coveringRequest, forget, personKey, requestStatements, RequestIdReusedError, resolvePerson } from "../../src/privacy/forget.ts";
 import { asPrivacyWarehouse } from "../../src/privacy/warehouse.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { startFaultProxy } from "../activation/fault-proxy.ts";
@@ -86,6 +86,33 @@ describe("erasure requests are idempotent", () => {
     expect(Number(await wh.scalar("select count(*) from raw.privacy_suppressions where request_id = $id", { id: second.requestId }))).toBe(first.identifiers.length);
     // and a retry of the new one finds it
     expect(await forget(wh, { type: "customer_id", value: "C3" }, via)).toEqual({ ...second, created: false });
+  });
+
+  it("after the build, the same person named again by one of their identifiers gets the open request; a new identifier makes a new one", async () => {
+    const first = await forget(wh, { type: "phone", value: "+358 50 111 2233" }, via);
+    // what the next build does to identity resolution: the person is suppressed, their nodes are gone
+    await wh.run("delete from intermediate.int_identity_identifiers where node_key in (select node_key from intermediate.int_identity_persons where person_id = 'p1')");
+    await wh.run("delete from intermediate.int_identity_persons where person_id = 'p1'");
+    await wh.run("update privacy.privacy_request_steps set completed_at = current_timestamp where system in ('warehouse', 'raw', 'partner_api')");
+    const after = await counts();
+    for (const identifier of [{ type: "phone", value: "050 111 2233" }, { type: "loyalty_card", value: "CARD-1" }, { type: "customer_id", value: "C2" }] as const) {
+      expect(await forget(wh, identifier, via)).toEqual({ ...first, created: false });
+    }
+    const file = await forgetMany(wh, parseRequestsFile("kind,value\nphone,+358 50 111 2233\nloyalty_card,card-1\nemail,new.address@x.fi\n", "r.csv"), via);
+    expect(file.requests.map((r) => [r.lines, r.requestId === first.requestId, r.created])).toEqual([[[2], true, false], [[3], true, false], [[4], false, true]]);
+    expect(await counts()).toEqual({ ...after, requests: 2, suppressions: after.suppressions + 1, distinctSuppressions: after.distinctSuppressions + 1, steps: after.steps + 3 });
+  });
+
+  it.each([
+    ["every hash listed by one request", [["r2", ["email:a", "phone:b"]], ["r1", ["email:a"]]], ["email:a", "phone:b"], "r2"],
+    ["the first by id when two cover", [["r2", ["email:a"]], ["r1", ["email:a", "phone:b"]]], ["email:a"], "r1"],
+    ["split over two requests is no cover", [["r1", ["email:a"]], ["r2", ["phone:b"]]], ["email:a", "phone:b"], undefined],
+    ["the same hash under another type is no cover", [["r1", ["phone:a"]]], ["email:a"], undefined],
+    ["nothing to cover", [["r1", ["email:a"]]], [], undefined],
+  ] as const)("coveringRequest: %s", (_name, listed, wanted, expected) => {
+    const map = new Map(listed.map(([id, hashes]) => [id, new Set<string>(hashes)]));
+    const identifiers = wanted.map((h) => ({ type: h.split(":")[0] as "email", sha256: h.split(":")[1] }));
+    expect(coveringRequest(map, identifiers)).toBe(expected);
   });
 
   it("with the caller's key: the key is the request id, a retry returns it whatever its state, a reuse for somebody else is refused", async () => {
