@@ -6,6 +6,7 @@ exports.phone = phone;
 exports.code = code;
 exports.junkReason = junkReason;
 exports.rankKey = rankKey;
+exports.nodeRank = nodeRank;
 exports.personId = personId;
 /**
  * Identity resolution rules in one readable place: how identifiers are normalized for matching, which
@@ -87,6 +88,19 @@ function rankKey(isAccountExpr, firstSeenAtExpr, nodeKeyExpr, target) {
     const x = use(target);
     const seconds = x.timestampDiff("second", firstSeenAtExpr, x.timestampLiteral("1970-01-01 00:00:00"));
     return `(CASE WHEN ${isAccountExpr} THEN '0' ELSE '1' END || LPAD(${x.cast(`${seconds} + 100000000000`, "string")}, 12, '0') || ${nodeKeyExpr})`;
+}
+/**
+ * The node's integer rank, in the order of rankKey, that depends only on the node and the nodes first seen in
+ * the same second: the kind (accounts first) in bit 62, the first-seen second (+ 2^33, so dates before 1970
+ * stay positive) in bits 27-61, and the node's position by node key among the nodes of its kind and second in
+ * the low 27 bits. A position among all nodes would shift whenever an earlier node arrives or leaves, and
+ * every stored row of an incremental int_identity_nodes would change with it.
+ */
+function nodeRank(isAccountExpr, firstSeenAtExpr, nodeKeyExpr, target) {
+    const x = use(target);
+    const seconds = x.timestampDiff("second", firstSeenAtExpr, x.timestampLiteral("1970-01-01 00:00:00"));
+    const base = `(CASE WHEN ${isAccountExpr} THEN 0 ELSE 4611686018427387904 END + (${seconds} + 8589934592) * 134217728)`;
+    return `(${base} + ROW_NUMBER() OVER (PARTITION BY ${base} ORDER BY ${nodeKeyExpr}) - 1)`;
 }
 /**
  * person_id: 'p_' and 16 hex digits of SHA-256 of the anchor's node key. The same data always gives the same

@@ -44,7 +44,8 @@ export async function sweepIdentityRules(
   const rows: SweepRow[] = [];
   const rebuild = async (vars: Record<string, string>) => {
     const compiled = await compileForDuckDb(options.projectDir ?? ".", vars);
-    return runGraph(wh, compiled, { concurrency: 2, selectors: STITCHING_ACTIONS, assertionPolicy: "warn" });
+    // A full refresh: int_identity_persons is incremental, and each setting is timed and measured as a whole stitching.
+    return runGraph(wh, compiled, { concurrency: 2, selectors: STITCHING_ACTIONS, assertionPolicy: "warn", fullRefresh: true });
   };
   try {
     for (const setting of options.settings ?? RULE_SWEEP) {

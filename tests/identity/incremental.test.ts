@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/dataform/compile.ts";
+import { compileForDuckDb, type CompiledGraph } from "../../src/dataform/compile.ts";
 import { generate } from "../../src/generate/generate.ts";
 import { generateNextDay } from "../../src/generate/next-day.ts";
 import { forget } from "../../src/privacy/forget.ts";
@@ -104,10 +104,11 @@ afterAll(() => {
 });
 
 describe("the daily run of identity stitching", () => {
-  it("runs int_identity_persons and int_persons incrementally, and the recompute fully", () => {
-    const modeOf = (run: RunResult, name: string) => run.results.find((r) => r.key.endsWith(`.${name}`))?.mode;
-    expect([modeOf(daily, "int_identity_persons"), modeOf(daily, "int_persons")]).toEqual(["incremental", "incremental"]);
-    expect([modeOf(recompute, "int_identity_persons"), modeOf(recompute, "int_persons")]).not.toContain("incremental");
+  it("runs the nodes, int_identity_persons and int_persons incrementally, and the recompute fully", () => {
+    const modes = (run: RunResult) =>
+      ["int_identity_nodes", "int_identity_persons", "int_persons"].map((name) => run.results.find((r) => r.key.endsWith(`.${name}`))?.mode);
+    expect(modes(daily)).toEqual(["incremental", "incremental", "incremental"]);
+    expect(modes(recompute)).not.toContain("incremental");
   });
 
   it("recomputes only the persons around the day's changes", async () => {
@@ -140,6 +141,7 @@ describe("the daily run of identity stitching", () => {
       await wh.run(`attach '${dailyPath}' as daily (read_only)`);
       const differences: Record<string, [number, number]> = {};
       for (const [table, columns] of [
+        ["intermediate.int_identity_nodes", "*"],
         [PERSONS, "* exclude (computed_as_of_date)"],
         ["intermediate.int_persons", "* exclude (computed_as_of_date)"],
         ["intermediate.int_customer_accounts", "*"],
@@ -150,6 +152,7 @@ describe("the daily run of identity stitching", () => {
         differences[table] = [await count(`daily.${table}`, table), await count(table, `daily.${table}`)];
       }
       expect(differences).toEqual({
+        "intermediate.int_identity_nodes": [0, 0],
         [PERSONS]: [0, 0],
         "intermediate.int_persons": [0, 0],
         "intermediate.int_customer_accounts": [0, 0],
@@ -160,4 +163,45 @@ describe("the daily run of identity stitching", () => {
       await wh.close();
     }
   });
+});
+
+describe("the checks of the rows the daily run wrote", () => {
+  let wh: Warehouse;
+  let compiled: CompiledGraph;
+  const check = async (assertion: string) => {
+    const run = await runGraph(wh, compiled, { selectors: [assertion], concurrency: 1 });
+    const result = run.results.find((r) => r.key === `slice_assertions.${assertion}`);
+    expect(result, `${assertion} ran`).toBeDefined();
+    return result!;
+  };
+  const written = (table: string) => `(select * from ${table} where computed_as_of_date = DATE '${NEXT_DAY}' order by 1 limit 1)`;
+
+  beforeAll(async () => {
+    wh = await Warehouse.open(dailyPath);
+    compiled = await compileForDuckDb(REPO_ROOT, { as_of_date: NEXT_DAY });
+  }, 120_000);
+  afterAll(async () => wh?.close());
+
+  it("pass after the daily run", async () => {
+    for (const assertion of ["int_identity_persons_written_keys_unique", "int_identity_persons_written_rows_valid", "int_persons_written_keys_unique",
+      "int_persons_written_rows_valid", "int_identity_persons_converged"]) {
+      expect((await check(assertion)).status, assertion).toBe("succeeded");
+    }
+  }, 120_000);
+
+  it("fail on a written duplicate, a written row without a person, and a written node left in another person", async () => {
+    await wh.run(`insert into ${PERSONS} select * from ${written(PERSONS)}`);
+    expect((await check("int_identity_persons_written_keys_unique")).status).toBe("assertion_failed");
+    await wh.run(`insert into intermediate.int_persons select * from ${written("intermediate.int_persons")}`);
+    expect((await check("int_persons_written_keys_unique")).status).toBe("assertion_failed");
+    await wh.run(`update intermediate.int_persons set person_id = null where person_customer_id = (select person_customer_id from ${written("intermediate.int_persons")})`);
+    expect((await check("int_persons_written_rows_valid")).status).toBe("assertion_failed");
+    // a written node with a linking identifier moved to a person of its own: its identifier's nodes disagree
+    await wh.run(`update ${PERSONS} set person_id = 'p_elsewhere' where node_key = (
+      select min(persons.node_key) from ${PERSONS} persons join intermediate.int_identity_edges edges on edges.node_key = persons.node_key
+      where persons.computed_as_of_date = DATE '${NEXT_DAY}')`);
+    expect((await check("int_identity_persons_converged")).status).toBe("assertion_failed");
+    await wh.run(`update ${PERSONS} set anchor_node_key = null where node_key = (select node_key from ${written(PERSONS)})`);
+    expect((await check("int_identity_persons_written_rows_valid")).status).toBe("assertion_failed");
+  }, 120_000);
 });
