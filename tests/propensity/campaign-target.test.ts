@@ -16,12 +16,11 @@ import { campaignSnapshot, campaignTrainingHalf } from "../../src/propensity/tra
 import { twinCampaignMembers, twinFeatures, twinLabels, twinPopulation, twinScores, type TwinMembership } from "../../src/propensity/twin.ts";
 import { rewriteBigQueryReferences } from "../../src/runner/rewrite.ts";
 import { evaluateQuery, toPlain, type TableData } from "../../src/validate/evaluate.ts";
-import { scalar, type Column } from "../../src/validate/types.ts";
-import { encodeValue } from "../../src/validate/values.ts";
+import { scalar } from "../../src/validate/types.ts";
 import { ZetaSql } from "../../src/validate/zetasql.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { CUTOFF as FIXTURE_CUTOFF, fixture } from "./fixture.ts";
+import { ACCOUNT_COLUMNS, CONSENT_COLUMNS, CUTOFF as FIXTURE_CUTOFF, fixture, orderColumns, zetaTable } from "./fixture.ts";
 
 const TARGET = propensityTarget("responds_to_campaign");
 const CAMPAIGN = targetCampaign(TARGET);
@@ -175,42 +174,20 @@ describe("ZetaSQL (BigQuery form)", () => {
   let server: ZetaSql;
   const tables = new Map<string, TableData>();
   const s = (kind: Parameters<typeof scalar>[0]) => scalar(kind);
-  const table = (columns: Column[], rows: object[]): TableData => ({
-    columns,
-    rows: rows.map((row) => columns.map((c) => encodeValue(c.type.kind === "NUMERIC" ? Number((row as Row)[c.name]).toFixed(2) : (row as Row)[c.name], c.type))),
-  });
   beforeAll(async () => {
     server = await ZetaSql.start();
     tables.set(
       "slice-demo.intermediate.int_customer_orders",
-      table(
-        [
-          { name: "customer_id", type: s("STRING") },
-          { name: "order_date", type: s("DATE") },
-          { name: "total_eur", type: s("NUMERIC") },
-          { name: "channel", type: s("STRING") },
-          { name: "fulfilment", type: s("STRING") },
-          { name: "order_local_weekday", type: s("INT64") },
-        ],
-        orders,
-      ),
+      zetaTable(orderColumns(), orders),
     );
-    tables.set("slice-demo.intermediate.int_customer_accounts", table([{ name: "customer_id", type: s("STRING") }, { name: "person_customer_id", type: s("STRING") }], customers.map((id) => ({ customer_id: id, person_customer_id: id }))));
+    tables.set("slice-demo.intermediate.int_customer_accounts", zetaTable(ACCOUNT_COLUMNS, customers.map((id) => ({ customer_id: id, person_customer_id: id }))));
     tables.set(
       "slice-demo.staging.stg_crm__consent_events",
-      table(
-        [
-          { name: "customer_id", type: s("STRING") },
-          { name: "purpose", type: s("STRING") },
-          { name: "granted", type: s("BOOL") },
-          { name: "occurred_at", type: s("TIMESTAMP") },
-        ],
-        consents,
-      ),
+      zetaTable(CONSENT_COLUMNS, consents),
     );
     tables.set(
       "slice-demo.activation.audience_membership_history",
-      table(
+      zetaTable(
         [
           { name: "snapshot_date", type: s("DATE") },
           { name: "audience_id", type: s("STRING") },

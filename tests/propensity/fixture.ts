@@ -2,6 +2,9 @@
 import { propensityTarget } from "../../macros/propensity.ts";
 import type { TwinConsentChange, TwinOrder } from "../../src/propensity/twin.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
+import type { TableData } from "../../src/validate/evaluate.ts";
+import { scalar, type Column } from "../../src/validate/types.ts";
+import { encodeValue } from "../../src/validate/values.ts";
 
 export const CUTOFF = "2026-06-30";
 export const target = propensityTarget("orders_next_30d");
@@ -63,3 +66,29 @@ export function windowOrders(orders: readonly TwinOrder[]): Map<string, number> 
   for (const o of orders) if (o.order_date > CUTOFF && o.order_date <= last) counts.set(o.customer_id, (counts.get(o.customer_id) ?? 0) + 1);
   return counts;
 }
+
+/** A table for the ZetaSQL reference evaluator; euros go in as 2-decimal strings, as a NUMERIC column holds them. */
+export function zetaTable(columns: Column[], rows: readonly object[]): TableData {
+  return {
+    columns,
+    rows: rows.map((row) => columns.map((c) => encodeValue(c.type.kind === "NUMERIC" ? Number((row as Record<string, unknown>)[c.name]).toFixed(2) : (row as Record<string, unknown>)[c.name], c.type))),
+  };
+}
+
+const column = (name: string, kind: Parameters<typeof scalar>[0]): Column => ({ name, type: scalar(kind) });
+
+/** The columns of int_customer_orders the propensity features read; the category target also joins by order_id. */
+export function orderColumns(withOrderId = false): Column[] {
+  return [
+    ...(withOrderId ? [column("order_id", "STRING")] : []),
+    column("customer_id", "STRING"),
+    column("order_date", "DATE"),
+    column("total_eur", "NUMERIC"),
+    column("channel", "STRING"),
+    column("fulfilment", "STRING"),
+    column("order_local_weekday", "INT64"),
+  ];
+}
+
+export const ACCOUNT_COLUMNS: Column[] = [column("customer_id", "STRING"), column("person_customer_id", "STRING")];
+export const CONSENT_COLUMNS: Column[] = [column("customer_id", "STRING"), column("purpose", "STRING"), column("granted", "BOOL"), column("occurred_at", "TIMESTAMP")];

@@ -11,12 +11,10 @@ import { fitLogistic } from "../../src/propensity/logistic.ts";
 import { twinFeatures, twinScores, type TwinConsentChange } from "../../src/propensity/twin.ts";
 import { rewriteBigQueryReferences } from "../../src/runner/rewrite.ts";
 import { evaluateQuery, toPlain, type TableData } from "../../src/validate/evaluate.ts";
-import { scalar, type Column } from "../../src/validate/types.ts";
-import { encodeValue } from "../../src/validate/values.ts";
 import { ZetaSql } from "../../src/validate/zetasql.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { CUTOFF, fixture, target, windowOrders } from "./fixture.ts";
+import { ACCOUNT_COLUMNS, CONSENT_COLUMNS, CUTOFF, fixture, orderColumns, target, windowOrders, zetaTable } from "./fixture.ts";
 
 const { orders, consents: personConsents } = fixture();
 // Every person has an account of the same id; e-after-window also has a second account whose e-mail consent
@@ -101,37 +99,14 @@ describe("ZetaSQL (BigQuery form)", () => {
   const tables = new Map<string, TableData>();
   beforeAll(async () => {
     server = await ZetaSql.start();
-    const table = (columns: Column[], rows: Record<string, unknown>[]): TableData => ({
-      columns,
-      rows: rows.map((row) => columns.map((c) => encodeValue(c.type.kind === "NUMERIC" ? Number(row[c.name]).toFixed(2) : row[c.name], c.type))),
-    });
-    const s = (kind: Parameters<typeof scalar>[0]) => scalar(kind);
     tables.set(
       "slice-demo.intermediate.int_customer_orders",
-      table(
-        [
-          { name: "customer_id", type: s("STRING") },
-          { name: "order_date", type: s("DATE") },
-          { name: "total_eur", type: s("NUMERIC") },
-          { name: "channel", type: s("STRING") },
-          { name: "fulfilment", type: s("STRING") },
-          { name: "order_local_weekday", type: s("INT64") },
-        ],
-        orders as unknown as Record<string, unknown>[],
-      ),
+      zetaTable(orderColumns(), orders as unknown as Record<string, unknown>[]),
     );
-    tables.set("slice-demo.intermediate.int_customer_accounts", table([{ name: "customer_id", type: s("STRING") }, { name: "person_customer_id", type: s("STRING") }], accounts));
+    tables.set("slice-demo.intermediate.int_customer_accounts", zetaTable(ACCOUNT_COLUMNS, accounts));
     tables.set(
       "slice-demo.staging.stg_crm__consent_events",
-      table(
-        [
-          { name: "customer_id", type: s("STRING") },
-          { name: "purpose", type: s("STRING") },
-          { name: "granted", type: s("BOOL") },
-          { name: "occurred_at", type: s("TIMESTAMP") },
-        ],
-        accountConsents as unknown as Record<string, unknown>[],
-      ),
+      zetaTable(CONSENT_COLUMNS, accountConsents as unknown as Record<string, unknown>[]),
     );
   }, 120_000);
   afterAll(async () => server?.stop());

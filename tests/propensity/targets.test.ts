@@ -33,12 +33,11 @@ import {
 } from "../../src/propensity/twin.ts";
 import { rewriteBigQueryReferences } from "../../src/runner/rewrite.ts";
 import { evaluateQuery, toPlain, type TableData } from "../../src/validate/evaluate.ts";
-import { scalar, type Column } from "../../src/validate/types.ts";
-import { encodeValue } from "../../src/validate/values.ts";
+import { scalar } from "../../src/validate/types.ts";
 import { ZetaSql } from "../../src/validate/zetasql.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { CUTOFF, fixture } from "./fixture.ts";
+import { ACCOUNT_COLUMNS, CONSENT_COLUMNS, CUTOFF, fixture, orderColumns, zetaTable } from "./fixture.ts";
 
 const NEW_CATEGORY = propensityTarget("buys_new_category_next_90d");
 const LOYALTY = propensityTarget("joins_loyalty_next_90d");
@@ -207,44 +206,21 @@ describe("ZetaSQL (BigQuery form)", () => {
   let server: ZetaSql;
   const tables = new Map<string, TableData>();
   const s = (kind: Parameters<typeof scalar>[0]) => scalar(kind);
-  const table = (columns: Column[], rows: object[]): TableData => ({
-    columns,
-    rows: rows.map((row) => columns.map((c) => encodeValue(c.type.kind === "NUMERIC" ? Number((row as Row)[c.name]).toFixed(2) : (row as Row)[c.name], c.type))),
-  });
   beforeAll(async () => {
     server = await ZetaSql.start();
     tables.set(
       "slice-demo.intermediate.int_customer_orders",
-      table(
-        [
-          { name: "order_id", type: s("STRING") },
-          { name: "customer_id", type: s("STRING") },
-          { name: "order_date", type: s("DATE") },
-          { name: "total_eur", type: s("NUMERIC") },
-          { name: "channel", type: s("STRING") },
-          { name: "fulfilment", type: s("STRING") },
-          { name: "order_local_weekday", type: s("INT64") },
-        ],
-        ordersWithIds,
-      ),
+      zetaTable(orderColumns(true), ordersWithIds),
     );
-    tables.set("slice-demo.staging.stg_pos__order_lines", table([{ name: "order_id", type: s("STRING") }, { name: "category", type: s("STRING") }], lines));
-    tables.set("slice-demo.intermediate.int_customer_accounts", table([{ name: "customer_id", type: s("STRING") }, { name: "person_customer_id", type: s("STRING") }], accounts));
+    tables.set("slice-demo.staging.stg_pos__order_lines", zetaTable([{ name: "order_id", type: s("STRING") }, { name: "category", type: s("STRING") }], lines));
+    tables.set("slice-demo.intermediate.int_customer_accounts", zetaTable(ACCOUNT_COLUMNS, accounts));
     tables.set(
       "slice-demo.staging.stg_crm__customers",
-      table([{ name: "customer_id", type: s("STRING") }, { name: "loyalty_member", type: s("BOOL") }, { name: "loyalty_joined_at", type: s("TIMESTAMP") }], customerRows),
+      zetaTable([{ name: "customer_id", type: s("STRING") }, { name: "loyalty_member", type: s("BOOL") }, { name: "loyalty_joined_at", type: s("TIMESTAMP") }], customerRows),
     );
     tables.set(
       "slice-demo.staging.stg_crm__consent_events",
-      table(
-        [
-          { name: "customer_id", type: s("STRING") },
-          { name: "purpose", type: s("STRING") },
-          { name: "granted", type: s("BOOL") },
-          { name: "occurred_at", type: s("TIMESTAMP") },
-        ],
-        consents,
-      ),
+      zetaTable(CONSENT_COLUMNS, consents),
     );
   }, 120_000);
   afterAll(async () => server?.stop());
