@@ -102,7 +102,12 @@ beforeAll(async () => {
   proxy = await startFaultProxy(bq.url);
   // The client takes its endpoint from the environment when it is made: this one goes through the proxy.
   process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
-  faulty = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION }));
+  // The client's own retries still run (retry-request's default count); only the wait between them is capped,
+  // since its exponential backoff (about 15 s per request that outlasts it) is idle time in a test.
+  faulty = new BigQueryActivationWarehouse(
+    { projectId: PROJECT, dataset: "activation", location: LOCATION },
+    new BigQuery({ projectId: PROJECT, location: LOCATION, retryOptions: { maxRetryDelay: 0.05 } }),
+  );
   process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
 
   await createRawDataset(direct, LOCATION);
