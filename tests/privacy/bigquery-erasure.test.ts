@@ -206,7 +206,11 @@ describe("erasure and access on BigQuery", () => {
     // the client retries it (jobs.query ran on BigQuery each time, but it only reads).
     const proxy = await startFaultProxy(bq.url);
     process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
-    const faulty = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION }));
+    // Only the wait between the client's retries is capped (its backoff is idle time here); the retries still run.
+    const faulty = new BigQueryActivationWarehouse(
+      { projectId: PROJECT, dataset: "activation", location: LOCATION },
+      new BigQuery({ projectId: PROJECT, location: LOCATION, retryOptions: { maxRetryDelay: 0.05 } }),
+    );
     process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
     try {
       const logStart = bq.log.length;
