@@ -15,6 +15,7 @@ exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
 exports.changedSinceWatermark = changedSinceWatermark;
+exports.writtenKeysDuplicates = writtenKeysDuplicates;
 exports.ENGINES = ["bigquery", "duckdb"];
 /** The engine the project is being compiled for. Defaults to BigQuery, the production target. */
 function engine() {
@@ -483,4 +484,24 @@ exports.cteMaterialized = cteMaterialized;
 function changedSinceWatermark(changedColumn, modelTable, watermarkColumn, target) {
     const d = dialectOr(target);
     return `(${changedColumn} > coalesce((select max(${watermarkColumn}) from ${modelTable}), ${d.dateLiteral("1900-01-01")}) or ${changedColumn} = ${d.asOfDate()})`;
+}
+/**
+ * The duplicated keys of an incremental table, looked up only for the keys this run wrote, against all rows:
+ * a run deletes and rewrites whole persons or orders, so only a written row can make a duplicate, and after
+ * a full build or --full-refresh every row is this run's and all are checked. `written` names where the
+ * written keys are read (by default the table's own rows stamped computed_as_of_date = the as-of date).
+ */
+function writtenKeysDuplicates(table, keys, written, target) {
+    var _a, _b;
+    const d = dialectOr(target);
+    const k = keys.join(", ");
+    const from = (_a = written === null || written === void 0 ? void 0 : written.from) !== null && _a !== void 0 ? _a : table;
+    const where = (_b = written === null || written === void 0 ? void 0 : written.where) !== null && _b !== void 0 ? _b : `computed_as_of_date = ${d.asOfDate()}`;
+    return `select ${k}, count(*) as rows_with_key
+from ${table}
+join (
+  select distinct ${k} from ${from} where ${where}
+) written_keys using (${k})
+group by ${k}
+having count(*) > 1`;
 }

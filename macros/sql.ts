@@ -576,3 +576,23 @@ export function changedSinceWatermark(changedColumn: string, modelTable: string,
   const d = dialectOr(target);
   return `(${changedColumn} > coalesce((select max(${watermarkColumn}) from ${modelTable}), ${d.dateLiteral("1900-01-01")}) or ${changedColumn} = ${d.asOfDate()})`;
 }
+
+/**
+ * The duplicated keys of an incremental table, looked up only for the keys this run wrote, against all rows:
+ * a run deletes and rewrites whole persons or orders, so only a written row can make a duplicate, and after
+ * a full build or --full-refresh every row is this run's and all are checked. `written` names where the
+ * written keys are read (by default the table's own rows stamped computed_as_of_date = the as-of date).
+ */
+export function writtenKeysDuplicates(table: string, keys: readonly string[], written?: { from: string; where: string }, target?: Dialect): string {
+  const d = dialectOr(target);
+  const k = keys.join(", ");
+  const from = written?.from ?? table;
+  const where = written?.where ?? `computed_as_of_date = ${d.asOfDate()}`;
+  return `select ${k}, count(*) as rows_with_key
+from ${table}
+join (
+  select distinct ${k} from ${from} where ${where}
+) written_keys using (${k})
+group by ${k}
+having count(*) > 1`;
+}
