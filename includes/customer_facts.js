@@ -5,6 +5,8 @@ exports.rankedShares = rankedShares;
 exports.reachableBy = reachableBy;
 exports.refreshDue = refreshDue;
 exports.keepsRecommendations = keepsRecommendations;
+exports.touchedPersons = touchedPersons;
+exports.deleteTouchedPersons = deleteTouchedPersons;
 /**
  * SQL shared by the per-person fact models and the profile.
  *
@@ -12,6 +14,8 @@ exports.keepsRecommendations = keepsRecommendations;
  *   folding everything after the top N into one label. int_customer_category_shares and
  *   int_customer_store_shares were near copies of this.
  * - `reachableBy`: the channels marketing may use now, one per marketing purpose of CONSENT_PURPOSES.
+ * - `touchedPersons` and `deleteTouchedPersons`: what an incremental per-person fact table recomputes, and
+ *   its pre-operation (the order facts, category and store shares and activity months share them).
  *
  * Compiled into includes/customer_facts.js (global `customer_facts` inside Dataform).
  */
@@ -114,4 +118,25 @@ function keepsRecommendations(incremental) {
     if (!asOf)
         return false;
     return !refreshDue(asOf, everyDays);
+}
+/**
+ * The persons whose orders int_customer_orders recomputed after `self`'s latest run, or in this run (it
+ * recomputes a person whose order set, orders or order lines changed); `orWhere` adds the model's own
+ * reason to recompute a person, a condition on the same orders.
+ */
+function touchedPersons(customerOrders, self, orWhere, target) {
+    const changed = (0, sql_1.changedSinceWatermark)("computed_as_of_date", self, "computed_as_of_date", target);
+    return `select customer_id from ${customerOrders}
+    where ${changed}${orWhere === undefined ? "" : `
+      or ${orWhere}`}`;
+}
+/**
+ * The incremental pre-operation of a per-person fact table: the touched persons' rows go, and persons left
+ * without orders (merged away, erased); the main query computes the touched persons. A run that fails after
+ * this delete writes no row with its date, so the next run's watermark still takes those persons.
+ */
+function deleteTouchedPersons(self, customerOrders, touched) {
+    return `delete from ${self}
+  where customer_id in (${touched})
+    or customer_id not in (select customer_id from ${customerOrders})`;
 }

@@ -5,10 +5,12 @@
  *   folding everything after the top N into one label. int_customer_category_shares and
  *   int_customer_store_shares were near copies of this.
  * - `reachableBy`: the channels marketing may use now, one per marketing purpose of CONSENT_PURPOSES.
+ * - `touchedPersons` and `deleteTouchedPersons`: what an incremental per-person fact table recomputes, and
+ *   its pre-operation (the order facts, category and store shares and activity months share them).
  *
  * Compiled into includes/customer_facts.js (global `customer_facts` inside Dataform).
  */
-import { dialectOr, type Dialect } from "./sql";
+import { changedSinceWatermark, dialectOr, type Dialect } from "./sql";
 import { CONSENT_PURPOSES } from "./raw_contract";
 
 export interface RankedSharesSpec {
@@ -136,4 +138,27 @@ export function keepsRecommendations(incremental: boolean): boolean {
   const asOf = vars.as_of_date;
   if (!asOf) return false;
   return !refreshDue(asOf, everyDays);
+}
+
+/**
+ * The persons whose orders int_customer_orders recomputed after `self`'s latest run, or in this run (it
+ * recomputes a person whose order set, orders or order lines changed); `orWhere` adds the model's own
+ * reason to recompute a person, a condition on the same orders.
+ */
+export function touchedPersons(customerOrders: string, self: string, orWhere?: string, target?: Dialect): string {
+  const changed = changedSinceWatermark("computed_as_of_date", self, "computed_as_of_date", target);
+  return `select customer_id from ${customerOrders}
+    where ${changed}${orWhere === undefined ? "" : `
+      or ${orWhere}`}`;
+}
+
+/**
+ * The incremental pre-operation of a per-person fact table: the touched persons' rows go, and persons left
+ * without orders (merged away, erased); the main query computes the touched persons. A run that fails after
+ * this delete writes no row with its date, so the next run's watermark still takes those persons.
+ */
+export function deleteTouchedPersons(self: string, customerOrders: string, touched: string): string {
+  return `delete from ${self}
+  where customer_id in (${touched})
+    or customer_id not in (select customer_id from ${customerOrders})`;
 }
