@@ -39,6 +39,7 @@ const KEYED: { table: string; keys: string[] }[] = [
   { table: "intermediate.int_customer_category_shares", keys: ["customer_id", "category"] },
   { table: "intermediate.int_customer_store_shares", keys: ["customer_id", "store_id"] },
   { table: "intermediate.int_customer_order_facts", keys: ["customer_id"] },
+  { table: "intermediate.int_customer_top_shares", keys: ["customer_id"] },
 ];
 
 describe("unique keys of incremental tables, checked for the keys this run wrote", () => {
