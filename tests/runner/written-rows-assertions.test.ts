@@ -39,6 +39,7 @@ const KEYED: { table: string; keys: string[] }[] = [
   { table: "intermediate.int_customer_category_shares", keys: ["customer_id", "category"] },
   { table: "intermediate.int_customer_store_shares", keys: ["customer_id", "store_id"] },
   { table: "intermediate.int_customer_order_facts", keys: ["customer_id"] },
+  { table: "intermediate.int_customer_consents", keys: ["customer_id", "purpose"] },
   { table: "intermediate.int_customer_top_shares", keys: ["customer_id"] },
 ];
 
@@ -97,5 +98,29 @@ describe("unique keys of the staged orders and lines, checked for what this run 
     const failed = await check("stg_pos__orders_written_keys_unique");
     expect(failed.status).toBe("assertion_failed");
     expect(Number(failed.failingRows?.[0]?.rows_with_key)).toBe(2);
+  }, 120_000);
+
+  it("a usable customer this run re-checked that repeats a usable customer's id fails stg_crm__customers_written_keys_unique", async () => {
+    expect((await check("stg_crm__customers_written_keys_unique")).status).toBe("succeeded");
+    await wh.run(`insert into staging.stg_crm__customers_checked
+      select * replace (version_rank + 10 as version_rank) from staging.stg_crm__customers_checked
+      where reject_reason is null order by customer_id limit 1`);
+    const failed = await check("stg_crm__customers_written_keys_unique");
+    expect(failed.status).toBe("assertion_failed");
+    expect(Number(failed.failingRows?.[0]?.rows_with_key)).toBe(2);
+  }, 120_000);
+});
+
+describe("row condition of int_customer_consents, on the rows this run wrote", () => {
+  it("fails on a written row with an unknown status, not on an older one", async () => {
+    const consents = "intermediate.int_customer_consents";
+    expect((await check("int_customer_consents_written_rows_valid")).status).toBe("succeeded");
+    const person = `(select min(customer_id) from ${consents})`;
+    await wh.run(`update ${consents} set consent_status = 'maybe' where customer_id = ${person} and purpose = 'profiling'`);
+    const failed = await check("int_customer_consents_written_rows_valid");
+    expect(failed.status).toBe("assertion_failed");
+    expect(failed.failingRows?.map((r) => r.consent_status)).toEqual(["maybe"]);
+    await wh.run(`update ${consents} set computed_as_of_date = computed_as_of_date - 1 where customer_id = ${person} and purpose = 'profiling'`);
+    expect((await check("int_customer_consents_written_rows_valid")).status).toBe("succeeded");
   }, 120_000);
 });
