@@ -1,13 +1,14 @@
 /**
- * `slice propensity fit|evaluate`: train the purchase-propensity model on the DuckDB warehouse, compare it with
- * its baselines on a later period, and (fit) store it in scores.propensity_models for the build to score with.
+ * `slice propensity fit|evaluate`: train the purchase-propensity model on the warehouse (the DuckDB file, or
+ * BigQuery with the warehouse flags every sync command takes), compare it with its baselines on a later period,
+ * and (fit) store it in scores.propensity_models for the build to score with.
  */
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { z } from "zod";
 import { PROPENSITY_TARGETS, propensityTarget } from "../../macros/propensity.ts";
-import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
+import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { backtest, DEFAULT_L2, fitPropensity, type BacktestResult } from "./train.ts";
+import { openPropensityWarehouse } from "./warehouse.ts";
 import type { ScoreEvaluation } from "./metrics.ts";
 
 export const propensityOptionsSchema = z.object({
@@ -18,7 +19,11 @@ export const propensityOptionsSchema = z.object({
     message: `--target must be one of ${PROPENSITY_TARGETS.map((t) => t.name).join(", ")} (macros/propensity.ts PROPENSITY_TARGETS)`,
   }),
   l2: z.coerce.number().min(0, "--l2 must be 0 or more"),
-  warehouse: z.string().min(1, "--warehouse needs a DuckDB file path"),
+  warehouse: z.string().min(1, "--warehouse needs a DuckDB file path").optional(),
+  warehouseConfig: z.string().optional(),
+  bigqueryProject: z.string().optional(),
+  bigqueryDataset: z.string().optional(),
+  bigqueryLocation: z.string().optional(),
   json: z.boolean().optional(),
 });
 
@@ -27,12 +32,13 @@ export type PropensityCommandOptions = z.infer<typeof propensityOptionsSchema>;
 export function registerPropensityCommand(program: Command): void {
   const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club, responding to a campaign): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
   const common = (sub: Command) =>
-    sub
-      .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD: the evaluation labels end here")
-      .option("--target <name>", "target from macros/propensity.ts", PROPENSITY_TARGETS[0].name)
-      .option("--l2 <lambda>", "L2 penalty on the standardised slopes", String(DEFAULT_L2))
-      .option("--warehouse <path>", "DuckDB warehouse file", DEFAULT_WAREHOUSE_PATH)
-      .option("--json", "print the whole result as JSON");
+    addWarehouseOptions(
+      sub
+        .requiredOption("--as-of-date <date>", "last day of data, YYYY-MM-DD: the evaluation labels end here")
+        .option("--target <name>", "target from macros/propensity.ts", PROPENSITY_TARGETS[0].name)
+        .option("--l2 <lambda>", "L2 penalty on the standardised slopes", String(DEFAULT_L2))
+        .option("--json", "print the whole result as JSON"),
+    );
   common(command.command("evaluate").description("Train on as-of − 2h, evaluate on as-of − h against the baselines; writes nothing")).action(async (raw) => {
     await runPropensityCommand("evaluate", parse(raw));
   });
@@ -48,23 +54,27 @@ function parse(raw: Record<string, unknown>): PropensityCommandOptions {
 }
 
 export async function runPropensityCommand(mode: "fit" | "evaluate", options: PropensityCommandOptions, print: (line: string) => void = console.log): Promise<BacktestResult> {
-  if (options.warehouse !== ":memory:" && !existsSync(options.warehouse)) {
-    throw new Error(`slice propensity: warehouse file ${options.warehouse} does not exist; build the warehouse first or pass --warehouse <path>.`);
-  }
-  const wh = await Warehouse.open(options.warehouse);
+  const opened = await openPropensityWarehouse(warehouseConfigFromFlags(options)).catch((error: Error) => {
+    throw new Error(`slice propensity: ${error.message}`, { cause: error });
+  });
+  const wh = opened.warehouse;
   try {
-    if (!(await wh.tableExists("staging", "stg_pos__orders"))) {
-      throw new Error(`slice propensity: the warehouse has no staging.stg_pos__orders yet; run slice build --vars as_of_date=${options.asOfDate} first.`);
+    if (!(await wh.tableExists("intermediate", "int_customer_orders"))) {
+      const build = wh.engine === "duckdb" ? `run slice build --vars as_of_date=${options.asOfDate} first` : "run the Dataform build first (Google Cloud Dataform or `dataform run`), or pass the right --bigquery-project";
+      throw new Error(`slice propensity: ${opened.description} has no intermediate.int_customer_orders yet, which the features read; ${build}.`);
     }
     const log = options.json ? undefined : print;
     const settings = { asOfDate: options.asOfDate, target: options.target, l2: options.l2, log };
-    const result = mode === "fit" ? (await fitPropensity(wh, settings)).backtest : await backtest(wh, settings);
+    const fitted = mode === "fit" ? await fitPropensity(wh, settings) : undefined;
+    const result = fitted?.backtest ?? (await backtest(wh, settings));
     if (options.json) print(JSON.stringify(result, null, 2));
     else for (const line of describeBacktest(result)) print(line);
-    if (mode === "fit" && !options.json) print("scores.propensity_models: model appended; the next slice build scores marts.customer_propensity with it.");
+    if (fitted && !options.json) {
+      print(`scores.propensity_models: model ${fitted.modelId} stored (a rerun on the same data finds it and adds no row); the next build scores marts.customer_propensity with it.`);
+    }
     return result;
   } finally {
-    await wh.close();
+    await opened.close();
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Trains and evaluates a propensity model on the DuckDB warehouse and stores it in scores.propensity_models.
+ * Trains and evaluates a propensity model on the warehouse (DuckDB, or BigQuery through the official client:
+ * ./warehouse.ts) and stores it in scores.propensity_models.
  *
  * Honest evaluation: with horizon h and as-of date A, the backtest trains on the features as of C = A − 2h with
  * labels from C+1 … C+h, and evaluates on the features as of E = A − h with labels from E+1 … A, which the
@@ -8,13 +9,17 @@
  * The model stored for scoring is then retrained on the latest complete window (features as of E, labels to A),
  * with the backtest's metrics beside it.
  */
-import { dialect } from "../../macros/sql.ts";
+import { createHash } from "node:crypto";
 import { summarySql } from "../../macros/scores_summary.ts";
 import {
   addDays,
   campaignCutoffDate,
   featuresSql,
   formatModelVars,
+  personConsentsRelation,
+  personLoyaltyRelation,
+  personOrderCategoriesRelation,
+  personOrdersRelation,
   PROPENSITY_TARGETS,
   propensityTarget,
   RFM_FEATURES,
@@ -25,14 +30,37 @@ import {
   type PropensityTarget,
 } from "../../macros/propensity.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
+import type { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { nullOf, type SqlParams, type SqlValue } from "../activation/ledger.ts";
+import type { LogicalType } from "../../macros/sql.ts";
 import { conditionalExpectedPurchases } from "../scores/bgnbd.ts";
 import { mbgnbdConditionalExpectedPurchases } from "../scores/mbgnbd.ts";
 import { fitFromWarehouse } from "../scores/fit.ts";
 
-/** The BG/NBD baseline reads the same person-level orders as the features (and as marts.customer_scores). */
-export const BGNBD_BASELINE_ORDERS_RELATION = "(SELECT customer_id, ordered_at, total_eur FROM intermediate.int_customer_orders)";
 import { fitLogistic, predictProbability, type LogisticModel } from "./logistic.ts";
 import { evaluateScores, type ScoreEvaluation } from "./metrics.ts";
+import { asPropensityWarehouse, type PropensityWarehouse } from "./warehouse.ts";
+
+/** What the propensity functions run on: the DuckDB warehouse, a BigQuery one, or either already adapted. */
+export type PropensitySource = Warehouse | BigQueryActivationWarehouse | PropensityWarehouse;
+
+/** The BG/NBD baseline reads the same person-level orders as the features (and as marts.customer_scores). */
+export function bgnbdBaselineOrdersRelation(wh: PropensityWarehouse): string {
+  return `(SELECT customer_id, ordered_at, total_eur FROM ${wh.table("intermediate", "int_customer_orders")})`;
+}
+
+/** The tables featuresSql reads, named as this warehouse names them (the defaults of macros/propensity.ts on DuckDB). */
+export function propensityRelations(wh: PropensityWarehouse): Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation"> {
+  const orders = wh.table("intermediate", "int_customer_orders");
+  const accounts = wh.table("intermediate", "int_customer_accounts");
+  return {
+    ordersRelation: personOrdersRelation(orders),
+    consentsRelation: personConsentsRelation(wh.table("staging", "stg_crm__consent_events"), accounts),
+    categoriesRelation: personOrderCategoriesRelation(orders, wh.table("staging", "stg_pos__order_lines")),
+    loyaltyRelation: personLoyaltyRelation(wh.table("staging", "stg_crm__customers"), accounts),
+    membershipRelation: wh.table("activation", "audience_membership_history"),
+  };
+}
 
 export interface LabelledSet {
   cutoffDate: string;
@@ -44,12 +72,13 @@ export interface LabelledSet {
 
 /** Features as of the cutoff with labels from the target's window after it, read column-wise. */
 export async function labelledSet(
-  wh: Warehouse,
+  source: PropensitySource,
   target: PropensityTarget,
   cutoffDate: string,
   relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation" | "campaignGroup"> = {},
 ): Promise<LabelledSet> {
-  const rows = await wh.query(`${featuresSql(dialect("duckdb"), { ...relations, cutoffDate, target })}\nORDER BY customer_id`);
+  const wh = asPropensityWarehouse(source);
+  const rows = await wh.query(`${featuresSql(wh.sql, { ...propensityRelations(wh), ...relations, cutoffDate, target })}\nORDER BY customer_id`);
   const columns: Record<string, Float64Array> = {};
   const names = targetFeatures(target);
   for (const name of names) columns[name] = new Float64Array(rows.length);
@@ -82,17 +111,19 @@ export function predictSet(model: LogisticModel, set: LabelledSet): Float64Array
  * MBG/NBD's from the same fit run, when it converged (mbgnbdScores, null otherwise).
  */
 export async function bgnbdBaselineScores(
-  wh: Warehouse,
+  source: PropensitySource,
   set: LabelledSet,
   horizonDays: number,
-  ordersRelation = BGNBD_BASELINE_ORDERS_RELATION,
+  ordersRelation?: string,
 ): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean }; mbgnbdScores: Float64Array | null }> {
+  const wh = asPropensityWarehouse(source);
+  ordersRelation ??= bgnbdBaselineOrdersRelation(wh);
   const fit = await fitFromWarehouse(wh, { asOfDate: set.cutoffDate, unit: "weeks", ordersRelation, write: false });
   if (!fit.bgnbd) throw new Error(`BG/NBD could not be fitted as of ${set.cutoffDate}: ${fit.messages.join(" ")}`);
   const params = fit.bgnbd;
   const mbgnbd = fit.mbgnbd?.converged ? fit.mbgnbd : null;
   const summary = await wh.query(
-    `SELECT customer_id, frequency, recency_days, age_days FROM (${summarySql(dialect("duckdb"), { ordersRelation, asOfDate: set.cutoffDate, unit: "weeks" })}) s`,
+    `SELECT customer_id, frequency, recency_days, age_days FROM (${summarySql(wh.sql, { ordersRelation, asOfDate: set.cutoffDate, unit: "weeks" })}) s`,
   );
   const expected = new Map<string, [number, number]>();
   const cache = new Map<string, [number, number]>();
@@ -165,7 +196,15 @@ export interface PropensityOptions {
 
 export const DEFAULT_L2 = 1;
 
-export async function backtest(wh: Warehouse, options: PropensityOptions): Promise<BacktestResult> {
+export async function backtest(source: PropensitySource, options: PropensityOptions): Promise<BacktestResult> {
+  return (await backtestWithScoringSet(asPropensityWarehouse(source), options)).result;
+}
+
+/**
+ * The backtest, and the labelled set the scoring model is trained on, which the backtest has read already: the
+ * evaluation set (features as of asOfDate − h, labels to asOfDate), or a campaign's treated members (both halves).
+ */
+async function backtestWithScoringSet(wh: PropensityWarehouse, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
   const log = options.log ?? (() => {});
   const target = propensityTarget(options.target ?? "orders_next_30d");
   if (target.kind === "campaign_response") return campaignBacktest(wh, target, options);
@@ -182,7 +221,7 @@ export async function backtest(wh: Warehouse, options: PropensityOptions): Promi
   const bgnbd = await bgnbdBaselineScores(wh, test, target.horizonDays);
   log(`BG/NBD baseline fitted as of ${evaluationCutoff}, ${elapsed(started)}`);
   const positives = train.labels.reduce((s, v) => s + v, 0);
-  return {
+  const result: BacktestResult = {
     target: target.name,
     trainCutoffDate: trainCutoff,
     evaluationCutoffDate: evaluationCutoff,
@@ -196,6 +235,7 @@ export async function backtest(wh: Warehouse, options: PropensityOptions): Promi
     mbgnbdBaseline: bgnbd.mbgnbdScores ? evaluateScores(bgnbd.mbgnbdScores, test.labels, false) : null,
     seconds: (performance.now() - started) / 1000,
   };
+  return { result, scoringSet: test };
 }
 
 /**
@@ -223,29 +263,31 @@ function subset(set: LabelledSet, keep: (i: number) => boolean): LabelledSet {
  * The frozen population a campaign_response target learns from, or an error that says how to get one: a build as
  * of the campaign's start or earlier (the audience snapshot), and a build as of its end or later (the labels).
  */
-export async function campaignSnapshot(wh: Warehouse, target: PropensityTarget, asOfDate: string): Promise<{ snapshotDate: string; treated: number; holdout: number }> {
+export async function campaignSnapshot(source: PropensitySource, target: PropensityTarget, asOfDate: string): Promise<{ snapshotDate: string; treated: number; holdout: number }> {
   const campaign = targetCampaign(target);
   const what = `slice propensity: ${target.name} learns from the campaign of audience ${campaign.audienceId} (${campaign.startDate} … ${campaign.endDate})`;
   const howTo = `build as of the campaign start first (slice build --vars=as_of_date=${campaignCutoffDate(target)}, which freezes its population in activation.audience_membership_history), then as of ${campaign.endDate} or later, and fit with --as-of-date ${campaign.endDate} or later`;
   if (asOfDate < campaign.endDate) throw new Error(`${what}, whose window is not over by --as-of-date ${asOfDate}: ${howTo}.`);
+  const wh = asPropensityWarehouse(source);
+  const history = wh.table("activation", "audience_membership_history");
   const snapshot = (await wh.tableExists("activation", "audience_membership_history"))
-    ? (await wh.query(`SELECT CAST(MAX(snapshot_date) AS VARCHAR) AS snapshot_date FROM activation.audience_membership_history WHERE snapshot_date <= DATE '${campaign.startDate}'`))[0]?.snapshot_date
+    ? (await wh.query(`SELECT ${wh.sql.cast("MAX(snapshot_date)", "string")} AS snapshot_date FROM ${history} WHERE snapshot_date <= ${wh.sql.dateLiteral(campaign.startDate)}`))[0]?.snapshot_date
     : null;
   if (!snapshot) throw new Error(`${what}, and the warehouse has no frozen campaign history (no audience snapshot on or before ${campaign.startDate}): ${howTo}.`);
   const [counts] = await wh.query(
-    `SELECT COUNT(*) FILTER (WHERE NOT is_holdout)::INTEGER AS treated, COUNT(*) FILTER (WHERE is_holdout)::INTEGER AS holdout
-     FROM activation.audience_membership_history WHERE snapshot_date = DATE '${snapshot}' AND audience_id = ?`,
-    [campaign.audienceId],
+    `SELECT SUM(CASE WHEN NOT is_holdout THEN 1 ELSE 0 END) AS treated, SUM(CASE WHEN is_holdout THEN 1 ELSE 0 END) AS holdout
+     FROM ${history} WHERE snapshot_date = ${wh.sql.dateLiteral(String(snapshot))} AND audience_id = $audience_id`,
+    { audience_id: campaign.audienceId },
   );
   if (Number(counts.treated) === 0) throw new Error(`${what}, and its population frozen on ${snapshot} holds no treated member: there is nothing to learn from.`);
-  const [latest] = await wh.query("SELECT CAST(MAX(order_date) AS VARCHAR) AS last_order FROM intermediate.int_customer_orders");
+  const [latest] = await wh.query(`SELECT ${wh.sql.cast("MAX(order_date)", "string")} AS last_order FROM ${wh.table("intermediate", "int_customer_orders")}`);
   if (!latest?.last_order || String(latest.last_order) < campaign.endDate) {
     throw new Error(`${what}, and the warehouse's orders end ${latest?.last_order ?? "nowhere"}, before the window does: ${howTo}.`);
   }
   return { snapshotDate: String(snapshot), treated: Number(counts.treated), holdout: Number(counts.holdout) };
 }
 
-async function campaignBacktest(wh: Warehouse, target: PropensityTarget, options: PropensityOptions): Promise<BacktestResult> {
+async function campaignBacktest(wh: PropensityWarehouse, target: PropensityTarget, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
   const log = options.log ?? (() => {});
   const l2 = options.l2 ?? DEFAULT_L2;
   const started = performance.now();
@@ -276,7 +318,7 @@ async function campaignBacktest(wh: Warehouse, target: PropensityTarget, options
     const hr = h.length === 0 ? 0 : h.reduce((s, i) => s + holdout.labels[i], 0) / h.length;
     return { band: b, treated: t.length, treatedRate: tr, holdout: h.length, holdoutRate: hr, uplift: tr - hr };
   });
-  return {
+  const result: BacktestResult = {
     target: target.name,
     trainCutoffDate: cutoff,
     evaluationCutoffDate: cutoff,
@@ -303,6 +345,7 @@ async function campaignBacktest(wh: Warehouse, target: PropensityTarget, options
     },
     seconds: (performance.now() - started) / 1000,
   };
+  return { result, scoringSet: treated };
 }
 
 export interface PropensityFitResult {
@@ -313,80 +356,121 @@ export interface PropensityFitResult {
   fittedAt: string;
 }
 
-export const PROPENSITY_MODELS_DDL = `CREATE SCHEMA IF NOT EXISTS scores;
-CREATE TABLE IF NOT EXISTS scores.propensity_models (
-  target VARCHAR NOT NULL,
-  cutoff_date DATE NOT NULL,
-  label_end_date DATE NOT NULL,
-  feature_names_json VARCHAR NOT NULL,
-  intercept DOUBLE NOT NULL,
-  coefficients_json VARCHAR NOT NULL,
-  means_json VARCHAR NOT NULL,
-  sds_json VARCHAR NOT NULL,
-  l2 DOUBLE NOT NULL,
-  converged BOOLEAN NOT NULL,
-  training_customers BIGINT NOT NULL,
-  backtest_auc DOUBLE,
-  backtest_top_decile_lift DOUBLE,
-  backtest_calibration_error DOUBLE,
-  rfm_baseline_auc DOUBLE,
-  bgnbd_baseline_auc DOUBLE,
-  backtest_json VARCHAR,
-  fitted_at TIMESTAMP NOT NULL
-)`;
+/** The columns of scores.propensity_models in order, with their types (the table is created by the first fit). */
+export const PROPENSITY_MODEL_COLUMNS: readonly { name: string; type: LogicalType; notNull: boolean }[] = [
+  { name: "target", type: "string", notNull: true },
+  { name: "cutoff_date", type: "date", notNull: true },
+  { name: "label_end_date", type: "date", notNull: true },
+  { name: "feature_names_json", type: "string", notNull: true },
+  { name: "intercept", type: "float64", notNull: true },
+  { name: "coefficients_json", type: "string", notNull: true },
+  { name: "means_json", type: "string", notNull: true },
+  { name: "sds_json", type: "string", notNull: true },
+  { name: "l2", type: "float64", notNull: true },
+  { name: "converged", type: "bool", notNull: true },
+  { name: "training_customers", type: "int64", notNull: true },
+  { name: "backtest_auc", type: "float64", notNull: false },
+  { name: "backtest_top_decile_lift", type: "float64", notNull: false },
+  { name: "backtest_calibration_error", type: "float64", notNull: false },
+  { name: "rfm_baseline_auc", type: "float64", notNull: false },
+  { name: "bgnbd_baseline_auc", type: "float64", notNull: false },
+  { name: "backtest_json", type: "string", notNull: false },
+  { name: "fitted_at", type: "timestamp", notNull: true },
+  // Added after the first version: a DuckDB file fitted before has it added (null in its older rows).
+  { name: "model_id", type: "string", notNull: false },
+];
 
-/** Backtest, then train the scoring model on the latest complete window and append it to scores.propensity_models. */
-export async function fitPropensity(wh: Warehouse, options: PropensityOptions & { write?: boolean }): Promise<PropensityFitResult> {
+/** CREATE SCHEMA / TABLE IF NOT EXISTS for scores.propensity_models on this warehouse; each statement is idempotent. */
+export function propensityModelsDdl(wh: PropensityWarehouse): string[] {
+  const table = wh.table("scores", "propensity_models");
+  const columns = PROPENSITY_MODEL_COLUMNS.map((c) => `  ${c.name} ${wh.sql.typeName(c.type)}${c.notNull ? " NOT NULL" : ""}`).join(",\n");
+  const statements = [`CREATE SCHEMA IF NOT EXISTS ${table.replace(/\.propensity_models(`?)$/, "$1")}`, `CREATE TABLE IF NOT EXISTS ${table} (\n${columns}\n)`];
+  if (wh.engine === "duckdb") statements.push(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS model_id ${wh.sql.typeName("string")}`);
+  return statements;
+}
+
+/**
+ * The model's version: a hash of what scores with it and where it came from (target, cutoff and label end dates,
+ * λ, features, intercept, coefficients, means, sds), not of when it was fitted. The same data fit again gives the
+ * same doubles (the rows are read in customer_id order), so a rerun after a lost answer finds its row.
+ */
+export function propensityModelId(target: string, cutoffDate: string, labelEndDate: string, l2: number, model: LogisticModel): string {
+  const identity = [target, cutoffDate, labelEndDate, l2, model.featureNames, model.intercept, model.coefficients, model.means, model.sds];
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 32);
+}
+
+/** The model's row in one statement that inserts it only when no row of the same model_id is there: one job, idempotent. */
+export function insertModelStatement(wh: PropensityWarehouse, values: Record<string, SqlValue>): { sql: string; params: SqlParams } {
+  const table = wh.table("scores", "propensity_models");
+  const expressions = PROPENSITY_MODEL_COLUMNS.map((c) => (c.type === "string" || c.type === "bool" ? `$${c.name}` : `CAST($${c.name} AS ${wh.sql.typeName(c.type)})`));
+  return {
+    sql:
+      `INSERT INTO ${table} (${PROPENSITY_MODEL_COLUMNS.map((c) => c.name).join(", ")})\n` +
+      `SELECT ${expressions.join(", ")}\nFROM (SELECT 1 AS one) single_row\n` +
+      `WHERE NOT EXISTS (SELECT 1 FROM ${table} stored WHERE stored.model_id = $model_id)`,
+    params: values,
+  };
+}
+
+/** A number, or a typed NULL (BigQuery cannot bind a bare NULL) that the statement casts to FLOAT64. */
+function numberOrNull(value: number | null | undefined): SqlValue {
+  return value === null || value === undefined || !Number.isFinite(value) ? nullOf("int64") : value;
+}
+
+/** Backtest, then train the scoring model on the latest complete window and store it in scores.propensity_models (once per model_id). */
+export async function fitPropensity(source: PropensitySource, options: PropensityOptions & { write?: boolean }): Promise<PropensityFitResult & { modelId: string }> {
+  const wh = asPropensityWarehouse(source);
   const target = propensityTarget(options.target ?? "orders_next_30d");
   const l2 = options.l2 ?? DEFAULT_L2;
-  const result = await backtest(wh, options);
-  // A campaign's model learns from all its treated members (both halves of the backtest).
-  const cutoffDate = target.kind === "campaign_response" ? campaignCutoffDate(target) : addDays(options.asOfDate, -target.horizonDays);
-  const set = await labelledSet(wh, target, cutoffDate);
+  // Trained on the set the backtest evaluated on; a campaign's on all its treated members (both halves).
+  const { result, scoringSet: set } = await backtestWithScoringSet(wh, options);
+  const cutoffDate = set.cutoffDate;
+  const labelEndDate = target.kind === "campaign_response" ? result.labelEndDate : options.asOfDate;
   const model = trainOn(set, targetFeatures(target), l2);
   const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
+  const modelId = propensityModelId(target.name, cutoffDate, labelEndDate, l2, model);
   if (options.write !== false) {
-    for (const statement of PROPENSITY_MODELS_DDL.split(";\n")) await wh.run(statement);
+    for (const statement of propensityModelsDdl(wh)) await wh.run(statement);
     const { deciles: _modelDeciles, ...summary } = result.model;
     void _modelDeciles;
-    await wh.query(
-      `INSERT INTO scores.propensity_models VALUES (?, CAST(? AS DATE), CAST(? AS DATE), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP))`,
-      [
-        target.name,
-        cutoffDate,
-        target.kind === "campaign_response" ? result.labelEndDate : options.asOfDate,
-        JSON.stringify(model.featureNames),
-        model.intercept,
-        JSON.stringify(model.coefficients),
-        JSON.stringify(model.means),
-        JSON.stringify(model.sds),
-        l2,
-        model.converged,
-        set.labels.length,
-        summary.auc,
-        summary.topDecileLift,
-        summary.calibrationError,
-        result.rfmBaseline.auc,
-        result.bgnbdBaseline.auc,
-        JSON.stringify(result),
-        fittedAt,
-      ],
-    );
+    const insert = insertModelStatement(wh, {
+      target: target.name,
+      cutoff_date: cutoffDate,
+      label_end_date: labelEndDate,
+      feature_names_json: JSON.stringify(model.featureNames),
+      intercept: model.intercept,
+      coefficients_json: JSON.stringify(model.coefficients),
+      means_json: JSON.stringify(model.means),
+      sds_json: JSON.stringify(model.sds),
+      l2,
+      converged: model.converged,
+      training_customers: set.labels.length,
+      backtest_auc: numberOrNull(summary.auc),
+      backtest_top_decile_lift: numberOrNull(summary.topDecileLift),
+      backtest_calibration_error: numberOrNull(summary.calibrationError),
+      rfm_baseline_auc: numberOrNull(result.rfmBaseline.auc),
+      bgnbd_baseline_auc: numberOrNull(result.bgnbdBaseline.auc),
+      backtest_json: JSON.stringify(result),
+      fitted_at: fittedAt,
+      model_id: modelId,
+    });
+    await wh.run(insert.sql, insert.params);
   }
-  return { backtest: result, model, cutoffDate, fittedAt };
+  return { backtest: result, model, cutoffDate, fittedAt, modelId };
 }
 
 /**
  * The latest converged model of each target (PROPENSITY_TARGETS order) as the build var propensity_model
  * (formatModelVars); absent without any. A stored target that is no longer declared is left out.
  */
-export async function propensityVarsForBuild(wh: Warehouse): Promise<Record<string, string>> {
+export async function propensityVarsForBuild(source: PropensitySource): Promise<Record<string, string>> {
+  const wh = asPropensityWarehouse(source);
   if (!(await wh.tableExists("scores", "propensity_models"))) return {};
   const models: PropensityCoefficients[] = [];
   for (const target of PROPENSITY_TARGETS) {
     const [row] = await wh.query(
-      "SELECT target, feature_names_json, intercept, coefficients_json, means_json, sds_json FROM scores.propensity_models WHERE target = ? AND converged ORDER BY fitted_at DESC LIMIT 1",
-      [target.name],
+      `SELECT target, feature_names_json, intercept, coefficients_json, means_json, sds_json FROM ${wh.table("scores", "propensity_models")} WHERE target = $target AND converged ORDER BY fitted_at DESC LIMIT 1`,
+      { target: target.name },
     );
     if (!row) continue;
     models.push({

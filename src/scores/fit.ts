@@ -8,9 +8,9 @@
  * & Lee 2005). When the data are too thin or a fit does not converge, the result says so, the rows are written
  * with converged = false, and a documented fallback rule (docs/scores.md) is returned for scoring instead.
  */
-import { dialect } from "../../macros/sql.ts";
+import { type Dialect, dialect } from "../../macros/sql.ts";
 import { defaultFallbackRule, unitDays, type ChurnModel, type FallbackRule, type TimeUnit } from "../../macros/scores.ts";
-import type { Warehouse } from "../warehouse/duckdb.ts";
+import type { Row, Warehouse } from "../warehouse/duckdb.ts";
 import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit, type BgNbdParams, type FrequencyRecencyGroup } from "./bgnbd.ts";
 import { mbgnbdConditionalExpectedPurchases } from "./mbgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit, type SpendGroup } from "./gammagamma.ts";
@@ -87,8 +87,21 @@ function isIsoDate(value: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`));
 }
 
+/**
+ * A warehouse the fit only reads (write: false), with the dialect its summary SQL must be written in: how
+ * `slice propensity` fits its BG/NBD baseline on BigQuery (src/propensity/warehouse.ts).
+ */
+export interface FitReader {
+  readonly sql: Dialect;
+  query<T extends Row = Row>(sql: string): Promise<T[]>;
+}
+
+function isFitReader(wh: Warehouse | FitReader): wh is FitReader {
+  return "sql" in wh && typeof (wh as FitReader).sql?.typeName === "function";
+}
+
 /** Fits both models on the warehouse's orders; see the module comment. */
-export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
+export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
   const log = options.log ?? (() => {});
   const unit = options.unit ?? "weeks";
   const perUnit = unitDays(unit);
@@ -108,14 +121,15 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
     unit,
     holdoutEndDate: calibrationEnd !== null ? options.asOfDate : undefined,
   };
-  const duck = dialect("duckdb");
+  if (isFitReader(wh) && options.write !== false) throw new Error("scores.model_fits is written on the DuckDB warehouse only; read-only fits pass write: false.");
+  const summaryDialect = isFitReader(wh) ? wh.sql : dialect("duckdb");
   const messages: string[] = [];
 
   let started = performance.now();
   type FrequencyRow = { frequency: number | string; recency_days: number | string; age_days: number | string; customers: number | string; holdout_purchases: number | string };
   let frequencyRows: FrequencyRow[];
   try {
-    frequencyRows = await wh.query<FrequencyRow>(groupedFrequencyRecencySql(duck, summaryOptions));
+    frequencyRows = await wh.query<FrequencyRow>(groupedFrequencyRecencySql(summaryDialect, summaryOptions));
   } catch (error) {
     throw new Error(
       `reading orders from ${ordersRelation} failed (it needs customer_id, ordered_at and total_eur; set --orders-relation): ${(error as Error).message}`, { cause: error },
@@ -134,7 +148,7 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
 
   started = performance.now();
   const spendRows = await wh.query<{ frequency: number | string; repeat_spend_eur: number | string; customers: number | string }>(
-    groupedSpendSql(duck, summaryOptions),
+    groupedSpendSql(summaryDialect, summaryOptions),
   );
   const spendGroups: SpendGroup[] = spendRows.map((row) => ({
     frequency: Number(row.frequency),
@@ -227,7 +241,7 @@ export async function fitFromWarehouse(wh: Warehouse, options: FitFromWarehouseO
   };
   if (options.write !== false) {
     started = performance.now();
-    await writeModelFits(wh, result, spendGroups.reduce((s, g) => s + g.customers, 0));
+    if (!isFitReader(wh)) await writeModelFits(wh, result, spendGroups.reduce((s, g) => s + g.customers, 0));
     log(`scores.model_fits: 3 rows written, ${seconds(started)}`);
   }
   return result;

@@ -74,6 +74,22 @@ describe("fitPropensity", () => {
     expect(vars.propensity_model).not.toMatch(/[,=]/);
   }, 120_000);
 
+  it("a table from before model_id gets the column; a second fit of the same data adds no row", async () => {
+    // The row of the test above stays, as an older file's rows do, without a model_id.
+    await wh.run("ALTER TABLE scores.propensity_models DROP COLUMN model_id");
+    const count = async () => Number((await wh.query("SELECT COUNT(*) AS n FROM scores.propensity_models"))[0].n);
+    const before = await count();
+    const first = await fitPropensity(wh, { asOfDate: AS_OF });
+    const second = await fitPropensity(wh, { asOfDate: AS_OF });
+    expect(second.modelId).toBe(first.modelId);
+    expect(await count()).toBe(before + 1);
+    const stored = await wh.query("SELECT model_id FROM scores.propensity_models WHERE model_id IS NOT NULL");
+    expect(stored).toEqual([{ model_id: first.modelId }]);
+    // Another λ is another model.
+    expect((await fitPropensity(wh, { asOfDate: AS_OF, l2: 2 })).modelId).not.toBe(first.modelId);
+    expect(await count()).toBe(before + 2);
+  }, 120_000);
+
   it("the command refuses a warehouse file that does not exist (instead of creating an empty one)", async () => {
     await expect(runPropensityCommand("evaluate", { asOfDate: AS_OF, target: "orders_next_30d", l2: 1, warehouse: "/nonexistent/w.duckdb" })).rejects.toThrow(/does not exist/);
   });

@@ -1,0 +1,95 @@
+/**
+ * Where `slice propensity` reads features and labels and stores its models: the DuckDB file or BigQuery through
+ * the official client (src/activation/bigquery.ts), behind one narrow interface. Statements use `$name`
+ * parameters on both engines; what differs in SQL comes from the macro dialect (`sql`) and `table`.
+ *
+ * On BigQuery every schema of the project is a dataset of the same project (Dataform's schema = dataset), so
+ * `intermediate.int_customer_orders` is `project.intermediate.int_customer_orders`; the activation tables are in
+ * the dataset the warehouse settings name (default activation).
+ */
+import { type Dialect, dialect } from "../../macros/sql.ts";
+import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { asActivationWarehouse, type ActivationWarehouse, type SqlParams } from "../activation/ledger.ts";
+import { describeWarehouse, type WarehouseConfig } from "../warehouse/config.ts";
+import { Warehouse, type Row } from "../warehouse/duckdb.ts";
+import { requireDuckDbFile } from "../warehouse/open.ts";
+
+export interface PropensityWarehouse {
+  readonly engine: "duckdb" | "bigquery";
+  /** The macro dialect the feature, summary and model SQL is written in. */
+  readonly sql: Dialect;
+  /** A table as statements name it: intermediate.x on DuckDB, `project.intermediate.x` on BigQuery. */
+  table(schema: string, name: string): string;
+  query<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  run(sql: string, params?: SqlParams): Promise<void>;
+  tableExists(schema: string, name: string): Promise<boolean>;
+}
+
+class ActivationBackedPropensityWarehouse implements PropensityWarehouse {
+  readonly sql: Dialect;
+
+  constructor(
+    private readonly inner: ActivationWarehouse,
+    private readonly activationDataset: string,
+    private readonly exists: (schema: string, name: string) => Promise<boolean>,
+  ) {
+    this.sql = dialect(inner.dialect.engine);
+  }
+
+  get engine() {
+    return this.inner.dialect.engine;
+  }
+
+  table(schema: string, name: string): string {
+    return this.inner.dialect.sourceTable(schema === "activation" ? this.activationDataset : schema, name);
+  }
+
+  query<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]> {
+    return this.inner.runQuery<T>(sql, params);
+  }
+
+  run(sql: string, params?: SqlParams): Promise<void> {
+    return this.inner.run(sql, params);
+  }
+
+  tableExists(schema: string, name: string): Promise<boolean> {
+    return this.exists(schema === "activation" ? this.activationDataset : schema, name);
+  }
+}
+
+const duckDbAdapters = new WeakMap<Warehouse, PropensityWarehouse>();
+
+/** The DuckDB warehouse, or a BigQuery activation warehouse (its project, location and activation dataset), as a propensity warehouse. */
+export function asPropensityWarehouse(wh: Warehouse | BigQueryActivationWarehouse | PropensityWarehouse): PropensityWarehouse {
+  if (wh instanceof Warehouse) {
+    let adapter = duckDbAdapters.get(wh);
+    if (!adapter) {
+      adapter = new ActivationBackedPropensityWarehouse(asActivationWarehouse(wh), "activation", (schema, name) => wh.tableExists(schema, name));
+      duckDbAdapters.set(wh, adapter);
+    }
+    return adapter;
+  }
+  if (wh instanceof BigQueryActivationWarehouse) {
+    const location = wh.settings.location;
+    return new ActivationBackedPropensityWarehouse(wh, wh.settings.dataset, async (dataset, name) => {
+      const [exists] = await wh.client.dataset(dataset, location ? { location } : {}).table(name).exists();
+      return exists;
+    });
+  }
+  return wh;
+}
+
+export interface OpenedPropensityWarehouse {
+  warehouse: PropensityWarehouse;
+  description: string;
+  close(): Promise<void>;
+}
+
+/** Opens the configured warehouse (flags or file: src/warehouse/config.ts). */
+export async function openPropensityWarehouse(config: WarehouseConfig): Promise<OpenedPropensityWarehouse> {
+  const description = describeWarehouse(config);
+  if (config.engine === "bigquery") return { warehouse: asPropensityWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
+  requireDuckDbFile(config.path);
+  const wh = await Warehouse.open(config.path);
+  return { warehouse: asPropensityWarehouse(wh), description, close: () => wh.close() };
+}
