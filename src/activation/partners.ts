@@ -22,6 +22,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { HASHED_IDENTIFIER_COLUMNS, type HashedIdentifierColumn } from "../../macros/activation_state.ts";
+import { AUDIENCES, type LookalikeSpec } from "../../macros/audiences.ts";
 
 /** The hashed identifiers of activation.audience_members, in the stable order every export uses (one list, in macros/). */
 export { HASHED_IDENTIFIER_COLUMNS };
@@ -80,8 +81,43 @@ export const metaPartnerSchema = z
   .object({
     id: partnerId,
     kind: z.literal("meta"),
+    /**
+     * Seed audiences whose lookalikes (declared in macros/audiences.ts) the scheduled sync creates after each good
+     * sync of the seed (`slice daily --sync meta:<seed>`), each once: a lookalike already recorded is kept.
+     */
+    lookalikes: z.array(z.string()).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((partner, ctx) => {
+    partner.lookalikes.forEach((audienceId, index) => {
+      const problem = lookalikeSeedProblem(partner.id, audienceId);
+      if (problem) ctx.addIssue({ code: "custom", path: ["lookalikes", index], message: problem });
+    });
+    if (new Set(partner.lookalikes).size !== partner.lookalikes.length) ctx.addIssue({ code: "custom", path: ["lookalikes"], message: "lists a seed twice; list each seed once" });
+  });
+
+/** Why a Meta partner cannot make lookalikes of this seed (with the fix), or undefined when it can. */
+function lookalikeSeedProblem(partnerId: string, audienceId: string): string | undefined {
+  const audience = AUDIENCES.find((candidate) => candidate.id === audienceId);
+  if (!audience) return `"${audienceId}" is not an audience of macros/audiences.ts. Fix: list the id of a seed audience, e.g. champions_lookalike_seed`;
+  if ((audience.lookalikes ?? []).length === 0) {
+    return `audience ${audienceId} declares no lookalikes. Fix: add lookalikes: [{ country: "FI", ratio: 0.01 }] to it in macros/audiences.ts, or remove it from this list`;
+  }
+  if (!audience.destinations.includes(partnerId)) {
+    return `audience ${audienceId} is not sent to ${partnerId} (destinations: ${audience.destinations.join(", ")}), so there is no seed to make lookalikes of. Fix: add "${partnerId}" to its destinations in macros/audiences.ts, or remove it from this list`;
+  }
+  return undefined;
+}
+
+/**
+ * The lookalikes a scheduled sync of this seed to this Meta destination creates: those macros/audiences.ts declares
+ * for it when the partner lists the seed under lookalikes; none otherwise (also when the destination is no partner).
+ */
+export function scheduledLookalikes(partners: readonly PartnerSettings[], destination: string, audienceId: string): LookalikeSpec[] {
+  const partner = partners.find((candidate) => candidate.id === destination);
+  if (partner?.kind !== "meta" || !partner.lookalikes.includes(audienceId)) return [];
+  return AUDIENCES.find((audience) => audience.id === audienceId)?.lookalikes ?? [];
+}
 
 export const partnerSchema = z.discriminatedUnion("kind", [s3PartnerSchema, metaPartnerSchema]);
 
@@ -118,6 +154,7 @@ const FIELD_FIXES: Record<string, string> = {
   format: "set format to csv_gzip or ndjson_gzip",
   columns: `list hashed identifier columns only: ${HASHED_IDENTIFIER_COLUMNS.join(", ")}`,
   rowsPerPart: "set rowsPerPart to a whole number of rows per file, e.g. 1000000",
+  lookalikes: "list seed audience ids of macros/audiences.ts that declare lookalikes, e.g. lookalikes: [champions_lookalike_seed]",
   partners: "the file must hold `partners:` followed by a list of partner entries",
 };
 

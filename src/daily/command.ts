@@ -4,7 +4,7 @@
 import { wholeNumber } from "../cli-options.ts";
 import type { Command } from "commander";
 import { metaConfigFromEnv } from "../activation/meta/config.ts";
-import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners } from "../activation/partners.ts";
+import { DEFAULT_PARTNERS_FILE, findS3Partner, loadPartners, scheduledLookalikes } from "../activation/partners.ts";
 import { progressPrinter } from "../runner/progress.ts";
 import { DEFAULT_WAREHOUSE_PATH, Warehouse } from "../warehouse/duckdb.ts";
 import type { BuildRecord } from "../activation/build-record.ts";
@@ -16,10 +16,16 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** `meta:<audience>` or `s3:<audience>:<partner>`. */
+/**
+ * `meta:<audience>` or `s3:<audience>:<partner>`. A Meta seed listed under the meta partner's lookalikes in the
+ * partners file also gets the lookalikes macros/audiences.ts declares for it, created after its sync.
+ */
 export function parseSyncSpec(spec: string, partnersFile = DEFAULT_PARTNERS_FILE): SyncJob {
   const [kind, audienceId, partnerId, ...rest] = spec.split(":");
-  if (kind === "meta" && audienceId && partnerId === undefined) return { kind: "meta", audienceId, config: metaConfigFromEnv() };
+  if (kind === "meta" && audienceId && partnerId === undefined) {
+    const lookalikes = scheduledLookalikes(loadPartners(partnersFile), "meta", audienceId);
+    return { kind: "meta", audienceId, config: metaConfigFromEnv(), ...(lookalikes.length > 0 ? { lookalikes } : {}) };
+  }
   if (kind === "s3" && audienceId && partnerId && rest.length === 0) {
     return { kind: "s3", audienceId, partner: findS3Partner(loadPartners(partnersFile), partnerId, partnersFile) };
   }
@@ -36,9 +42,15 @@ export function describeSync(outcome: SyncOutcome): string {
   const what = `${outcome.job.kind} ${outcome.job.audienceId} -> ${outcome.job.destination}`;
   if (outcome.status === "succeeded") {
     const held = Object.entries(outcome.suppressed ?? {}).map(([reason, n]) => `${n} ${reason}`);
-    return `sync ${what}: succeeded (+${outcome.rowsAdded ?? 0} -${outcome.rowsRemoved ?? 0}${held.length > 0 ? `; held back at send time: ${held.join(", ")}` : ""}), ledger ${outcome.syncId}`;
+    return `sync ${what}: succeeded (+${outcome.rowsAdded ?? 0} -${outcome.rowsRemoved ?? 0}${held.length > 0 ? `; held back at send time: ${held.join(", ")}` : ""}), ledger ${outcome.syncId}${describeLookalikes(outcome)}`;
   }
-  return `sync ${what}: ${outcome.status.replace("_", " ")}: ${outcome.error}`;
+  return `sync ${what}: ${outcome.status.replace("_", " ")}: ${outcome.error}${describeLookalikes(outcome)}`;
+}
+
+function describeLookalikes(outcome: SyncOutcome): string {
+  return (outcome.lookalikes ?? [])
+    .map((made) => `\n    lookalike ${made.spec.country} ${made.spec.ratio.toFixed(2)}: Meta audience ${made.lookalikeAudienceId} (${made.source}), ledger ${made.syncId}`)
+    .join("");
 }
 
 export function registerScheduleCommands(program: Command): void {

@@ -22,6 +22,8 @@ import type { Warehouse } from "../warehouse/duckdb.ts";
 import { asActivationWarehouse, ensureLedgerTable, finishLedger, startLedger } from "../activation/ledger.ts";
 import type { MetaConfig, MetaConfigInput } from "../activation/meta/config.ts";
 import { syncMeta } from "../activation/meta/sync.ts";
+import { createLookalike, type LookalikeSource } from "../activation/meta/lookalike.ts";
+import type { LookalikeSpec } from "../../macros/audiences.ts";
 import type { S3PartnerSettings } from "../activation/partners.ts";
 import type { SyncPreflightOptions } from "../activation/preflight.ts";
 import { dropToS3 } from "../activation/s3/drop.ts";
@@ -110,7 +112,15 @@ export async function buildForDate(wh: Warehouse, options: ScheduledBuildOptions
 }
 
 export type SyncJob =
-  | { kind: "meta"; audienceId: string; destination?: string; config: MetaConfig | MetaConfigInput; batchSize?: number }
+  | {
+      kind: "meta";
+      audienceId: string;
+      destination?: string;
+      config: MetaConfig | MetaConfigInput;
+      batchSize?: number;
+      /** Lookalikes to create from the seed after it synced (config/partners.yaml: the Meta partner's lookalikes). */
+      lookalikes?: LookalikeSpec[];
+    }
   | { kind: "s3"; audienceId: string; partner: S3PartnerSettings; env?: NodeJS.ProcessEnv; s3Client?: S3Client };
 
 export interface SyncOutcome {
@@ -122,6 +132,17 @@ export interface SyncOutcome {
   rowsRemoved?: number;
   /** Members held back at send time, per reason (activation.sync_suppressions). */
   suppressed?: Record<string, number>;
+  /** The seed's lookalikes, after a good sync of a seed that has them (in the order asked for). */
+  lookalikes?: LookalikeOutcome[];
+}
+
+export interface LookalikeOutcome {
+  spec: LookalikeSpec;
+  /** Its ledger row (mode lookalike). */
+  syncId: string;
+  lookalikeAudienceId: string;
+  /** created (or recovered) by this run; warehouse or adopted: there already, nothing created. */
+  source: LookalikeSource;
 }
 
 /** This sync's rows of activation.sync_suppressions, counted per reason. */
@@ -144,13 +165,38 @@ export async function runSyncJob(wh: Warehouse, job: SyncJob, preflight: SyncPre
   try {
     if (job.kind === "meta") {
       const result = await syncMeta(wh, { audienceId: job.audienceId, destination: job.destination, config: job.config, batchSize: job.batchSize, preflight, triggeredBy });
-      return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rowsAdded, rowsRemoved: result.rowsRemoved, suppressed: await suppressionCounts(wh, result.syncId) };
+      const synced: SyncOutcome = { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rowsAdded, rowsRemoved: result.rowsRemoved, suppressed: await suppressionCounts(wh, result.syncId) };
+      return job.lookalikes && job.lookalikes.length > 0 ? await withLookalikes(wh, job, synced, triggeredBy) : synced;
     }
     const result = await dropToS3(wh, { audienceId: job.audienceId, partner: job.partner, env: job.env, s3Client: job.s3Client, preflight, triggeredBy });
     return { job: described, status: "succeeded", syncId: result.syncId, rowsAdded: result.rows, suppressed: await suppressionCounts(wh, result.syncId) };
   } catch (error) {
     return { job: described, status: "failed", error: (error as Error).message };
   }
+}
+
+/**
+ * After a good sync of a seed: its lookalikes, each through createLookalike (the ledger, retries and recovery of
+ * `slice sync meta-lookalike`), so a lookalike recorded in activation.destination_audiences is kept and a rerun
+ * makes no second one. Meta builds a lookalike from the seed's current members, so refreshing the seed is
+ * what refreshes it. A failed lookalike fails the job; the seed's sync stays done.
+ */
+async function withLookalikes(wh: Warehouse, job: Extract<SyncJob, { kind: "meta" }>, synced: SyncOutcome, triggeredBy?: string): Promise<SyncOutcome> {
+  const lookalikes: LookalikeOutcome[] = [];
+  for (const spec of job.lookalikes ?? []) {
+    try {
+      const made = await createLookalike(wh, { audienceId: job.audienceId, destination: job.destination, spec, config: job.config, triggeredBy });
+      lookalikes.push({ spec, syncId: made.syncId, lookalikeAudienceId: made.lookalikeAudienceId, source: made.source });
+    } catch (error) {
+      return {
+        ...synced,
+        lookalikes,
+        status: "failed",
+        error: `the seed synced (ledger ${synced.syncId}), but its lookalike ${spec.country} ${spec.ratio.toFixed(2)} failed: ${(error as Error).message}`,
+      };
+    }
+  }
+  return { ...synced, lookalikes };
 }
 
 /** A ledger row for a sync the scheduler did not run, saying why. */
