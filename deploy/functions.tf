@@ -101,9 +101,16 @@ resource "google_cloudfunctions2_function" "meta_sync" {
       secret     = google_secret_manager_secret.meta_access_token.secret_id
       version    = "latest"
     }
+    # The partners file: a seed its Meta partner lists under lookalikes gets its lookalikes after each good sync.
+    secret_environment_variables {
+      key        = "SLICE_PARTNERS"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.partners_config.secret_id
+      version    = "latest"
+    }
   }
 
-  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.meta_sync_token]
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.meta_sync_token, google_secret_manager_secret_iam_member.meta_sync_partners_config]
 }
 
 resource "google_cloudfunctions2_function" "s3_drop" {

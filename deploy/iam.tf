@@ -243,6 +243,12 @@ resource "google_secret_manager_secret_iam_member" "meta_sync_token" {
   member    = "serviceAccount:${google_service_account.meta_sync.email}"
 }
 
+resource "google_secret_manager_secret_iam_member" "meta_sync_partners_config" {
+  secret_id = google_secret_manager_secret.partners_config.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.meta_sync.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "s3_drop_partners_config" {
   secret_id = google_secret_manager_secret.partners_config.id
   role      = "roles/secretmanager.secretAccessor"

@@ -50,12 +50,18 @@ export const s3DropEnvSchema = z.object({
   SLICE_PARTNERS_FILE: z.string().min(1).optional(),
 });
 
-/** The partners file (config/partners.yaml format) from SLICE_PARTNERS (its text) or SLICE_PARTNERS_FILE. */
-export function partnersFromEnv(env: Env): PartnerSettings[] {
-  const vars = parseEnv("s3-drop", s3DropEnvSchema, env, {});
+/**
+ * The partners file (config/partners.yaml format) from SLICE_PARTNERS (its text) or SLICE_PARTNERS_FILE. The
+ * s3-drop function needs one; the meta-sync function reads it when set (the Meta partner's lookalikes), so with
+ * `optional` neither gives no partners.
+ */
+export function partnersFromEnv(env: Env, options: { functionName?: string; optional?: boolean } = {}): PartnerSettings[] {
+  const functionName = options.functionName ?? "s3-drop";
+  const vars = parseEnv(functionName, s3DropEnvSchema, env, {});
+  if (options.optional && !vars.SLICE_PARTNERS && !vars.SLICE_PARTNERS_FILE) return [];
   if (Boolean(vars.SLICE_PARTNERS) === Boolean(vars.SLICE_PARTNERS_FILE)) {
     throw new Error(
-      "Invalid s3-drop environment:\nSLICE_PARTNERS / SLICE_PARTNERS_FILE: set exactly one. Fix: put the partners YAML (config/partners.yaml format) in SLICE_PARTNERS, or its path in SLICE_PARTNERS_FILE",
+      `Invalid ${functionName} environment:\nSLICE_PARTNERS / SLICE_PARTNERS_FILE: set ${options.optional ? "at most" : "exactly"} one. Fix: put the partners YAML (config/partners.yaml format) in SLICE_PARTNERS, or its path in SLICE_PARTNERS_FILE`,
     );
   }
   if (vars.SLICE_PARTNERS_FILE) {
@@ -105,7 +111,8 @@ export const CLOUD_FUNCTION_ENVIRONMENTS: Record<string, FunctionEnvironment> = 
   },
   meta_sync: {
     entryPoint: "metaSync",
-    reads: [...META_ENV_VARS, ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
+    // The partners file only for the Meta partner's lookalikes (created after a good sync of a listed seed).
+    reads: [...META_ENV_VARS, ...Object.keys(s3DropEnvSchema.shape), ...BIGQUERY_ENV_VARS, ...SECRET_RESOLVER_ENV_VARS],
     required: [...META_REQUIRED_ENV_VARS, ...BIGQUERY_REQUIRED],
     exactlyOneOf: [],
   },

@@ -22,7 +22,7 @@ import type { Warehouse } from "../warehouse/duckdb.ts";
 import { asActivationWarehouse, ensureLedgerTable, finishLedger, startLedger } from "../activation/ledger.ts";
 import type { MetaConfig, MetaConfigInput } from "../activation/meta/config.ts";
 import { syncMeta } from "../activation/meta/sync.ts";
-import { createLookalike, type LookalikeSource } from "../activation/meta/lookalike.ts";
+import { createSeedLookalikes, type SeedLookalike, seedLookalikeFailure } from "../activation/meta/lookalike.ts";
 import type { LookalikeSpec } from "../../macros/audiences.ts";
 import type { S3PartnerSettings } from "../activation/partners.ts";
 import type { SyncPreflightOptions } from "../activation/preflight.ts";
@@ -133,16 +133,7 @@ export interface SyncOutcome {
   /** Members held back at send time, per reason (activation.sync_suppressions). */
   suppressed?: Record<string, number>;
   /** The seed's lookalikes, after a good sync of a seed that has them (in the order asked for). */
-  lookalikes?: LookalikeOutcome[];
-}
-
-export interface LookalikeOutcome {
-  spec: LookalikeSpec;
-  /** Its ledger row (mode lookalike). */
-  syncId: string;
-  lookalikeAudienceId: string;
-  /** created (or recovered) by this run; warehouse or adopted: there already, nothing created. */
-  source: LookalikeSource;
+  lookalikes?: SeedLookalike[];
 }
 
 /** This sync's rows of activation.sync_suppressions, counted per reason. */
@@ -175,28 +166,11 @@ export async function runSyncJob(wh: Warehouse, job: SyncJob, preflight: SyncPre
   }
 }
 
-/**
- * After a good sync of a seed: its lookalikes, each through createLookalike (the ledger, retries and recovery of
- * `slice sync meta-lookalike`), so a lookalike recorded in activation.destination_audiences is kept and a rerun
- * makes no second one. Meta builds a lookalike from the seed's current members, so refreshing the seed is
- * what refreshes it. A failed lookalike fails the job; the seed's sync stays done.
- */
+/** After a good sync of a seed, its lookalikes (createSeedLookalikes); a failed one fails the job, the seed stays synced. */
 async function withLookalikes(wh: Warehouse, job: Extract<SyncJob, { kind: "meta" }>, synced: SyncOutcome, triggeredBy?: string): Promise<SyncOutcome> {
-  const lookalikes: LookalikeOutcome[] = [];
-  for (const spec of job.lookalikes ?? []) {
-    try {
-      const made = await createLookalike(wh, { audienceId: job.audienceId, destination: job.destination, spec, config: job.config, triggeredBy });
-      lookalikes.push({ spec, syncId: made.syncId, lookalikeAudienceId: made.lookalikeAudienceId, source: made.source });
-    } catch (error) {
-      return {
-        ...synced,
-        lookalikes,
-        status: "failed",
-        error: `the seed synced (ledger ${synced.syncId}), but its lookalike ${spec.country} ${spec.ratio.toFixed(2)} failed: ${(error as Error).message}`,
-      };
-    }
-  }
-  return { ...synced, lookalikes };
+  const made = await createSeedLookalikes(wh, { audienceId: job.audienceId, destination: job.destination, specs: job.lookalikes ?? [], config: job.config, triggeredBy });
+  if (made.failed) return { ...synced, lookalikes: made.lookalikes, status: "failed", error: seedLookalikeFailure(synced.syncId!, made.failed) };
+  return { ...synced, lookalikes: made.lookalikes };
 }
 
 /** A ledger row for a sync the scheduler did not run, saying why. */

@@ -137,3 +137,47 @@ export async function createLookalike(wh: Warehouse | ActivationWarehouse, optio
     throw error;
   }
 }
+
+export interface SeedLookalike {
+  spec: LookalikeSpec;
+  /** Its ledger row (mode lookalike). */
+  syncId: string;
+  lookalikeAudienceId: string;
+  /** created (or recovered) by this run; warehouse or adopted: there already, nothing created. */
+  source: LookalikeSource;
+}
+
+export interface SeedLookalikesResult {
+  /** The lookalikes done, in the order asked for. */
+  lookalikes: SeedLookalike[];
+  /** The first that failed (the ones after it were not tried), with its error. */
+  failed?: { spec: LookalikeSpec; message: string };
+}
+
+/**
+ * The lookalikes of a seed after a good sync of it, in the scheduled path (`slice daily`, the metaSync function),
+ * each through createLookalike, so one recorded in activation.destination_audiences is kept and a rerun makes no
+ * second one. Meta builds a lookalike from its seed's current members, so refreshing the seed is what refreshes
+ * it. Stops at the first failure and reports it rather than throwing: the seed's sync is done either way.
+ */
+export async function createSeedLookalikes(
+  wh: Warehouse | ActivationWarehouse,
+  options: Omit<CreateLookalikeOptions, "spec"> & { specs: readonly LookalikeSpec[] },
+): Promise<SeedLookalikesResult> {
+  const lookalikes: SeedLookalike[] = [];
+  const { specs, ...common } = options;
+  for (const spec of specs) {
+    try {
+      const made = await createLookalike(wh, { ...common, spec });
+      lookalikes.push({ spec, syncId: made.syncId, lookalikeAudienceId: made.lookalikeAudienceId, source: made.source });
+    } catch (error) {
+      return { lookalikes, failed: { spec, message: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+  return { lookalikes };
+}
+
+/** The message of a scheduled sync whose seed synced but whose lookalike failed. */
+export function seedLookalikeFailure(seedSyncId: string, failed: { spec: LookalikeSpec; message: string }): string {
+  return `the seed synced (ledger ${seedSyncId}), but its lookalike ${failed.spec.country} ${failed.spec.ratio.toFixed(2)} failed: ${failed.message}`;
+}
