@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { parse as parseYaml } from "yaml";
 
 const PROJECT_INPUTS = ["workflow_settings.yaml", "definitions", "includes"];
 const MAX_ENTRIES = 200;
@@ -54,6 +55,25 @@ export function compileCacheKey(projectDir: string, settings: string[]): string 
     hash.update("\0");
   }
   return hash.digest("hex");
+}
+
+/**
+ * The `--vars` setting as the cache key sees it: the vars Dataform compiles with, which are the
+ * workflow_settings.yaml vars overridden by the ones passed, in that order. A var passed with its default
+ * value, or vars passed in another order, compile to the same graph byte for byte, so they share an entry.
+ * Without readable workflow settings the passed vars are kept as given.
+ */
+export function effectiveVarsSetting(projectDir: string, vars: Record<string, string>): string {
+  let defaults: Record<string, unknown> = {};
+  try {
+    const settings = parseYaml(readFileSync(join(projectDir, "workflow_settings.yaml"), "utf8")) as { vars?: unknown } | null;
+    // Values as YAML read them: a default that is not a string never equals a passed string, so only
+    // quoted-or-plain string defaults can be matched (conservative where YAML and Dataform could differ).
+    if (settings?.vars && typeof settings.vars === "object") defaults = { ...(settings.vars as Record<string, unknown>) };
+  } catch {
+    return `--vars ${JSON.stringify(vars)}`;
+  }
+  return `--effective-vars ${JSON.stringify({ ...defaults, ...vars })}`;
 }
 
 const inFlight = new Map<string, Promise<unknown>>();

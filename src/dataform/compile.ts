@@ -7,7 +7,7 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { cachedCompile } from "./compile-cache.ts";
+import { cachedCompile, effectiveVarsSetting } from "./compile-cache.ts";
 import { z } from "zod";
 
 const target = z.object({
@@ -214,7 +214,9 @@ export async function runDataformCompile(options: CompileOptions = {}): Promise<
   if (options.schemaSuffix) settings.push(`--schema-suffix=${options.schemaSuffix}`);
   if (options.defaultDatabase) settings.push(`--default-database=${options.defaultDatabase}`);
   const args = [dataformCliPath(), "compile", projectDir, "--json", `--timeout=${Math.ceil(timeoutMs / 1000)}s`, ...settings];
-  return cachedCompile(projectDir, settings, () => compileWithCli(projectDir, args, timeoutMs));
+  // The cache keys on the vars the compilation uses, so a default passed explicitly shares the entry.
+  const cacheSettings = [effectiveVarsSetting(projectDir, options.vars ?? {}), ...settings.filter((s) => !s.startsWith("--vars="))];
+  return cachedCompile(projectDir, cacheSettings, () => compileWithCli(projectDir, args, timeoutMs));
 }
 
 async function compileWithCli(projectDir: string, args: string[], timeoutMs: number): Promise<unknown> {

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { cachedCompile, compileCacheKey } from "../../src/dataform/compile-cache.ts";
+import { cachedCompile, compileCacheKey, effectiveVarsSetting } from "../../src/dataform/compile-cache.ts";
 import { runDataformCompile } from "../../src/dataform/compile.ts";
 import { tempProject } from "../support/dataform-project.ts";
 
@@ -81,6 +81,39 @@ describe("cachedCompile", () => {
       const changed = (await runDataformCompile({ projectDir: project.dir })) as { tables: { query: string }[] };
       expect(changed.tables[0].query).toContain("select 2 as x");
       expect(readdirSync(cacheDir)).toHaveLength(2);
+    } finally {
+      project.cleanup();
+    }
+  }, 120_000);
+});
+
+describe("effectiveVarsSetting", () => {
+  it("keys on the vars the compilation uses: a default passed explicitly or vars in another order share a key", () => {
+    const project = tempProject(FILES, { as_of_date: "2026-10-31", loyalty_card_slices: "10" });
+    try {
+      project.write("workflow_settings.yaml", `defaultProject: p\ndefaultLocation: EU\ndefaultDataset: d\nvars:\n  engine: bigquery\n  as_of_date: "2026-10-31"\n  slices: 10\n`);
+      const none = effectiveVarsSetting(project.dir, {});
+      expect(effectiveVarsSetting(project.dir, { as_of_date: "2026-10-31" })).toBe(none);
+      expect(effectiveVarsSetting(project.dir, { engine: "bigquery", as_of_date: "2026-10-31" })).toBe(none);
+      expect(effectiveVarsSetting(project.dir, { engine: "duckdb", as_of_date: "2025-01-31" })).toBe(effectiveVarsSetting(project.dir, { as_of_date: "2025-01-31", engine: "duckdb" }));
+      expect(effectiveVarsSetting(project.dir, { as_of_date: "2025-01-31" })).not.toBe(none);
+      expect(effectiveVarsSetting(project.dir, { extra: "x" })).not.toBe(none);
+      // A YAML number is not matched by a passed string (Dataform's own reading of it decides).
+      expect(effectiveVarsSetting(project.dir, { slices: "10" })).not.toBe(none);
+    } finally {
+      project.cleanup();
+    }
+  });
+
+  it("the official CLI compiles a default passed explicitly, or vars in another order, to the same graph, from one cache entry", async () => {
+    const project = tempProject(FILES);
+    try {
+      const plain = await runDataformCompile({ projectDir: project.dir, vars: { engine: "duckdb" } });
+      expect(readdirSync(cacheDir)).toHaveLength(1);
+      expect(await runDataformCompile({ projectDir: project.dir, vars: { as_of_date: "2025-01-31", engine: "duckdb" } })).toEqual(plain);
+      expect(readdirSync(cacheDir)).toHaveLength(1);
+      process.env.SLICE_COMPILE_CACHE = "off";
+      expect(await runDataformCompile({ projectDir: project.dir, vars: { as_of_date: "2025-01-31", engine: "duckdb" } })).toEqual(plain);
     } finally {
       project.cleanup();
     }
