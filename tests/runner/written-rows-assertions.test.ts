@@ -41,6 +41,8 @@ const KEYED: { table: string; keys: string[] }[] = [
   { table: "intermediate.int_customer_order_facts", keys: ["customer_id"] },
   { table: "intermediate.int_customer_consents", keys: ["customer_id", "purpose"] },
   { table: "intermediate.int_customer_top_shares", keys: ["customer_id"] },
+  { table: "marts.customer_recommendations", keys: ["customer_id", "product_id"] },
+  { table: "marts.customer_recommendation_lists", keys: ["customer_id", "list_name", "product_id"] },
 ];
 
 describe("unique keys of incremental tables, checked for the keys this run wrote", () => {
@@ -122,5 +124,24 @@ describe("row condition of int_customer_consents, on the rows this run wrote", (
     expect(failed.failingRows?.map((r) => r.consent_status)).toEqual(["maybe"]);
     await wh.run(`update ${consents} set computed_as_of_date = computed_as_of_date - 1 where customer_id = ${person} and purpose = 'profiling'`);
     expect((await check("int_customer_consents_written_rows_valid")).status).toBe("succeeded");
+  }, 120_000);
+});
+
+describe("row conditions of the recommendation sets, on the set this run computed", () => {
+  it.each([
+    { table: "marts.customer_recommendations", assertion: "customer_recommendations_written_rows_valid", bad: "recommendation_rank = 11" },
+    { table: "marts.customer_recommendation_lists", assertion: "customer_recommendation_lists_written_rows_valid", bad: "list_name = 'maybe_later'" },
+  ])("$assertion fails on a computed row out of bounds, not on a row of a set an earlier run computed", async ({ table, assertion, bad }) => {
+    expect((await check(assertion)).status).toBe("succeeded");
+    const person = `(select min(customer_id) from ${table})`;
+    await wh.run(`update ${table} set ${bad} where customer_id = ${person}`);
+    const failed = await check(assertion);
+    expect(failed.status).toBe("assertion_failed");
+    const [planted] = await wh.query<{ customer_id: string }>(`select ${person} as customer_id`);
+    expect(failed.failingRows?.length).toBeGreaterThan(0);
+    expect(failed.failingRows?.every((r) => r.customer_id === planted.customer_id)).toBe(true);
+    // a day that keeps the set (on the cadence) wrote none of its rows: what the refresh checked is not read again
+    await wh.run(`update ${table} set computed_as_of_date = computed_as_of_date - 1 where customer_id = ${person}`);
+    expect((await check(assertion)).status).toBe("succeeded");
   }, 120_000);
 });
