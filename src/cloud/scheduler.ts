@@ -16,6 +16,8 @@ import { z } from "zod";
 import { type BuildOutcome, type DataformApi, type DataformTarget, dataformTargetFromEnv, runDataformBuild, SCHEDULED_BUILD_ENV_VARS } from "./dataform-build.ts";
 import { type Env, FUNCTION_PROJECT_DIR, parseEnv, requiredEnvNames } from "./env.ts";
 import type { ActivationWarehouse } from "../activation/ledger.ts";
+import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { propensityVarsForBuild } from "../propensity/train.ts";
 import { type BuildSummary, recordBuildFinish, recordBuildStart } from "../activation/build-record.ts";
 import { isIsoDate, scheduledAsOfDate } from "../schedule/dates.ts";
 import { BIGQUERY_ENV_VARS, type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
@@ -196,13 +198,29 @@ export function buildSummaryOf(build: BuildOutcome): BuildSummary {
 
 const TRIGGERED_BY = "cloud-function:scheduler";
 
+/**
+ * Compilation vars besides the date and the engine: the latest converged propensity model of each target stored
+ * in the BigQuery warehouse (`slice propensity fit --bigquery-project …`), as `slice build` passes them, so
+ * customer_propensity scores with it. A warehouse that is not BigQuery (tests of the ledger only) gives none.
+ */
+export async function scheduledBuildVars(warehouse: ActivationWarehouse): Promise<Record<string, string>> {
+  return warehouse instanceof BigQueryActivationWarehouse ? propensityVarsForBuild(warehouse) : {};
+}
+
 /** One recorded build: build_runs row "running", the Dataform run, then the row's outcome. */
 async function recordedBuild(options: ScheduledRunOptions, asOfDate: string, kind: BuildKind): Promise<ScheduledBuild> {
   const log = options.log ?? (() => {});
   const buildId = await recordBuildStart(options.warehouse, { asOfDate, kind, triggeredBy: TRIGGERED_BY });
   let build: BuildOutcome;
+  let vars: Record<string, string>;
   try {
-    build = await runDataformBuild(options.api, options.settings.dataform, { asOfDate, log, sleep: options.sleep, fullRefresh: kind !== "daily" });
+    vars = await scheduledBuildVars(options.warehouse);
+  } catch (error) {
+    await recordBuildFinish(options.warehouse, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `reading the propensity models: ${(error as Error).message}` });
+    throw error;
+  }
+  try {
+    build = await runDataformBuild(options.api, options.settings.dataform, { asOfDate, vars, log, sleep: options.sleep, fullRefresh: kind !== "daily" });
   } catch (error) {
     await recordBuildFinish(options.warehouse, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `Dataform API: ${(error as Error).message}` });
     throw error;

@@ -18,6 +18,7 @@ import { type ActionResult, type RunEvent, type RunResult, runGraph } from "../r
 import { buildGraph, type ActionGraph } from "../runner/plan.ts";
 import type { CompiledGraph } from "../dataform/compile.ts";
 import { fittedScoreVars } from "../scores/vars.ts";
+import { propensityVarsForBuild } from "../propensity/train.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 import { asActivationWarehouse, ensureLedgerTable, finishLedger, startLedger } from "../activation/ledger.ts";
 import type { MetaConfig, MetaConfigInput } from "../activation/meta/config.ts";
@@ -75,6 +76,14 @@ export interface ScheduledBuildResult {
   publish?: RunResult;
 }
 
+/**
+ * The compilation vars of a scheduled build, as `slice build` passes them: the latest converged score fit and
+ * propensity models stored in the warehouse, then the vars given (they win), then the as-of date (it always wins).
+ */
+export async function scheduledCompileVars(wh: Warehouse, asOfDate: string, vars: Record<string, string> = {}): Promise<Record<string, string>> {
+  return { ...(await fittedScoreVars(wh)), ...(await propensityVarsForBuild(wh)), ...vars, as_of_date: asOfDate };
+}
+
 /** Builds one as-of date in two phases and records it in activation.build_runs. */
 export async function buildForDate(wh: Warehouse, options: ScheduledBuildOptions): Promise<ScheduledBuildResult> {
   const aw = asActivationWarehouse(wh);
@@ -86,7 +95,7 @@ export async function buildForDate(wh: Warehouse, options: ScheduledBuildOptions
   try {
     const compiled =
       options.compiled ??
-      (await compileForDuckDb(options.projectDir ?? ".", { ...(await fittedScoreVars(wh)), ...options.vars, as_of_date: options.asOfDate }));
+      (await compileForDuckDb(options.projectDir ?? ".", await scheduledCompileVars(wh, options.asOfDate, options.vars)));
     const compiledAsOf = String(compiled.projectConfig.vars?.as_of_date ?? "");
     if (compiledAsOf !== options.asOfDate) throw new Error(`the compiled graph is as of ${compiledAsOf}, not ${options.asOfDate}`);
     const phases = buildPhases(buildGraph(compiled));
