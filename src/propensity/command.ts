@@ -30,7 +30,7 @@ export const propensityOptionsSchema = z.object({
 export type PropensityCommandOptions = z.infer<typeof propensityOptionsSchema>;
 
 export function registerPropensityCommand(program: Command): void {
-  const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club, responding to a campaign): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines");
+  const command = program.command("propensity").description("Propensity (next orders, a new category, joining the loyalty club, responding to a campaign): a logistic model on features as of a cutoff, evaluated against RFM and BG/NBD baselines, on DuckDB or BigQuery");
   const common = (sub: Command) =>
     addWarehouseOptions(
       sub
@@ -42,7 +42,7 @@ export function registerPropensityCommand(program: Command): void {
   common(command.command("evaluate").description("Train on as-of − 2h, evaluate on as-of − h against the baselines; writes nothing")).action(async (raw) => {
     await runPropensityCommand("evaluate", parse(raw));
   });
-  common(command.command("fit").description("Evaluate, then train on the latest complete window and append the model to scores.propensity_models")).action(async (raw) => {
+  common(command.command("fit").description("Evaluate, then train on the latest complete window and store the model in scores.propensity_models (once per model_id)")).action(async (raw) => {
     await runPropensityCommand("fit", parse(raw));
   });
 }
