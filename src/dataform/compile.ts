@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { cachedCompile, effectiveVarsSetting } from "./compile-cache.ts";
 import { z } from "zod";
 
@@ -164,6 +165,8 @@ export interface CompileOptions {
  */
 export const DEFAULT_COMPILE_TIMEOUT_MS = (Number(process.env.SLICE_COMPILE_TIMEOUT_SECONDS) || 300) * 1000;
 
+const COMPILE_ONCE = pathToFileURL(join(import.meta.dirname, "compile-once.mjs")).href;
+
 function dataformCliPath(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve("@dataform/cli/package.json")), "bundle.js");
@@ -213,7 +216,8 @@ export async function runDataformCompile(options: CompileOptions = {}): Promise<
   if (options.vars && Object.keys(options.vars).length > 0) settings.push(`--vars=${formatVars(options.vars)}`);
   if (options.schemaSuffix) settings.push(`--schema-suffix=${options.schemaSuffix}`);
   if (options.defaultDatabase) settings.push(`--default-database=${options.defaultDatabase}`);
-  const args = [dataformCliPath(), "compile", projectDir, "--json", `--timeout=${Math.ceil(timeoutMs / 1000)}s`, ...settings];
+  // compile-once.mjs keeps the CLI's worker from compiling every request twice (see that file).
+  const args = ["--import", COMPILE_ONCE, dataformCliPath(), "compile", projectDir, "--json", `--timeout=${Math.ceil(timeoutMs / 1000)}s`, ...settings];
   // The cache keys on the vars the compilation uses, so a default passed explicitly shares the entry.
   const cacheSettings = [effectiveVarsSetting(projectDir, options.vars ?? {}), ...settings.filter((s) => !s.startsWith("--vars="))];
   return cachedCompile(projectDir, cacheSettings, () => compileWithCli(projectDir, args, timeoutMs));

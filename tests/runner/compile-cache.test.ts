@@ -1,10 +1,13 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { cachedCompile, compileCacheKey, effectiveVarsSetting } from "../../src/dataform/compile-cache.ts";
-import { runDataformCompile } from "../../src/dataform/compile.ts";
-import { tempProject } from "../support/dataform-project.ts";
+import { extractJson, runDataformCompile } from "../../src/dataform/compile.ts";
+import { REPO_ROOT, tempProject } from "../support/dataform-project.ts";
 
 const cacheDir = mkdtempSync(join(tmpdir(), "slice-cc-"));
 const saved = { dir: process.env.SLICE_COMPILE_CACHE_DIR, off: process.env.SLICE_COMPILE_CACHE };
@@ -105,17 +108,53 @@ describe("effectiveVarsSetting", () => {
     }
   });
 
-  it("the official CLI compiles a default passed explicitly, or vars in another order, to the same graph, from one cache entry", async () => {
+  it("the official CLI, run bare, compiles a default passed explicitly to the graph of the one cache entry", async () => {
     const project = tempProject(FILES);
     try {
       const plain = await runDataformCompile({ projectDir: project.dir, vars: { engine: "duckdb" } });
       expect(readdirSync(cacheDir)).toHaveLength(1);
       expect(await runDataformCompile({ projectDir: project.dir, vars: { as_of_date: "2025-01-31", engine: "duckdb" } })).toEqual(plain);
       expect(readdirSync(cacheDir)).toHaveLength(1);
-      process.env.SLICE_COMPILE_CACHE = "off";
-      expect(await runDataformCompile({ projectDir: project.dir, vars: { as_of_date: "2025-01-31", engine: "duckdb" } })).toEqual(plain);
+      // The CLI without compile-once.mjs and with the default spelled out prints the same graph.
+      const cli = join(dirname(createRequire(import.meta.url).resolve("@dataform/cli/package.json")), "bundle.js");
+      const bare = execFileSync(process.execPath, [cli, "compile", project.dir, "--json", "--vars=as_of_date=2025-01-31,engine=duckdb"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      expect(JSON.parse(extractJson(bare)!)).toEqual(plain);
     } finally {
       project.cleanup();
     }
   }, 120_000);
+});
+
+describe("compile-once.mjs", () => {
+  const preload = pathToFileURL(join(REPO_ROOT, "src/dataform/compile-once.mjs")).href;
+
+  it("is needed: the pinned CLI's worker registers its compile-request listener twice", () => {
+    const worker = readFileSync(join(dirname(createRequire(import.meta.url).resolve("@dataform/cli/package.json")), "worker_bundle.js"), "utf8");
+    expect(worker.match(/^\s*listenForCompileRequest\(\);$/gm)).toHaveLength(2);
+  });
+
+  it("in a process named worker_bundle.js, adds a message listener once per source text and leaves other listeners alone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "slice-once-"));
+    try {
+      const script = join(dir, "worker_bundle.js");
+      writeFileSync(
+        script,
+        `const exits = process.listenerCount("exit");
+const listen = () => process.on("message", (m) => console.log("compile", m));
+listen(); listen();
+process.addListener("message", (m) => console.log("jit", m));
+const bye = () => process.on("exit", () => {});
+bye(); bye();
+console.log(process.listenerCount("message"), process.listenerCount("exit") - exits);\n`,
+      );
+      const run = (args: string[]) => execFileSync(process.execPath, [...args, script], { encoding: "utf8", cwd: dir }).trim();
+      expect(run(["--import", preload])).toBe("2 2");
+      expect(run([])).toBe("3 2");
+      // Elsewhere (the CLI's own process) nothing changes.
+      writeFileSync(join(dir, "other.js"), readFileSync(script, "utf8"));
+      expect(execFileSync(process.execPath, ["--import", preload, join(dir, "other.js")], { encoding: "utf8", cwd: dir }).trim()).toBe("3 2");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
