@@ -44,6 +44,13 @@ resource "google_bigquery_dataset" "privacy" {
   depends_on  = [google_project_service.apis]
 }
 
+resource "google_bigquery_dataset" "scores" {
+  dataset_id  = "scores"
+  location    = var.bigquery_location
+  description = "Propensity models (slice propensity fit --bigquery-project); the scheduler passes the latest to the build."
+  depends_on  = [google_project_service.apis]
+}
+
 resource "google_bigquery_dataset" "assertions" {
   dataset_id  = "slice_assertions"
   location    = var.bigquery_location

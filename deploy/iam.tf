@@ -168,6 +168,13 @@ resource "google_bigquery_dataset_iam_member" "scheduler_writes_activation" {
   member     = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
+# scores.propensity_models: the scheduler reads the latest models for the build's var propensity_model.
+resource "google_bigquery_dataset_iam_member" "scheduler_reads_scores" {
+  dataset_id = google_bigquery_dataset.scores.dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
 # The runner writes every Dataform dataset; raw too, since erasure deletes raw rows (docs/privacy.md).
 resource "google_bigquery_dataset_iam_member" "dataform_runner_raw" {
   dataset_id = google_bigquery_dataset.raw.dataset_id
