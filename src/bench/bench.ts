@@ -291,10 +291,10 @@ export async function runDailyBench(options: BenchOptions): Promise<Record<strin
   log(`  daily run       ${daily.seconds.toFixed(1)}s  peak ${daily.peak_rss_mb} MB  ok=${daily.ok}  = ${(share * 100).toFixed(0)} % of the full build (target <= 25 %)`);
   copyWarehouse(dailyDb, recomputeDb);
   const recompute = await runStep("recompute", ["--warehouse", recomputeDb, ...common, "--date", day, "--compare-with", dailyDb]);
-  const compared = recompute.compared as { table: string; rows: number; only_in_daily: number; only_in_recompute: number; on_cadence: boolean }[];
+  const compared = recompute.compared as { table: string; rows: number; only_in_daily: number; only_in_recompute: number; on_cadence: boolean; left_out?: string[] }[];
   log(`  full recompute  ${recompute.seconds.toFixed(1)}s  incremental tables equal to it: ${recompute.equal ? "all" : "NOT all"} (${compared.length} compared; recommendation tables on their cadence apart)`);
   for (const c of compared) {
-    const note = c.on_cadence ? " (on its cadence: the daily run kept the latest set)" : "";
+    const note = c.on_cadence ? " (on its cadence: the daily run kept the latest set)" : c.left_out ? ` (rebuilt from the kept facts; ${c.left_out.join(", ")} left out: on the recommendations' cadence)` : "";
     log(`    ${c.table.padEnd(48)} ${c.rows.toLocaleString("en-US").padStart(12)} rows, ${c.only_in_daily} only in daily, ${c.only_in_recompute} only in recompute${note}`);
   }
 
