@@ -111,6 +111,20 @@ describe("unique keys of the staged orders and lines, checked for what this run 
     expect(failed.status).toBe("assertion_failed");
     expect(Number(failed.failingRows?.[0]?.rows_with_key)).toBe(2);
   }, 120_000);
+
+  it("a usable record this run re-checked that repeats a usable record's key fails stg_identity__records_written_keys_unique", async () => {
+    // the fixture has no identity records: plant one, then a second version staged as usable too
+    const plant = (rank: number) => wh.run(`insert into staging.stg_identity__records_checked
+      (source_system, source_id, first_seen_at, last_seen_at, version_rank, checked_as_of_date)
+      values ('app', 'PLANTED', timestamp '2024-01-01 10:00:00', timestamp '2024-01-01 10:00:00', ${rank}, date '${FIXTURE_AS_OF_DATE}')`);
+    await plant(1);
+    expect((await check("stg_identity__records_written_keys_unique")).status).toBe("succeeded");
+    await plant(2);
+    const failed = await check("stg_identity__records_written_keys_unique");
+    expect(failed.status).toBe("assertion_failed");
+    expect(failed.failingRows?.[0]).toMatchObject({ source_system: "app", source_id: "PLANTED" });
+    expect(Number(failed.failingRows?.[0]?.rows_with_key)).toBe(2);
+  }, 120_000);
 });
 
 describe("row condition of int_customer_consents, on the rows this run wrote", () => {
