@@ -8,17 +8,24 @@
  * & Lee 2005). When the data are too thin or a fit does not converge, the result says so, the rows are written
  * with converged = false, and a documented fallback rule (docs/scores.md) is returned for scoring instead.
  */
-import { type Dialect, dialect } from "../../macros/sql.ts";
+import { createHash } from "node:crypto";
+import { type Dialect, dialect, type LogicalType } from "../../macros/sql.ts";
 import { defaultFallbackRule, unitDays, type ChurnModel, type FallbackRule, type TimeUnit } from "../../macros/scores.ts";
-import type { Row, Warehouse } from "../warehouse/duckdb.ts";
+import { type Row, Warehouse } from "../warehouse/duckdb.ts";
+import { nullOf, type SqlParams, type SqlValue } from "../activation/ledger.ts";
+import { asPropensityWarehouse, type PropensityWarehouse } from "../propensity/warehouse.ts";
 import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit, type BgNbdParams, type FrequencyRecencyGroup } from "./bgnbd.ts";
 import { mbgnbdConditionalExpectedPurchases } from "./mbgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit, type SpendGroup } from "./gammagamma.ts";
 import { daysBetween, groupedFrequencyRecencySql, groupedSpendSql } from "./summary.ts";
 
-/** Completed, identified orders from the staging model. */
-export const DEFAULT_ORDERS_RELATION =
-  "(SELECT customer_id, ordered_at, total_eur FROM staging.stg_pos__orders WHERE status = 'completed' AND customer_id IS NOT NULL)";
+/** Completed, identified orders from the staging model, the table named as the warehouse names it. */
+export function ordersRelationOf(stagedOrdersTable: string): string {
+  return `(SELECT customer_id, ordered_at, total_eur FROM ${stagedOrdersTable} WHERE status = 'completed' AND customer_id IS NOT NULL)`;
+}
+
+/** Completed, identified orders from the staging model (DuckDB; on BigQuery ordersRelationOf the qualified table). */
+export const DEFAULT_ORDERS_RELATION = ordersRelationOf("staging.stg_pos__orders");
 
 /** Fewer repeat customers than this and the models are not fitted: the fallback rule applies. */
 export const DEFAULT_MIN_REPEAT_CUSTOMERS = 100;
@@ -75,6 +82,8 @@ export interface FitFromWarehouseResult {
   /** Set when status is "fallback": score with fallbackScoresSql (macros/scores.ts) and this rule. */
   fallback: FallbackRule | null;
   messages: string[];
+  /** scores.model_fits.fit_id of the stored rows (modelFitId); absent when the fit was not written. */
+  fitId?: string;
 }
 
 function nextDay(value: string): string {
@@ -100,8 +109,28 @@ function isFitReader(wh: Warehouse | FitReader): wh is FitReader {
   return "sql" in wh && typeof (wh as FitReader).sql?.typeName === "function";
 }
 
-/** Fits both models on the warehouse's orders; see the module comment. */
-export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
+/** Where the fit rows can be written: the DuckDB file, or a warehouse adapter (BigQuery) that runs statements and names tables. */
+function fitWriter(wh: Warehouse | FitReader | PropensityWarehouse): PropensityWarehouse | null {
+  if (wh instanceof Warehouse) return asPropensityWarehouse(wh);
+  const candidate = wh as Partial<PropensityWarehouse>;
+  return typeof candidate.run === "function" && typeof candidate.table === "function" ? (wh as PropensityWarehouse) : null;
+}
+
+/** Groups in one order whatever order the engine returned them in: the fit's sums, hence its doubles and its fit_id, repeat. */
+function byKeys<T>(keys: (row: T) => number[]): (x: T, y: T) => number {
+  return (x, y) => {
+    const kx = keys(x);
+    const ky = keys(y);
+    for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i]) return kx[i] - ky[i];
+    return 0;
+  };
+}
+
+/**
+ * Fits both models on the warehouse's orders; see the module comment. The fit rows are written to the DuckDB
+ * file or, through a PropensityWarehouse (src/propensity/warehouse.ts), to BigQuery's scores dataset.
+ */
+export async function fitFromWarehouse(wh: Warehouse | FitReader | PropensityWarehouse, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
   const log = options.log ?? (() => {});
   const unit = options.unit ?? "weeks";
   const perUnit = unitDays(unit);
@@ -121,7 +150,8 @@ export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFr
     unit,
     holdoutEndDate: calibrationEnd !== null ? options.asOfDate : undefined,
   };
-  if (isFitReader(wh) && options.write !== false) throw new Error("scores.model_fits is written on the DuckDB warehouse only; read-only fits pass write: false.");
+  const writer = options.write === false ? null : fitWriter(wh);
+  if (options.write !== false && writer === null) throw new Error("scores.model_fits needs a warehouse that runs statements (the DuckDB file or asPropensityWarehouse); read-only fits pass write: false.");
   const summaryDialect = isFitReader(wh) ? wh.sql : dialect("duckdb");
   const messages: string[] = [];
 
@@ -141,7 +171,7 @@ export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFr
     age: Number(row.age_days) / perUnit,
     customers: Number(row.customers),
     holdoutPurchases: Number(row.holdout_purchases),
-  }));
+  })).sort(byKeys((g) => [g.frequency, g.recency, g.age]));
   const customers = groups.reduce((s, g) => s + g.customers, 0);
   const repeatCustomers = groups.reduce((s, g) => s + (g.frequency > 0 ? g.customers : 0), 0);
   log(`summary: ${customers} customers (${repeatCustomers} with repeat purchases) in ${groups.length} groups, ${seconds(started)}`);
@@ -154,7 +184,7 @@ export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFr
     frequency: Number(row.frequency),
     monetaryValue: Number(row.repeat_spend_eur) / Number(row.frequency),
     customers: Number(row.customers),
-  }));
+  })).sort(byKeys((g) => [g.frequency, g.monetaryValue]));
   log(`spend: ${spendGroups.reduce((s, g) => s + g.customers, 0)} repeat customers in ${spendGroups.length} groups, ${seconds(started)}`);
 
   let bgnbd: BgNbdFit | null = null;
@@ -239,10 +269,11 @@ export async function fitFromWarehouse(wh: Warehouse | FitReader, options: FitFr
     fallback,
     messages,
   };
-  if (options.write !== false) {
+  if (writer !== null) {
     started = performance.now();
-    if (!isFitReader(wh)) await writeModelFits(wh, result, spendGroups.reduce((s, g) => s + g.customers, 0));
-    log(`scores.model_fits: 3 rows written, ${seconds(started)}`);
+    const written = await writeModelFits(writer, result, spendGroups.reduce((s, g) => s + g.customers, 0));
+    result.fitId = written.fitId;
+    log(`scores.model_fits: fit ${written.fitId} stored (3 rows; a rerun of the same fit finds them and adds none), ${seconds(started)}`);
   }
   return result;
 }
@@ -294,94 +325,151 @@ export function holdoutCheck(
   };
 }
 
-export const MODEL_FITS_DDL = `CREATE SCHEMA IF NOT EXISTS scores;
-CREATE TABLE IF NOT EXISTS scores.model_fits (
-  model VARCHAR NOT NULL,
-  unit VARCHAR NOT NULL,
-  params_json VARCHAR,
-  r DOUBLE,
-  alpha DOUBLE,
-  a DOUBLE,
-  b DOUBLE,
-  p DOUBLE,
-  q DOUBLE,
-  gamma DOUBLE,
-  log_likelihood DOUBLE,
-  iterations INTEGER,
-  converged BOOLEAN NOT NULL,
-  customers BIGINT NOT NULL,
-  as_of_date DATE NOT NULL,
-  calibration_end_date DATE,
-  holdout_actual_purchases DOUBLE,
-  holdout_predicted_purchases DOUBLE,
-  fallback_rule_json VARCHAR,
-  message VARCHAR,
-  fitted_at TIMESTAMP NOT NULL
-)`;
+/** The columns of scores.model_fits in order, with their types (the table is created by the first fit). */
+export const MODEL_FIT_COLUMNS: readonly { name: string; type: LogicalType; notNull: boolean }[] = [
+  { name: "model", type: "string", notNull: true },
+  { name: "unit", type: "string", notNull: true },
+  { name: "params_json", type: "string", notNull: false },
+  { name: "r", type: "float64", notNull: false },
+  { name: "alpha", type: "float64", notNull: false },
+  { name: "a", type: "float64", notNull: false },
+  { name: "b", type: "float64", notNull: false },
+  { name: "p", type: "float64", notNull: false },
+  { name: "q", type: "float64", notNull: false },
+  { name: "gamma", type: "float64", notNull: false },
+  { name: "log_likelihood", type: "float64", notNull: false },
+  { name: "iterations", type: "int64", notNull: false },
+  { name: "converged", type: "bool", notNull: true },
+  { name: "customers", type: "int64", notNull: true },
+  { name: "as_of_date", type: "date", notNull: true },
+  { name: "calibration_end_date", type: "date", notNull: false },
+  { name: "holdout_actual_purchases", type: "float64", notNull: false },
+  { name: "holdout_predicted_purchases", type: "float64", notNull: false },
+  { name: "fallback_rule_json", type: "string", notNull: false },
+  { name: "message", type: "string", notNull: false },
+  { name: "fitted_at", type: "timestamp", notNull: true },
+  // Added after the first version: a DuckDB file fitted before has it added (null in its older rows).
+  { name: "fit_id", type: "string", notNull: false },
+];
+
+/** CREATE SCHEMA / TABLE IF NOT EXISTS for scores.model_fits on this warehouse; each statement is idempotent. */
+export function modelFitsDdl(wh: PropensityWarehouse): string[] {
+  const table = wh.table("scores", "model_fits");
+  const columns = MODEL_FIT_COLUMNS.map((c) => `  ${c.name} ${wh.sql.typeName(c.type)}${c.notNull ? " NOT NULL" : ""}`).join(",\n");
+  const statements = [`CREATE SCHEMA IF NOT EXISTS ${table.replace(/\.model_fits(`?)$/, "$1")}`, `CREATE TABLE IF NOT EXISTS ${table} (\n${columns}\n)`];
+  if (wh.engine === "duckdb") statements.push(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS fit_id ${wh.sql.typeName("string")}`);
+  return statements;
+}
+
+/** The DuckDB DDL of scores.model_fits, statements separated by ";\n" (tests that plant fits). */
+export const MODEL_FITS_DDL = [
+  "CREATE SCHEMA IF NOT EXISTS scores",
+  `CREATE TABLE IF NOT EXISTS scores.model_fits (\n${MODEL_FIT_COLUMNS.map((c) => `  ${c.name} ${dialect("duckdb").typeName(c.type)}${c.notNull ? " NOT NULL" : ""}`).join(",\n")}\n)`,
+].join(";\n");
+
+type ModelFitRow = Record<string, SqlValue>;
+
+/** A number, or a typed NULL (BigQuery cannot bind a bare NULL) that the statement casts to the column's type. */
+function numberOrNull(value: number | null | undefined): SqlValue {
+  return value === null || value === undefined || !Number.isFinite(value) ? nullOf("int64") : value;
+}
 
 /** One row per model; a model that was not fitted still gets a row (converged = false, no parameters). */
-async function writeModelFits(wh: Warehouse, result: FitFromWarehouseResult, spendCustomers: number): Promise<void> {
-  for (const statement of MODEL_FITS_DDL.split(";\n")) await wh.run(statement);
-  const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
-  const fallbackJson = result.fallback ? JSON.stringify(result.fallback) : null;
-  const message = result.messages.length > 0 ? result.messages.join(" ") : null;
+export function modelFitRows(result: FitFromWarehouseResult, spendCustomers: number, fittedAt: string): ModelFitRow[] {
   const g = result.gammaGamma;
-  const repeatModelRow = (model: ChurnModel, b: BgNbdFit | null) => ({
-    model,
-    params: b ? { r: b.r, alpha: b.alpha, a: b.a, b: b.b } : null,
-    logLikelihood: b?.logLikelihood ?? null,
-    iterations: b?.iterations ?? null,
-    converged: b?.converged ?? false,
-    customers: result.customers,
-  });
-  const rows = [
+  const shared = {
+    unit: result.unit,
+    as_of_date: result.asOfDate,
+    calibration_end_date: result.calibrationEndDate ?? nullOf("string"),
+    fallback_rule_json: result.fallback ? JSON.stringify(result.fallback) : nullOf("string"),
+    message: result.messages.length > 0 ? result.messages.join(" ") : nullOf("string"),
+    fitted_at: fittedAt,
+  };
+  const noParams = { r: null, alpha: null, a: null, b: null, p: null, q: null, gamma: null };
+  const repeatModelRow = (model: ChurnModel, fit: BgNbdFit | null): ModelFitRow => {
+    const params = fit ? { r: fit.r, alpha: fit.alpha, a: fit.a, b: fit.b } : null;
+    return {
+      model,
+      ...shared,
+      params_json: params ? JSON.stringify(params) : nullOf("string"),
+      ...Object.fromEntries(Object.entries({ ...noParams, ...params }).map(([name, value]) => [name, numberOrNull(value)])),
+      log_likelihood: numberOrNull(fit?.logLikelihood),
+      iterations: numberOrNull(fit?.iterations),
+      converged: fit?.converged ?? false,
+      customers: result.customers,
+      holdout_actual_purchases: numberOrNull(holdoutOf(result, model)?.actualPurchases),
+      holdout_predicted_purchases: numberOrNull(holdoutOf(result, model)?.predictedPurchases),
+    };
+  };
+  const spendParams = g ? { p: g.p, q: g.q, gamma: g.gamma } : null;
+  return [
     repeatModelRow("bgnbd", result.bgnbd),
     repeatModelRow("mbgnbd", result.mbgnbd),
     {
       model: "gamma_gamma",
-      params: g ? { p: g.p, q: g.q, gamma: g.gamma } : null,
-      logLikelihood: g?.logLikelihood ?? null,
-      iterations: g?.iterations ?? null,
+      ...shared,
+      params_json: spendParams ? JSON.stringify(spendParams) : nullOf("string"),
+      ...Object.fromEntries(Object.entries({ ...noParams, ...spendParams }).map(([name, value]) => [name, numberOrNull(value)])),
+      log_likelihood: numberOrNull(g?.logLikelihood),
+      iterations: numberOrNull(g?.iterations),
       converged: g?.converged ?? false,
       customers: spendCustomers,
+      holdout_actual_purchases: nullOf("int64"),
+      holdout_predicted_purchases: nullOf("int64"),
     },
   ];
-  for (const row of rows) {
-    const p = (row.params ?? {}) as Record<string, number | undefined>;
-    await wh.query(
-      `INSERT INTO scores.model_fits VALUES (
-        $model, $unit, $params_json,
-        CAST($r AS DOUBLE), CAST($alpha AS DOUBLE), CAST($a AS DOUBLE), CAST($b AS DOUBLE),
-        CAST($p AS DOUBLE), CAST($q AS DOUBLE), CAST($gamma AS DOUBLE),
-        CAST($log_likelihood AS DOUBLE), CAST($iterations AS INTEGER), $converged, CAST($customers AS BIGINT),
-        CAST($as_of_date AS DATE), CAST($calibration_end_date AS DATE),
-        CAST($holdout_actual AS DOUBLE), CAST($holdout_predicted AS DOUBLE),
-        $fallback_rule_json, $message, CAST($fitted_at AS TIMESTAMP))`,
-      {
-        model: row.model,
-        unit: result.unit,
-        params_json: row.params ? JSON.stringify(row.params) : null,
-        r: p.r ?? null,
-        alpha: p.alpha ?? null,
-        a: p.a ?? null,
-        b: p.b ?? null,
-        p: p.p ?? null,
-        q: p.q ?? null,
-        gamma: p.gamma ?? null,
-        log_likelihood: row.logLikelihood,
-        iterations: row.iterations,
-        converged: row.converged,
-        customers: row.customers,
-        as_of_date: result.asOfDate,
-        calibration_end_date: result.calibrationEndDate,
-        holdout_actual: holdoutOf(result, row.model)?.actualPurchases ?? null,
-        holdout_predicted: holdoutOf(result, row.model)?.predictedPurchases ?? null,
-        fallback_rule_json: fallbackJson,
-        message,
-        fitted_at: fittedAt,
-      },
-    );
-  }
+}
+
+/**
+ * The fit's version: a hash of its rows without fitted_at (the data's summary, the parameters, likelihoods and
+ * verdicts), not of when it ran. The same orders fit again give the same doubles (the groups are sorted before
+ * fitting), so a rerun after a lost answer finds its rows.
+ */
+export function modelFitId(rows: readonly ModelFitRow[]): string {
+  const identity = rows.map((row) =>
+    Object.entries(row)
+      .filter(([name]) => name !== "fitted_at")
+      .map(([name, value]) => [name, value !== null && typeof value === "object" ? null : value]),
+  );
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex").slice(0, 32);
+}
+
+/**
+ * The fit's three rows in one statement that inserts them unless the latest stored fit is this fit_id: one job,
+ * all rows or none, idempotent (a rerun after a lost answer finds its rows). Row i's values are the parameters
+ * `$<column>_<i>`.
+ */
+export function insertModelFitsStatement(wh: PropensityWarehouse, rows: readonly ModelFitRow[], fitId: string): { sql: string; params: SqlParams } {
+  const table = wh.table("scores", "model_fits");
+  const params: SqlParams = { fit_id: fitId };
+  const selects = rows.map((row, i) => {
+    const expressions = MODEL_FIT_COLUMNS.map((c) => {
+      const name = `${c.name}_${i}`;
+      params[name] = c.name === "fit_id" ? fitId : (row[c.name] ?? nullOf("string"));
+      // Every value cast, so the union's column types never depend on which row holds a NULL.
+      return `CAST($${name} AS ${wh.sql.typeName(c.type)}) AS ${c.name}`;
+    });
+    return `SELECT ${expressions.join(", ")}`;
+  });
+  const names = MODEL_FIT_COLUMNS.map((c) => c.name).join(", ");
+  return {
+    sql:
+      `INSERT INTO ${table} (${names})\n` +
+      `SELECT ${names} FROM (\n${selects.join("\nUNION ALL\n")}\n) fit_rows\n` +
+      // Only the latest fit counts as stored: the same fit after another one (weeks, then days, then weeks again) is written again and becomes current.
+      `WHERE NOT EXISTS (SELECT 1 FROM ${table} stored WHERE stored.fit_id = $fit_id AND stored.fitted_at = (SELECT MAX(latest.fitted_at) FROM ${table} latest))`,
+    params,
+  };
+}
+
+async function writeModelFits(wh: PropensityWarehouse, result: FitFromWarehouseResult, spendCustomers: number): Promise<{ fitId: string }> {
+  for (const statement of modelFitsDdl(wh)) await wh.run(statement);
+  const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
+  const rows = modelFitRows(result, spendCustomers, fittedAt);
+  const fitId = modelFitId(rows);
+  const insert = insertModelFitsStatement(wh, rows, fitId);
+  await wh.run(insert.sql, insert.params);
+  return { fitId };
 }
 
 /** The holdout check of a model's row. */

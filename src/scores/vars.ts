@@ -1,8 +1,14 @@
 /**
  * The latest converged fit in scores.model_fits as compile vars for the scoring model, so `slice build`
- * scores with the parameters `slice fit` estimated (vars given on the command line win).
+ * scores with the parameters `slice fit` estimated (vars given on the command line win). Read from the DuckDB
+ * file or, for the scheduler function, from BigQuery's scores dataset (src/propensity/warehouse.ts).
  */
+import type { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
+import { asPropensityWarehouse, type PropensityWarehouse } from "../propensity/warehouse.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
+
+/** Where the fits are read: the DuckDB warehouse, a BigQuery one, or either already adapted. */
+export type FitSource = Warehouse | BigQueryActivationWarehouse | PropensityWarehouse;
 
 export const FIT_VAR_NAMES = [
   "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b",
@@ -10,12 +16,13 @@ export const FIT_VAR_NAMES = [
   "gamma_gamma_p", "gamma_gamma_q", "gamma_gamma_gamma", "scores_time_unit",
 ] as const;
 
-export async function fittedScoreVars(wh: Warehouse): Promise<Record<string, string>> {
+export async function fittedScoreVars(source: FitSource): Promise<Record<string, string>> {
+  const wh = asPropensityWarehouse(source);
   if (!(await wh.tableExists("scores", "model_fits"))) return {};
   const latest = await wh.query(`
     select model, unit, r, alpha, a, b, p, q, gamma from (
       select *, row_number() over (partition by model order by fitted_at desc) as fit_rank
-      from scores.model_fits
+      from ${wh.table("scores", "model_fits")}
     ) fits
     where fit_rank = 1 and converged`);
   const gammaGamma = latest.find((row) => row.model === "gamma_gamma");
@@ -52,11 +59,12 @@ export interface BuildScoreVars {
  * to that date: a build before it, or more than FIT_VALID_DAYS after it (a purchase log from 1997 built with
  * the default as-of date of 2026 gave T of 1,550 weeks), scores with the fallback rule instead and says so.
  */
-export async function scoreVarsForBuild(wh: Warehouse, buildAsOfDate: string | undefined): Promise<BuildScoreVars> {
+export async function scoreVarsForBuild(source: FitSource, buildAsOfDate: string | undefined): Promise<BuildScoreVars> {
+  const wh = asPropensityWarehouse(source);
   const vars = await fittedScoreVars(wh);
   if (Object.keys(vars).length === 0 || !buildAsOfDate) return { vars };
   const [fit] = await wh.query(
-    "select cast(as_of_date as varchar) as as_of_date from scores.model_fits where model in ('bgnbd', 'mbgnbd') and converged order by fitted_at desc limit 1",
+    `select ${wh.sql.cast("as_of_date", "string")} as as_of_date from ${wh.table("scores", "model_fits")} where model in ('bgnbd', 'mbgnbd') and converged order by fitted_at desc limit 1`,
   );
   const fitAsOf = String(fit?.as_of_date ?? "");
   const days = (Date.parse(`${buildAsOfDate}T00:00:00Z`) - Date.parse(`${fitAsOf}T00:00:00Z`)) / 86_400_000;
