@@ -47,7 +47,7 @@ resource "google_bigquery_dataset" "privacy" {
 resource "google_bigquery_dataset" "scores" {
   dataset_id  = "scores"
   location    = var.bigquery_location
-  description = "Propensity models (slice propensity fit --bigquery-project); the scheduler passes the latest to the build."
+  description = "Propensity models and BG/NBD / Gamma-Gamma fits (slice propensity fit, slice fit --bigquery-project); the scheduler passes the latest to the build."
   depends_on  = [google_project_service.apis]
 }
 

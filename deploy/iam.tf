@@ -168,7 +168,8 @@ resource "google_bigquery_dataset_iam_member" "scheduler_writes_activation" {
   member     = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
-# scores.propensity_models: the scheduler reads the latest models for the build's var propensity_model.
+# scores.propensity_models and scores.model_fits: the scheduler reads the latest propensity models and score
+# fit for the build's vars (propensity_model; bgnbd_*, mbgnbd_*, gamma_gamma_*, scores_time_unit).
 resource "google_bigquery_dataset_iam_member" "scheduler_reads_scores" {
   dataset_id = google_bigquery_dataset.scores.dataset_id
   role       = "roles/bigquery.dataViewer"

@@ -18,6 +18,7 @@ import { type Env, FUNCTION_PROJECT_DIR, parseEnv, requiredEnvNames } from "./en
 import type { ActivationWarehouse } from "../activation/ledger.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
 import { propensityVarsForBuild } from "../propensity/train.ts";
+import { fittedScoreVars } from "../scores/vars.ts";
 import { type BuildSummary, recordBuildFinish, recordBuildStart } from "../activation/build-record.ts";
 import { isIsoDate, scheduledAsOfDate } from "../schedule/dates.ts";
 import { BIGQUERY_ENV_VARS, type BigQueryWarehouseConfig, bigQueryWarehouseConfigFromEnv } from "../warehouse/config.ts";
@@ -198,13 +199,32 @@ export function buildSummaryOf(build: BuildOutcome): BuildSummary {
 
 const TRIGGERED_BY = "cloud-function:scheduler";
 
+/** What the scheduler passes to the compilation besides the date and the engine, and what it says about it. */
+export interface ScheduledBuildVars {
+  vars: Record<string, string>;
+  /** Lines for the log: a score fit that is missing, with the fix. */
+  notices: string[];
+}
+
 /**
- * Compilation vars besides the date and the engine: the latest converged propensity model of each target stored
- * in the BigQuery warehouse (`slice propensity fit --bigquery-project …`), as `slice build` passes them, so
- * customer_propensity scores with it. A warehouse that is not BigQuery (tests of the ledger only) gives none.
+ * Compilation vars besides the date and the engine, as `slice daily` passes them (scheduledCompileVars): the
+ * latest converged BG/NBD / MBG/NBD and Gamma-Gamma fit in scores.model_fits (`slice fit --bigquery-project …`),
+ * so customer_scores scores with it, and the latest converged propensity model of each target in
+ * scores.propensity_models, so customer_propensity does. Without a fit customer_scores uses the fallback rule
+ * (scoring_method fallback_rule), and a notice says so. A warehouse that is not BigQuery (tests of the ledger
+ * only) gives none.
  */
-export async function scheduledBuildVars(warehouse: ActivationWarehouse): Promise<Record<string, string>> {
-  return warehouse instanceof BigQueryActivationWarehouse ? propensityVarsForBuild(warehouse) : {};
+export async function scheduledBuildVars(warehouse: ActivationWarehouse, asOfDate: string): Promise<ScheduledBuildVars> {
+  if (!(warehouse instanceof BigQueryActivationWarehouse)) return { vars: {}, notices: [] };
+  const scoreVars = await fittedScoreVars(warehouse);
+  const notices =
+    Object.keys(scoreVars).length > 0
+      ? []
+      : [
+          `no converged fit in ${warehouse.settings.projectId}.scores.model_fits: customer_scores as of ${asOfDate} uses the fallback rule (scoring_method fallback_rule). ` +
+            `Fix: slice fit --as-of-date ${asOfDate} --bigquery-project ${warehouse.settings.projectId}`,
+        ];
+  return { vars: { ...scoreVars, ...(await propensityVarsForBuild(warehouse)) }, notices };
 }
 
 /** One recorded build: build_runs row "running", the Dataform run, then the row's outcome. */
@@ -214,9 +234,11 @@ async function recordedBuild(options: ScheduledRunOptions, asOfDate: string, kin
   let build: BuildOutcome;
   let vars: Record<string, string>;
   try {
-    vars = await scheduledBuildVars(options.warehouse);
+    const scheduled = await scheduledBuildVars(options.warehouse, asOfDate);
+    for (const notice of scheduled.notices) log(notice);
+    vars = scheduled.vars;
   } catch (error) {
-    await recordBuildFinish(options.warehouse, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `reading the propensity models: ${(error as Error).message}` });
+    await recordBuildFinish(options.warehouse, buildId, { status: "failed", actionsPlanned: 0, actionsFailed: 0, assertionsRun: 0, assertionsFailed: 0, error: `reading the score fit and the propensity models: ${(error as Error).message}` });
     throw error;
   }
   try {

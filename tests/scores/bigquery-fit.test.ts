@@ -1,8 +1,8 @@
 /**
  * slice fit on BigQuery: the summary read through the official client from the local BigQuery endpoint
  * (src/bigquery-local, ZetaSQL's reference evaluator), the three fit rows stored in scores.model_fits by one
- * INSERT ... WHERE NOT EXISTS on the fit's fit_id, and the build vars read back from BigQuery. Held to the DuckDB
- * fit of the same orders.
+ * INSERT ... WHERE NOT EXISTS on the fit's fit_id, and the scheduler function's Dataform compilation request (the
+ * contract server) carrying the fit read back from BigQuery. Held to the DuckDB fit of the same orders.
  *
  * Lost answers: the client reaches the endpoint through the fault proxy (tests/activation/fault-proxy.ts), which
  * forwards a job, lets BigQuery act and drops the answer as often as the client retries, so the fit fails
@@ -14,13 +14,19 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
+import { dataformTargetFromEnv, type DataformApi } from "../../src/cloud/dataform-build.ts";
+import { createDataformClient, runScheduled } from "../../src/cloud/scheduler.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
 import { asPropensityWarehouse, type PropensityWarehouse } from "../../src/propensity/warehouse.ts";
 import { runFitCommand } from "../../src/scores/command.ts";
 import { DEFAULT_ORDERS_RELATION, fitFromWarehouse, MODEL_FITS_DDL, ordersRelationOf, type FitFromWarehouseResult } from "../../src/scores/fit.ts";
 import { FIT_VAR_NAMES, fittedScoreVars } from "../../src/scores/vars.ts";
+import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
+import { createActivationDataset } from "../activation/bigquery/local-bigquery.ts";
+import { REPO_ROOT } from "../support/dataform-project.ts";
+import { type ApiAction, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
 
 const PROJECT = "slice-demo";
 const LOCATION = "EU";
@@ -274,5 +280,67 @@ describe("lost answers", () => {
     const rerun = await fitOnFaulty();
     expect(rerun.fitId).toBe(duckFit.fitId);
     expectOneFit(await storedFits(), rerun.fitId);
+  }, 180_000);
+});
+
+describe("the scheduler function's build (BigQuery, Dataform API)", () => {
+  let dataform: DataformContractServer;
+  let savedMetadataHost: string | undefined;
+  const compiledWith: Record<string, string>[] = [];
+  const t = (schema: string, name: string) => ({ database: PROJECT, schema, name });
+  const ACTIONS: ApiAction[] = [{ target: t("marts", "customer_scores"), canonicalTarget: t("marts", "customer_scores"), relation: { dependencyTargets: [], disabled: false, relationType: "TABLE" } }];
+
+  beforeAll(async () => {
+    await createActivationDataset(direct);
+    dataform = await startDataformContractServer({
+      projectId: PROJECT,
+      location: "europe-west1",
+      repositories: ["slice"],
+      upstreamMetadataHost: bq.env.GCE_METADATA_HOST,
+      compile: async (vars) => {
+        compiledWith.push(vars);
+        return { errors: [], actions: ACTIONS };
+      },
+    });
+    savedMetadataHost = process.env.GCE_METADATA_HOST;
+    process.env.GCE_METADATA_HOST = dataform.env.GCE_METADATA_HOST;
+  }, 120_000);
+
+  afterAll(async () => {
+    if (savedMetadataHost === undefined) delete process.env.GCE_METADATA_HOST;
+    else process.env.GCE_METADATA_HOST = savedMetadataHost;
+    await dataform?.close();
+  });
+
+  it("says there is no fit and compiles without one, then compiles with the fit stored in BigQuery", async () => {
+    const target = dataformTargetFromEnv({ SLICE_DATAFORM_PROJECT: PROJECT, SLICE_DATAFORM_LOCATION: "europe-west1", SLICE_DATAFORM_REPOSITORY: "slice", SLICE_DATAFORM_API_ENDPOINT: dataform.baseUrl, SLICE_DATAFORM_POLL_SECONDS: "0.01" });
+    const logged: string[] = [];
+    const options = {
+      settings: { dataform: target, schedule: loadScheduleSettings(REPO_ROOT), syncTargets: [], warehouse: { engine: "bigquery" as const, projectId: PROJECT, dataset: "activation", location: LOCATION } },
+      api: createDataformClient(target) as unknown as DataformApi,
+      warehouse: bigQuery,
+      idTokenHeaders: async () => ({}),
+      sleep: async () => {},
+      log: (line: string) => logged.push(line),
+    };
+    const [exists] = await direct.dataset("scores").table("model_fits").exists();
+    if (exists) await run(`delete from ${table("scores", "model_fits")} where true`);
+    const before = await runScheduled({ kind: "daily", asOfDate: "2026-07-01" }, options);
+    expect(before.ok).toBe(true);
+    expect(compiledWith.at(-1)).toEqual({ engine: "bigquery", as_of_date: "2026-07-01" });
+    expect(logged).toContain(
+      `no converged fit in ${PROJECT}.scores.model_fits: customer_scores as of 2026-07-01 uses the fallback rule (scoring_method fallback_rule). ` +
+        `Fix: slice fit --as-of-date 2026-07-01 --bigquery-project ${PROJECT}`,
+    );
+
+    await fitFromWarehouse(asPropensityWarehouse(bigQuery), { asOfDate: AS_OF, minRepeatCustomers: MIN_REPEAT_CUSTOMERS, ordersRelation: ordersRelationOf(table("staging", "stg_pos__orders")) });
+    logged.length = 0;
+    const after = await runScheduled({ kind: "daily", asOfDate: "2026-07-02" }, options);
+    expect(after.ok).toBe(true);
+    const vars = compiledWith.at(-1)!;
+    expect(vars).toEqual({ engine: "bigquery", as_of_date: "2026-07-02", ...(await fittedScoreVars(duck)) });
+    expect(Number(vars.bgnbd_r)).toBe(duckFit.bgnbd!.r);
+    expect(Number(vars.gamma_gamma_p)).toBe(duckFit.gammaGamma!.p);
+    expect(logged.some((line) => line.startsWith("no converged fit"))).toBe(false);
   }, 180_000);
 });
