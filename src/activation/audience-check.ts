@@ -12,7 +12,7 @@
  * and a sync would remove everyone from the destination.
  */
 import { AUDIENCES, rulePropensityTargets } from "../../macros/audiences.ts";
-import { editDistance } from "../unit-tests/spec.ts";
+import { editDistance } from "../text/edit-distance.ts";
 import type { ActivationWarehouse } from "./ledger.ts";
 
 /** Whether macros/audiences.ts declares the audience a value-based seed (`value`). */

@@ -6,7 +6,6 @@
  * "The last good build" is the latest finished build that succeeded: the one whose tables partners see.
  */
 import { randomUUID } from "node:crypto";
-import type { ActionResult } from "../runner/execute.ts";
 import { type ActivationWarehouse, defaultTriggeredBy, ensureStateTables, nullOf, utcTimestamp } from "./ledger.ts";
 
 export type BuildKind = "daily" | "backfill" | "restore";
@@ -37,7 +36,18 @@ const ERRORS_SHOWN = 3;
  * Sums up the runner's action results: a build is good only when every planned action ran and succeeded
  * and every assertion returned no row (a skipped action means something upstream failed).
  */
-export function summarizeBuild(results: readonly Pick<ActionResult, "key" | "kind" | "status" | "error">[], planned = results.length): BuildSummary {
+/**
+ * What a build record reads of each action's result: the fields of the runner's ActionResult
+ * (src/runner/execute.ts) it needs, declared here so that activation does not depend on the runner.
+ */
+export interface RecordedActionResult {
+  key: string;
+  kind: string;
+  status: string;
+  error?: string;
+}
+
+export function summarizeBuild(results: readonly RecordedActionResult[], planned = results.length): BuildSummary {
   const failed = results.filter((r) => r.status !== "succeeded");
   const assertions = results.filter((r) => r.kind === "assertion" && r.status !== "skipped");
   const notRun = Math.max(0, planned - results.length);

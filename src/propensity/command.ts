@@ -8,7 +8,7 @@ import { z } from "zod";
 import { PROPENSITY_TARGETS, propensityTarget } from "../../macros/propensity.ts";
 import { addWarehouseOptions, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { backtest, DEFAULT_L2, fitPropensity, type BacktestResult } from "./train.ts";
-import { openPropensityWarehouse } from "./warehouse.ts";
+import { openModelWarehouse } from "../scores/warehouse.ts";
 import type { ScoreEvaluation } from "./metrics.ts";
 
 export const propensityOptionsSchema = z.object({
@@ -54,7 +54,7 @@ function parse(raw: Record<string, unknown>): PropensityCommandOptions {
 }
 
 export async function runPropensityCommand(mode: "fit" | "evaluate", options: PropensityCommandOptions, print: (line: string) => void = console.log): Promise<BacktestResult> {
-  const opened = await openPropensityWarehouse(warehouseConfigFromFlags(options)).catch((error: Error) => {
+  const opened = await openModelWarehouse(warehouseConfigFromFlags(options)).catch((error: Error) => {
     throw new Error(`slice propensity: ${error.message}`, { cause: error });
   });
   const wh = opened.warehouse;

@@ -39,18 +39,18 @@ import { fitFromWarehouse } from "../scores/fit.ts";
 
 import { fitLogistic, predictProbability, type LogisticModel } from "./logistic.ts";
 import { evaluateScores, type ScoreEvaluation } from "./metrics.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "./warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "../scores/warehouse.ts";
 
 /** What the propensity functions run on: the DuckDB warehouse, a BigQuery one, or either already adapted. */
-export type PropensitySource = Warehouse | BigQueryActivationWarehouse | PropensityWarehouse;
+export type PropensitySource = Warehouse | BigQueryActivationWarehouse | ModelWarehouse;
 
 /** The BG/NBD baseline reads the same person-level orders as the features (and as marts.customer_scores). */
-export function bgnbdBaselineOrdersRelation(wh: PropensityWarehouse): string {
+export function bgnbdBaselineOrdersRelation(wh: ModelWarehouse): string {
   return `(SELECT customer_id, ordered_at, total_eur FROM ${wh.table("intermediate", "int_customer_orders")})`;
 }
 
 /** The tables featuresSql reads, named as this warehouse names them (the defaults of macros/propensity.ts on DuckDB). */
-export function propensityRelations(wh: PropensityWarehouse): Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation"> {
+export function propensityRelations(wh: ModelWarehouse): Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation"> {
   const orders = wh.table("intermediate", "int_customer_orders");
   const accounts = wh.table("intermediate", "int_customer_accounts");
   return {
@@ -77,7 +77,7 @@ export async function labelledSet(
   cutoffDate: string,
   relations: Pick<FeatureOptions, "ordersRelation" | "consentsRelation" | "categoriesRelation" | "loyaltyRelation" | "membershipRelation" | "campaignGroup"> = {},
 ): Promise<LabelledSet> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   const rows = await wh.query(`${featuresSql(wh.sql, { ...propensityRelations(wh), ...relations, cutoffDate, target })}\nORDER BY customer_id`);
   const columns: Record<string, Float64Array> = {};
   const names = targetFeatures(target);
@@ -116,7 +116,7 @@ export async function bgnbdBaselineScores(
   horizonDays: number,
   ordersRelation?: string,
 ): Promise<{ scores: Float64Array; fit: { r: number; alpha: number; a: number; b: number; converged: boolean }; mbgnbdScores: Float64Array | null }> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   ordersRelation ??= bgnbdBaselineOrdersRelation(wh);
   const fit = await fitFromWarehouse(wh, { asOfDate: set.cutoffDate, unit: "weeks", ordersRelation, write: false });
   if (!fit.bgnbd) throw new Error(`BG/NBD could not be fitted as of ${set.cutoffDate}: ${fit.messages.join(" ")}`);
@@ -197,14 +197,14 @@ export interface PropensityOptions {
 export const DEFAULT_L2 = 1;
 
 export async function backtest(source: PropensitySource, options: PropensityOptions): Promise<BacktestResult> {
-  return (await backtestWithScoringSet(asPropensityWarehouse(source), options)).result;
+  return (await backtestWithScoringSet(asModelWarehouse(source), options)).result;
 }
 
 /**
  * The backtest, and the labelled set the scoring model is trained on, which the backtest has read already: the
  * evaluation set (features as of asOfDate − h, labels to asOfDate), or a campaign's treated members (both halves).
  */
-async function backtestWithScoringSet(wh: PropensityWarehouse, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
+async function backtestWithScoringSet(wh: ModelWarehouse, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
   const log = options.log ?? (() => {});
   const target = propensityTarget(options.target ?? "orders_next_30d");
   if (target.kind === "campaign_response") return campaignBacktest(wh, target, options);
@@ -268,7 +268,7 @@ export async function campaignSnapshot(source: PropensitySource, target: Propens
   const what = `slice propensity: ${target.name} learns from the campaign of audience ${campaign.audienceId} (${campaign.startDate} … ${campaign.endDate})`;
   const howTo = `build as of the campaign start first (slice build --vars=as_of_date=${campaignCutoffDate(target)}, which freezes its population in activation.audience_membership_history), then as of ${campaign.endDate} or later, and fit with --as-of-date ${campaign.endDate} or later`;
   if (asOfDate < campaign.endDate) throw new Error(`${what}, whose window is not over by --as-of-date ${asOfDate}: ${howTo}.`);
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   const history = wh.table("activation", "audience_membership_history");
   const snapshot = (await wh.tableExists("activation", "audience_membership_history"))
     ? (await wh.query(`SELECT ${wh.sql.cast("MAX(snapshot_date)", "string")} AS snapshot_date FROM ${history} WHERE snapshot_date <= ${wh.sql.dateLiteral(campaign.startDate)}`))[0]?.snapshot_date
@@ -287,7 +287,7 @@ export async function campaignSnapshot(source: PropensitySource, target: Propens
   return { snapshotDate: String(snapshot), treated: Number(counts.treated), holdout: Number(counts.holdout) };
 }
 
-async function campaignBacktest(wh: PropensityWarehouse, target: PropensityTarget, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
+async function campaignBacktest(wh: ModelWarehouse, target: PropensityTarget, options: PropensityOptions): Promise<{ result: BacktestResult; scoringSet: LabelledSet }> {
   const log = options.log ?? (() => {});
   const l2 = options.l2 ?? DEFAULT_L2;
   const started = performance.now();
@@ -381,7 +381,7 @@ export const PROPENSITY_MODEL_COLUMNS: readonly { name: string; type: LogicalTyp
 ];
 
 /** CREATE SCHEMA / TABLE IF NOT EXISTS for scores.propensity_models on this warehouse; each statement is idempotent. */
-export function propensityModelsDdl(wh: PropensityWarehouse): string[] {
+export function propensityModelsDdl(wh: ModelWarehouse): string[] {
   const table = wh.table("scores", "propensity_models");
   const columns = PROPENSITY_MODEL_COLUMNS.map((c) => `  ${c.name} ${wh.sql.typeName(c.type)}${c.notNull ? " NOT NULL" : ""}`).join(",\n");
   const statements = [`CREATE SCHEMA IF NOT EXISTS ${table.replace(/\.propensity_models(`?)$/, "$1")}`, `CREATE TABLE IF NOT EXISTS ${table} (\n${columns}\n)`];
@@ -400,7 +400,7 @@ export function propensityModelId(target: string, cutoffDate: string, labelEndDa
 }
 
 /** The model's row in one statement that inserts it only when no row of the same model_id is there: one job, idempotent. */
-export function insertModelStatement(wh: PropensityWarehouse, values: Record<string, SqlValue>): { sql: string; params: SqlParams } {
+export function insertModelStatement(wh: ModelWarehouse, values: Record<string, SqlValue>): { sql: string; params: SqlParams } {
   const table = wh.table("scores", "propensity_models");
   const expressions = PROPENSITY_MODEL_COLUMNS.map((c) => (c.type === "string" || c.type === "bool" ? `$${c.name}` : `CAST($${c.name} AS ${wh.sql.typeName(c.type)})`));
   return {
@@ -419,7 +419,7 @@ function numberOrNull(value: number | null | undefined): SqlValue {
 
 /** Backtest, then train the scoring model on the latest complete window and store it in scores.propensity_models (once per model_id). */
 export async function fitPropensity(source: PropensitySource, options: PropensityOptions & { write?: boolean }): Promise<PropensityFitResult & { modelId: string }> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   const target = propensityTarget(options.target ?? "orders_next_30d");
   const l2 = options.l2 ?? DEFAULT_L2;
   // Trained on the set the backtest evaluated on; a campaign's on all its treated members (both halves).
@@ -464,7 +464,7 @@ export async function fitPropensity(source: PropensitySource, options: Propensit
  * (formatModelVars); absent without any. A stored target that is no longer declared is left out.
  */
 export async function propensityVarsForBuild(source: PropensitySource): Promise<Record<string, string>> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   if (!(await wh.tableExists("scores", "propensity_models"))) return {};
   const models: PropensityCoefficients[] = [];
   for (const target of PROPENSITY_TARGETS) {

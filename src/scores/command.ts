@@ -9,7 +9,7 @@ import { z } from "zod";
 import { addWarehouseOptions, describeWarehouse, warehouseConfigFromFlags } from "../warehouse/config.ts";
 import { Warehouse } from "../warehouse/duckdb.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
-import { asPropensityWarehouse } from "../propensity/warehouse.ts";
+import { asModelWarehouse } from "./warehouse.ts";
 import { compareChurnModels, describeComparison, type ChurnModelComparison } from "./compare.ts";
 import { DEFAULT_MIN_REPEAT_CUSTOMERS, DEFAULT_ORDERS_RELATION, fitFromWarehouse, ordersRelationOf, type FitFromWarehouseResult } from "./fit.ts";
 
@@ -136,7 +136,7 @@ async function runBigQueryFit(
   if (options.compare) {
     throw new Error("slice fit: --compare runs on the DuckDB warehouse only (it reads every customer's summary twice); fit on BigQuery without it, or compare on a DuckDB copy with --warehouse.");
   }
-  const wh = asPropensityWarehouse(bigQuery);
+  const wh = asModelWarehouse(bigQuery);
   const usesStagedOrders = options.ordersRelation === DEFAULT_ORDERS_RELATION;
   if (usesStagedOrders && !(await wh.tableExists("staging", "stg_pos__orders"))) {
     throw new Error(

@@ -13,7 +13,7 @@ import { type Dialect, dialect, type LogicalType } from "../../macros/sql.ts";
 import { defaultFallbackRule, unitDays, type ChurnModel, type FallbackRule, type TimeUnit } from "../../macros/scores.ts";
 import { type Row, Warehouse } from "../warehouse/duckdb.ts";
 import { nullOf, type SqlParams, type SqlValue } from "../activation/ledger.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../propensity/warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "./warehouse.ts";
 import { conditionalExpectedPurchases, fitBgNbd, type BgNbdFit, type BgNbdParams, type FrequencyRecencyGroup } from "./bgnbd.ts";
 import { mbgnbdConditionalExpectedPurchases } from "./mbgnbd.ts";
 import { fitGammaGamma, type GammaGammaFit, type SpendGroup } from "./gammagamma.ts";
@@ -98,7 +98,7 @@ function isIsoDate(value: string): boolean {
 
 /**
  * A warehouse the fit only reads (write: false), with the dialect its summary SQL must be written in: how
- * `slice propensity` fits its BG/NBD baseline on BigQuery (src/propensity/warehouse.ts).
+ * `slice propensity` fits its BG/NBD baseline on BigQuery (src/scores/warehouse.ts).
  */
 export interface FitReader {
   readonly sql: Dialect;
@@ -110,10 +110,10 @@ function isFitReader(wh: Warehouse | FitReader): wh is FitReader {
 }
 
 /** Where the fit rows can be written: the DuckDB file, or a warehouse adapter (BigQuery) that runs statements and names tables. */
-function fitWriter(wh: Warehouse | FitReader | PropensityWarehouse): PropensityWarehouse | null {
-  if (wh instanceof Warehouse) return asPropensityWarehouse(wh);
-  const candidate = wh as Partial<PropensityWarehouse>;
-  return typeof candidate.run === "function" && typeof candidate.table === "function" ? (wh as PropensityWarehouse) : null;
+function fitWriter(wh: Warehouse | FitReader | ModelWarehouse): ModelWarehouse | null {
+  if (wh instanceof Warehouse) return asModelWarehouse(wh);
+  const candidate = wh as Partial<ModelWarehouse>;
+  return typeof candidate.run === "function" && typeof candidate.table === "function" ? (wh as ModelWarehouse) : null;
 }
 
 /** Groups in one order whatever order the engine returned them in: the fit's sums, hence its doubles and its fit_id, repeat. */
@@ -128,9 +128,9 @@ function byKeys<T>(keys: (row: T) => number[]): (x: T, y: T) => number {
 
 /**
  * Fits both models on the warehouse's orders; see the module comment. The fit rows are written to the DuckDB
- * file or, through a PropensityWarehouse (src/propensity/warehouse.ts), to BigQuery's scores dataset.
+ * file or, through a ModelWarehouse (src/scores/warehouse.ts), to BigQuery's scores dataset.
  */
-export async function fitFromWarehouse(wh: Warehouse | FitReader | PropensityWarehouse, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
+export async function fitFromWarehouse(wh: Warehouse | FitReader | ModelWarehouse, options: FitFromWarehouseOptions): Promise<FitFromWarehouseResult> {
   const log = options.log ?? (() => {});
   const unit = options.unit ?? "weeks";
   const perUnit = unitDays(unit);
@@ -151,7 +151,7 @@ export async function fitFromWarehouse(wh: Warehouse | FitReader | PropensityWar
     holdoutEndDate: calibrationEnd !== null ? options.asOfDate : undefined,
   };
   const writer = options.write === false ? null : fitWriter(wh);
-  if (options.write !== false && writer === null) throw new Error("scores.model_fits needs a warehouse that runs statements (the DuckDB file or asPropensityWarehouse); read-only fits pass write: false.");
+  if (options.write !== false && writer === null) throw new Error("scores.model_fits needs a warehouse that runs statements (the DuckDB file or asModelWarehouse); read-only fits pass write: false.");
   const summaryDialect = isFitReader(wh) ? wh.sql : dialect("duckdb");
   const messages: string[] = [];
 
@@ -353,7 +353,7 @@ export const MODEL_FIT_COLUMNS: readonly { name: string; type: LogicalType; notN
 ];
 
 /** CREATE SCHEMA / TABLE IF NOT EXISTS for scores.model_fits on this warehouse; each statement is idempotent. */
-export function modelFitsDdl(wh: PropensityWarehouse): string[] {
+export function modelFitsDdl(wh: ModelWarehouse): string[] {
   const table = wh.table("scores", "model_fits");
   const columns = MODEL_FIT_COLUMNS.map((c) => `  ${c.name} ${wh.sql.typeName(c.type)}${c.notNull ? " NOT NULL" : ""}`).join(",\n");
   const statements = [`CREATE SCHEMA IF NOT EXISTS ${table.replace(/\.model_fits(`?)$/, "$1")}`, `CREATE TABLE IF NOT EXISTS ${table} (\n${columns}\n)`];
@@ -439,7 +439,7 @@ export function modelFitId(rows: readonly ModelFitRow[]): string {
  * all rows or none, idempotent (a rerun after a lost answer finds its rows). Row i's values are the parameters
  * `$<column>_<i>`.
  */
-export function insertModelFitsStatement(wh: PropensityWarehouse, rows: readonly ModelFitRow[], fitId: string): { sql: string; params: SqlParams } {
+export function insertModelFitsStatement(wh: ModelWarehouse, rows: readonly ModelFitRow[], fitId: string): { sql: string; params: SqlParams } {
   const table = wh.table("scores", "model_fits");
   const params: SqlParams = { fit_id: fitId };
   const selects = rows.map((row, i) => {
@@ -462,7 +462,7 @@ export function insertModelFitsStatement(wh: PropensityWarehouse, rows: readonly
   };
 }
 
-async function writeModelFits(wh: PropensityWarehouse, result: FitFromWarehouseResult, spendCustomers: number): Promise<{ fitId: string }> {
+async function writeModelFits(wh: ModelWarehouse, result: FitFromWarehouseResult, spendCustomers: number): Promise<{ fitId: string }> {
   for (const statement of modelFitsDdl(wh)) await wh.run(statement);
   const fittedAt = new Date().toISOString().replace("T", " ").replace("Z", "");
   const rows = modelFitRows(result, spendCustomers, fittedAt);

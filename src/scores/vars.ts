@@ -1,14 +1,14 @@
 /**
  * The latest converged fit in scores.model_fits as compile vars for the scoring model, so `slice build`
  * scores with the parameters `slice fit` estimated (vars given on the command line win). Read from the DuckDB
- * file or, for the scheduler function, from BigQuery's scores dataset (src/propensity/warehouse.ts).
+ * file or, for the scheduler function, from BigQuery's scores dataset (src/scores/warehouse.ts).
  */
 import type { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../propensity/warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "./warehouse.ts";
 import type { Warehouse } from "../warehouse/duckdb.ts";
 
 /** Where the fits are read: the DuckDB warehouse, a BigQuery one, or either already adapted. */
-export type FitSource = Warehouse | BigQueryActivationWarehouse | PropensityWarehouse;
+export type FitSource = Warehouse | BigQueryActivationWarehouse | ModelWarehouse;
 
 export const FIT_VAR_NAMES = [
   "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b",
@@ -17,7 +17,7 @@ export const FIT_VAR_NAMES = [
 ] as const;
 
 export async function fittedScoreVars(source: FitSource): Promise<Record<string, string>> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   if (!(await wh.tableExists("scores", "model_fits"))) return {};
   const latest = await wh.query(`
     select model, unit, r, alpha, a, b, p, q, gamma from (
@@ -60,7 +60,7 @@ export interface BuildScoreVars {
  * the default as-of date of 2026 gave T of 1,550 weeks), scores with the fallback rule instead and says so.
  */
 export async function scoreVarsForBuild(source: FitSource, buildAsOfDate: string | undefined): Promise<BuildScoreVars> {
-  const wh = asPropensityWarehouse(source);
+  const wh = asModelWarehouse(source);
   const vars = await fittedScoreVars(wh);
   if (Object.keys(vars).length === 0 || !buildAsOfDate) return { vars };
   const [fit] = await wh.query(

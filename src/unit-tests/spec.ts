@@ -15,6 +15,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import type { GraphCompilationError, GraphTable, GraphTarget, TestGraph } from "./graph.ts";
+import { editDistance } from "../text/edit-distance.ts";
 
 export const MODEL_RUN_TEST_TAG = "incremental_test";
 
@@ -89,19 +90,6 @@ function indexActions(graph: TestGraph): NamedAction[] {
     ...graph.declarations.map((d) => ({ target: d.target, kind: "declaration" as const })),
     ...graph.operations.filter((o) => o.hasOutput).map((o) => ({ target: o.target, kind: "operation" as const })),
   ];
-}
-
-/** Edit distance, for "did you mean" hints on misspelt names. */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 function suggestion(name: string, actions: NamedAction[]): string {

@@ -6,48 +6,21 @@
  */
 import { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addDays, campaignCutoffDate, propensityTarget, targetCampaign } from "../../macros/propensity.ts";
+import { addDays } from "../../macros/propensity.ts";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
 import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { campaignSnapshot, labelledSet } from "../../src/propensity/train.ts";
-import { twinCampaignMembers, twinLabels, type TwinMembership } from "../../src/propensity/twin.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../../src/propensity/warehouse.ts";
-import { CUTOFF as FIXTURE_CUTOFF, fixture } from "./fixture.ts";
+import { twinCampaignMembers, twinLabels } from "../../src/propensity/twin.ts";
+import { asModelWarehouse, type ModelWarehouse } from "../../src/scores/warehouse.ts";
+import { campaignFixture } from "./fixture.ts";
 
 const PROJECT = "slice-demo";
 const LOCATION = "EU";
-const TARGET = propensityTarget("responds_to_campaign");
-const CAMPAIGN = targetCampaign(TARGET);
-const CUTOFF = campaignCutoffDate(TARGET);
-// The shared fixture moved so that its cutoff is the day before the campaign starts.
-const shift = Math.round((Date.parse(`${CUTOFF}T00:00:00Z`) - Date.parse(`${FIXTURE_CUTOFF}T00:00:00Z`)) / 86_400_000);
-const base = fixture();
-const orders = base.orders.map((o) => ({ ...o, order_date: addDays(o.order_date, shift) }));
-const consents = base.consents.map((c) => ({ ...c, occurred_at: `${addDays(c.occurred_at.slice(0, 10), shift)}${c.occurred_at.slice(10)}` }));
-// Orders on the window's first and last day (positive) and the day after it (negative); one after the window ends
-// so the warehouse's orders reach past it.
-const order = (customer_id: string, order_date: string) => orders.push({ customer_id, order_date, total_eur: 18.5, channel: "app", fulfilment: "pickup", order_local_weekday: 3 });
-order("e-first-day", addDays(CUTOFF, -100));
-order("e-first-day", CAMPAIGN.startDate);
-order("e-last-day", addDays(CUTOFF, -200));
-order("e-last-day", CAMPAIGN.endDate);
-order("e-day-after", addDays(CUTOFF, -150));
-order("e-day-after", addDays(CAMPAIGN.endDate, 1));
-
-const customers = [...new Set(orders.map((o) => o.customer_id))].sort();
-const membership: TwinMembership[] = [];
-const member = (snapshot_date: string, audience_id: string, customer_id: string, is_holdout: boolean) => membership.push({ snapshot_date, audience_id, customer_id, is_holdout });
-customers.forEach((id, i) => {
-  if (i % 2 === 0 || id.startsWith("e-")) member(CAMPAIGN.startDate, CAMPAIGN.audienceId, id, i % 3 === 0 && !id.startsWith("e-"));
-});
-// Not the frozen population: an earlier build, a build after the start, another audience.
-member(addDays(CUTOFF, -1), CAMPAIGN.audienceId, "c001", false);
-member(addDays(CAMPAIGN.startDate, 14), CAMPAIGN.audienceId, "c003", false);
-member(CAMPAIGN.startDate, "sunday_training_crowd", "c005", false);
+const { target: TARGET, campaign: CAMPAIGN, cutoff: CUTOFF, orders, consents, customers, membership } = campaignFixture();
 
 let bq: LocalBigQuery;
 let client: BigQuery;
-let wh: PropensityWarehouse;
+let wh: ModelWarehouse;
 const savedEnv: Record<string, string | undefined> = {};
 
 async function table(dataset: string, name: string, fields: { name: string; type: string }[], rows: object[]): Promise<void> {
@@ -63,7 +36,7 @@ beforeAll(async () => {
   for (const name of Object.keys(bq.env)) savedEnv[name] = process.env[name];
   Object.assign(process.env, bq.env);
   client = new BigQuery({ projectId: PROJECT, location: LOCATION });
-  wh = asPropensityWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, client));
+  wh = asModelWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, client));
   await table(
     "intermediate",
     "int_customer_orders",

@@ -14,15 +14,15 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseModelVars, PROPENSITY_FEATURES, propensityTarget } from "../../macros/propensity.ts";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
-import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
 import { runPropensityCommand } from "../../src/propensity/command.ts";
 import { fitPropensity, labelledSet, propensityVarsForBuild } from "../../src/propensity/train.ts";
 import { twinFeatures, twinScores, type TwinConsentChange, type TwinOrder } from "../../src/propensity/twin.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../../src/propensity/warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "../../src/scores/warehouse.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
+import { type FaultProxy, type ProxiedRequest } from "../activation/fault-proxy.ts";
+import { type BigQueryWithFaults, startBigQueryWithFaults } from "../activation/bigquery/bigquery-with-faults.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 
 const PROJECT = "slice-demo";
@@ -76,20 +76,16 @@ function fixture(): { orders: FixtureOrder[]; consents: TwinConsentChange[] } {
 const { orders, consents } = fixture();
 const customers = [...new Set(orders.map((o) => o.customer_id))];
 
-let bq: LocalBigQuery;
 let direct: BigQuery;
 let proxy: FaultProxy;
 let duck: Warehouse;
 /** Through the official client, straight to the endpoint. */
-let bigQuery: PropensityWarehouse;
+let bigQuery: ModelWarehouse;
 /** Through the fault proxy, with the client's backoff between retries capped (the retries themselves still run). */
-let faulty: PropensityWarehouse;
-const savedEnv: Record<string, string | undefined> = {};
+let faulty: ModelWarehouse;
 
-async function run(sql: string): Promise<Record<string, unknown>[]> {
-  const [rows] = await direct.query({ query: sql, location: LOCATION });
-  return rows as Record<string, unknown>[];
-}
+let endpoint: BigQueryWithFaults;
+const run = (sql: string) => endpoint.run(sql);
 
 async function loadBigQuery(): Promise<void> {
   for (const dataset of ["intermediate", "staging"]) await direct.createDataset(dataset, { location: LOCATION });
@@ -127,29 +123,16 @@ async function loadDuckDb(): Promise<void> {
 }
 
 beforeAll(async () => {
-  bq = await startLocalBigQuery({ projectId: PROJECT, location: LOCATION });
-  for (const name of Object.keys(bq.env)) savedEnv[name] = process.env[name];
-  Object.assign(process.env, bq.env);
-  direct = new BigQuery({ projectId: PROJECT, location: LOCATION });
-  bigQuery = asPropensityWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, direct));
-  proxy = await startFaultProxy(bq.url);
-  // The client takes its endpoint from the environment when it is made: this one goes through the proxy.
-  process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
-  faulty = asPropensityWarehouse(
-    new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION, retryOptions: { maxRetryDelay: 0.05 } })),
-  );
-  process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
+  endpoint = await startBigQueryWithFaults(PROJECT, LOCATION);
+  ({ direct, proxy } = endpoint);
+  bigQuery = asModelWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, direct));
+  faulty = asModelWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, endpoint.faulty));
   await loadBigQuery();
   await loadDuckDb();
 }, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await bq?.close();
+  await endpoint?.close();
   await duck?.close();
 });
 

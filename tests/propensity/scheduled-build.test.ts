@@ -12,7 +12,7 @@ import { dataformTargetFromEnv, type DataformApi } from "../../src/cloud/datafor
 import { createDataformClient, runScheduled } from "../../src/cloud/scheduler.ts";
 import { scheduledCompileVars } from "../../src/daily/daily.ts";
 import { insertModelStatement, propensityModelsDdl } from "../../src/propensity/train.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../../src/propensity/warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "../../src/scores/warehouse.ts";
 import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
@@ -23,7 +23,7 @@ const ORDERS = { target: "orders_next_30d", featureNames: ["recency_days_log", "
 const LOYALTY = { target: "joins_loyalty_next_90d", featureNames: ["orders_365d_log"], intercept: -3.5, coefficients: [0.2], means: [1.2], sds: [0.8] };
 
 /** A model row as `slice propensity fit` stores it, fitted_at given so "latest" is known. */
-async function storeModel(wh: PropensityWarehouse, model: PropensityCoefficients, fittedAt: string, converged = true): Promise<void> {
+async function storeModel(wh: ModelWarehouse, model: PropensityCoefficients, fittedAt: string, converged = true): Promise<void> {
   for (const statement of propensityModelsDdl(wh)) await wh.run(statement);
   const insert = insertModelStatement(wh, {
     target: model.target, cutoff_date: "2026-10-01", label_end_date: "2026-10-31", feature_names_json: JSON.stringify(model.featureNames), intercept: model.intercept,
@@ -39,7 +39,7 @@ describe("slice daily (DuckDB)", () => {
     const wh = await Warehouse.open(":memory:");
     try {
       expect(await scheduledCompileVars(wh, "2026-11-20")).toEqual({ as_of_date: "2026-11-20" });
-      const pw = asPropensityWarehouse(wh);
+      const pw = asModelWarehouse(wh);
       await storeModel(pw, { ...ORDERS, intercept: 9 }, "2026-11-01 08:00:00");
       await storeModel(pw, ORDERS, "2026-11-02 08:00:00");
       await storeModel(pw, { ...ORDERS, intercept: 7 }, "2026-11-03 08:00:00", false);
@@ -102,7 +102,7 @@ describe("the scheduler function's build (BigQuery, Dataform API)", () => {
     expect(before.ok).toBe(true);
     expect(compiledWith.at(-1)).toEqual({ engine: "bigquery", as_of_date: "2026-11-20" });
 
-    const pw = asPropensityWarehouse(warehouse);
+    const pw = asModelWarehouse(warehouse);
     await storeModel(pw, { ...ORDERS, intercept: 9 }, "2026-11-01 08:00:00");
     await storeModel(pw, ORDERS, "2026-11-02 08:00:00");
     await storeModel(pw, LOYALTY, "2026-11-02 09:00:00");

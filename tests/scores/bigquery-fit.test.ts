@@ -13,17 +13,18 @@
 import { BigQuery } from "@google-cloud/bigquery";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
-import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
+import type { LocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { dataformTargetFromEnv, type DataformApi } from "../../src/cloud/dataform-build.ts";
 import { createDataformClient, runScheduled } from "../../src/cloud/scheduler.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
-import { asPropensityWarehouse, type PropensityWarehouse } from "../../src/propensity/warehouse.ts";
+import { asModelWarehouse, type ModelWarehouse } from "../../src/scores/warehouse.ts";
 import { runFitCommand } from "../../src/scores/command.ts";
 import { DEFAULT_ORDERS_RELATION, fitFromWarehouse, MODEL_FITS_DDL, ordersRelationOf, type FitFromWarehouseResult } from "../../src/scores/fit.ts";
 import { FIT_VAR_NAMES, fittedScoreVars } from "../../src/scores/vars.ts";
 import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
+import { type FaultProxy, type ProxiedRequest } from "../activation/fault-proxy.ts";
+import { type BigQueryWithFaults, startBigQueryWithFaults } from "../activation/bigquery/bigquery-with-faults.ts";
 import { createActivationDataset } from "../activation/bigquery/local-bigquery.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 import { type ApiAction, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
@@ -94,13 +95,10 @@ let duckFit: FitFromWarehouseResult;
 /** Through the official client, straight to the endpoint. */
 let bigQuery: BigQueryActivationWarehouse;
 /** Through the fault proxy, with the client's backoff between retries capped (the retries themselves still run). */
-let faulty: PropensityWarehouse;
-const savedEnv: Record<string, string | undefined> = {};
+let faulty: ModelWarehouse;
 
-async function run(sql: string): Promise<Record<string, unknown>[]> {
-  const [rows] = await direct.query({ query: sql, location: LOCATION });
-  return rows as Record<string, unknown>[];
-}
+let endpoint: BigQueryWithFaults;
+const run = (sql: string) => endpoint.run(sql);
 
 async function loadBigQuery(): Promise<void> {
   await direct.createDataset("staging", { location: LOCATION });
@@ -129,30 +127,17 @@ async function loadOrdersIntoDuckDb(wh: Warehouse): Promise<void> {
 
 beforeAll(async () => {
   duck = await Warehouse.open(":memory:");
-  bq = await startLocalBigQuery({ projectId: PROJECT, location: LOCATION });
-  for (const name of Object.keys(bq.env)) savedEnv[name] = process.env[name];
-  Object.assign(process.env, bq.env);
-  direct = new BigQuery({ projectId: PROJECT, location: LOCATION });
+  endpoint = await startBigQueryWithFaults(PROJECT, LOCATION);
+  ({ bq, direct, proxy } = endpoint);
   bigQuery = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, direct);
-  proxy = await startFaultProxy(bq.url);
-  // The client takes its endpoint from the environment when it is made: this one goes through the proxy.
-  process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
-  faulty = asPropensityWarehouse(
-    new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, new BigQuery({ projectId: PROJECT, location: LOCATION, retryOptions: { maxRetryDelay: 0.05 } })),
-  );
-  process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
+  faulty = asModelWarehouse(new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, endpoint.faulty));
   await loadBigQuery();
   await loadOrdersIntoDuckDb(duck);
   duckFit = await fitFromWarehouse(duck, { asOfDate: AS_OF, minRepeatCustomers: MIN_REPEAT_CUSTOMERS });
 }, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await bq?.close();
+  await endpoint?.close();
   await duck?.close();
 });
 
@@ -333,7 +318,7 @@ describe("the scheduler function's build (BigQuery, Dataform API)", () => {
         `Fix: slice fit --as-of-date 2026-07-01 --bigquery-project ${PROJECT}`,
     );
 
-    await fitFromWarehouse(asPropensityWarehouse(bigQuery), { asOfDate: AS_OF, minRepeatCustomers: MIN_REPEAT_CUSTOMERS, ordersRelation: ordersRelationOf(table("staging", "stg_pos__orders")) });
+    await fitFromWarehouse(asModelWarehouse(bigQuery), { asOfDate: AS_OF, minRepeatCustomers: MIN_REPEAT_CUSTOMERS, ordersRelation: ordersRelationOf(table("staging", "stg_pos__orders")) });
     logged.length = 0;
     const after = await runScheduled({ kind: "daily", asOfDate: "2026-07-02" }, options);
     expect(after.ok).toBe(true);

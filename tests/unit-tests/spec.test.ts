@@ -2,7 +2,8 @@
  * Reading a test's dataset and inputs from SQLX, and splitting a model-run test into its statements.
  */
 import { describe, expect, it } from "vitest";
-import { configBlock, editDistance, inputNames, modelRunSections } from "../../src/unit-tests/spec.ts";
+import { configBlock, inputNames, modelRunSections } from "../../src/unit-tests/spec.ts";
+import { editDistance } from "../../src/text/edit-distance.ts";
 
 describe("configBlock", () => {
   const cases: [string, string, string | undefined][] = [

@@ -1,6 +1,7 @@
 /**
- * Where `slice propensity` reads features and labels and stores its models: the DuckDB file or BigQuery through
- * the official client (src/activation/bigquery.ts), behind one narrow interface. Statements use `$name`
+ * Where `slice fit` reads its summary and `slice propensity` its features and labels, and where both store their
+ * models: the DuckDB file or BigQuery through the official client (src/activation/bigquery.ts), behind one narrow
+ * interface. It lives with the scores because propensity builds on them (its BG/NBD baseline), never the reverse. Statements use `$name`
  * parameters on both engines; what differs in SQL comes from the macro dialect (`sql`) and `table`.
  *
  * On BigQuery every schema of the project is a dataset of the same project (Dataform's schema = dataset), so
@@ -14,7 +15,7 @@ import { describeWarehouse, type WarehouseConfig } from "../warehouse/config.ts"
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
 import { requireDuckDbFile } from "../warehouse/open.ts";
 
-export interface PropensityWarehouse {
+export interface ModelWarehouse {
   readonly engine: "duckdb" | "bigquery";
   /** The macro dialect the feature, summary and model SQL is written in. */
   readonly sql: Dialect;
@@ -25,7 +26,7 @@ export interface PropensityWarehouse {
   tableExists(schema: string, name: string): Promise<boolean>;
 }
 
-class ActivationBackedPropensityWarehouse implements PropensityWarehouse {
+class ActivationBackedModelWarehouse implements ModelWarehouse {
   readonly sql: Dialect;
 
   constructor(
@@ -57,21 +58,21 @@ class ActivationBackedPropensityWarehouse implements PropensityWarehouse {
   }
 }
 
-const duckDbAdapters = new WeakMap<Warehouse, PropensityWarehouse>();
+const duckDbAdapters = new WeakMap<Warehouse, ModelWarehouse>();
 
 /** The DuckDB warehouse, or a BigQuery activation warehouse (its project, location and activation dataset), as a propensity warehouse. */
-export function asPropensityWarehouse(wh: Warehouse | BigQueryActivationWarehouse | PropensityWarehouse): PropensityWarehouse {
+export function asModelWarehouse(wh: Warehouse | BigQueryActivationWarehouse | ModelWarehouse): ModelWarehouse {
   if (wh instanceof Warehouse) {
     let adapter = duckDbAdapters.get(wh);
     if (!adapter) {
-      adapter = new ActivationBackedPropensityWarehouse(asActivationWarehouse(wh), "activation", (schema, name) => wh.tableExists(schema, name));
+      adapter = new ActivationBackedModelWarehouse(asActivationWarehouse(wh), "activation", (schema, name) => wh.tableExists(schema, name));
       duckDbAdapters.set(wh, adapter);
     }
     return adapter;
   }
   if (wh instanceof BigQueryActivationWarehouse) {
     const location = wh.settings.location;
-    return new ActivationBackedPropensityWarehouse(wh, wh.settings.dataset, async (dataset, name) => {
+    return new ActivationBackedModelWarehouse(wh, wh.settings.dataset, async (dataset, name) => {
       const [exists] = await wh.client.dataset(dataset, location ? { location } : {}).table(name).exists();
       return exists;
     });
@@ -79,17 +80,17 @@ export function asPropensityWarehouse(wh: Warehouse | BigQueryActivationWarehous
   return wh;
 }
 
-export interface OpenedPropensityWarehouse {
-  warehouse: PropensityWarehouse;
+export interface OpenedModelWarehouse {
+  warehouse: ModelWarehouse;
   description: string;
   close(): Promise<void>;
 }
 
 /** Opens the configured warehouse (flags or file: src/warehouse/config.ts). */
-export async function openPropensityWarehouse(config: WarehouseConfig): Promise<OpenedPropensityWarehouse> {
+export async function openModelWarehouse(config: WarehouseConfig): Promise<OpenedModelWarehouse> {
   const description = describeWarehouse(config);
-  if (config.engine === "bigquery") return { warehouse: asPropensityWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
+  if (config.engine === "bigquery") return { warehouse: asModelWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
   requireDuckDbFile(config.path);
   const wh = await Warehouse.open(config.path);
-  return { warehouse: asPropensityWarehouse(wh), description, close: () => wh.close() };
+  return { warehouse: asModelWarehouse(wh), description, close: () => wh.close() };
 }
