@@ -18,7 +18,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as privacy from "../../macros/privacy.ts";
 import { dialect } from "../../macros/sql.ts";
 import { BigQueryActivationWarehouse } from "../../src/activation/bigquery.ts";
-import { type LocalBigQuery, startLocalBigQuery } from "../../src/bigquery-local/server.ts";
 import { createRawDataset } from "../../src/bigquery-proof/raw.ts";
 import { forgetMany, parseRequestsFile } from "../../src/privacy/batch.ts";
 import { forget, type ForgetResult } from "../../src/privacy/forget.ts";
@@ -26,7 +25,8 @@ import { syncMeta } from "../../src/activation/meta/sync.ts";
 import { dropToS3 } from "../../src/activation/s3/drop.ts";
 import type { DropManifest } from "../../src/activation/s3/format.ts";
 import { createActivationDataset, seedBigQueryAudience } from "../activation/bigquery/local-bigquery.ts";
-import { type FaultProxy, type ProxiedRequest, startFaultProxy } from "../activation/fault-proxy.ts";
+import { type FaultProxy, type ProxiedRequest } from "../activation/fault-proxy.ts";
+import { type BigQueryWithFaults, startBigQueryWithFaults } from "../activation/bigquery/bigquery-with-faults.ts";
 import { customerIdOf, sha256 } from "../activation/meta/fixtures.ts";
 import { LocalS3, TEST_ENV } from "../activation/s3/local-s3.ts";
 import { startMetaContractServer } from "../support/meta-contract-server.ts";
@@ -37,16 +37,12 @@ const table = (dataset: string, name: string) => `\`${PROJECT}.${dataset}.${name
 /** More faults than the client makes attempts: the call fails although BigQuery acted. */
 const OUTLAST_CLIENT = 20;
 
-let bq: LocalBigQuery;
 let direct: BigQuery;
 let proxy: FaultProxy;
 let faulty: BigQueryActivationWarehouse;
-const savedEnv: Record<string, string | undefined> = {};
 
-async function run(sql: string): Promise<Record<string, unknown>[]> {
-  const [rows] = await direct.query({ query: sql, location: LOCATION });
-  return rows as Record<string, unknown>[];
-}
+let endpoint: BigQueryWithFaults;
+const run = (sql: string) => endpoint.run(sql);
 
 /** The identity tables of tests/privacy/identity-fixture.ts on BigQuery: p1 (C1, C2, an app record, a guest order), p2 (C3). */
 async function seedIdentity(): Promise<void> {
@@ -95,20 +91,9 @@ const isQuery = (r: ProxiedRequest) => r.method === "POST" && r.path.endsWith("/
 const queryText = (r: ProxiedRequest) => String((r.json() as { query?: string } | undefined)?.query ?? "");
 
 beforeAll(async () => {
-  bq = await startLocalBigQuery({ projectId: PROJECT, location: LOCATION });
-  for (const name of Object.keys(bq.env)) savedEnv[name] = process.env[name];
-  Object.assign(process.env, bq.env);
-  direct = new BigQuery({ projectId: PROJECT, location: LOCATION });
-  proxy = await startFaultProxy(bq.url);
-  // The client takes its endpoint from the environment when it is made: this one goes through the proxy.
-  process.env.BIGQUERY_EMULATOR_HOST = proxy.baseUrl;
-  // The client's own retries still run (retry-request's default count); only the wait between them is capped,
-  // since its exponential backoff (about 15 s per request that outlasts it) is idle time in a test.
-  faulty = new BigQueryActivationWarehouse(
-    { projectId: PROJECT, dataset: "activation", location: LOCATION },
-    new BigQuery({ projectId: PROJECT, location: LOCATION, retryOptions: { maxRetryDelay: 0.05 } }),
-  );
-  process.env.BIGQUERY_EMULATOR_HOST = bq.env.BIGQUERY_EMULATOR_HOST;
+  endpoint = await startBigQueryWithFaults(PROJECT, LOCATION);
+  ({ direct, proxy } = endpoint);
+  faulty = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: "activation", location: LOCATION }, endpoint.faulty);
 
   await createRawDataset(direct, LOCATION);
   await direct.createDataset(privacy.LEDGER_SCHEMA, { location: LOCATION });
@@ -119,12 +104,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await proxy?.close();
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  await bq?.close();
+  await endpoint?.close();
 });
 
 beforeEach(async () => {

@@ -8,48 +8,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIENCES, PROPENSITY_RULE_COLUMNS } from "../../macros/audiences.ts";
-import { addDays, campaignCutoffDate, featuresSql, formatModelVars, propensityTarget, targetCampaign, targetFeatures, type PropensityCoefficients } from "../../macros/propensity.ts";
+import { addDays, featuresSql, formatModelVars, targetFeatures, type PropensityCoefficients } from "../../macros/propensity.ts";
 import { dialect } from "../../macros/sql.ts";
 import { compileProject } from "../../src/dataform/compile.ts";
 import { fitLogistic } from "../../src/propensity/logistic.ts";
 import { campaignSnapshot, campaignTrainingHalf } from "../../src/propensity/train.ts";
-import { twinCampaignMembers, twinFeatures, twinLabels, twinPopulation, twinScores, type TwinMembership } from "../../src/propensity/twin.ts";
+import { twinCampaignMembers, twinFeatures, twinLabels, twinPopulation, twinScores } from "../../src/propensity/twin.ts";
 import { rewriteBigQueryReferences } from "../../src/runner/rewrite.ts";
 import { evaluateQuery, toPlain, type TableData } from "../../src/validate/evaluate.ts";
 import { scalar } from "../../src/validate/types.ts";
 import { ZetaSql } from "../../src/validate/zetasql.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { ACCOUNT_COLUMNS, CONSENT_COLUMNS, CUTOFF as FIXTURE_CUTOFF, fixture, orderColumns, zetaTable } from "./fixture.ts";
+import { ACCOUNT_COLUMNS, campaignFixture, CONSENT_COLUMNS, orderColumns, zetaTable } from "./fixture.ts";
 
-const TARGET = propensityTarget("responds_to_campaign");
-const CAMPAIGN = targetCampaign(TARGET);
-const CUTOFF = campaignCutoffDate(TARGET);
-// The shared fixture moved so that its cutoff is the day before the campaign starts.
-const shift = Math.round((Date.parse(`${CUTOFF}T00:00:00Z`) - Date.parse(`${FIXTURE_CUTOFF}T00:00:00Z`)) / 86_400_000);
-const base = fixture();
-const orders = base.orders.map((o) => ({ ...o, order_date: addDays(o.order_date, shift) }));
-const consents = base.consents.map((c) => ({ ...c, occurred_at: `${addDays(c.occurred_at.slice(0, 10), shift)}${c.occurred_at.slice(10)}` }));
-const order = (customer_id: string, order_date: string) => orders.push({ customer_id, order_date, total_eur: 18.5, channel: "app", fulfilment: "pickup", order_local_weekday: 3 });
-// Edges: an order on the first and one on the last day of the window (positive), one the day after it (negative).
-order("e-first-day", addDays(CUTOFF, -100));
-order("e-first-day", CAMPAIGN.startDate);
-order("e-last-day", addDays(CUTOFF, -200));
-order("e-last-day", CAMPAIGN.endDate);
-order("e-day-after", addDays(CUTOFF, -150));
-order("e-day-after", addDays(CAMPAIGN.endDate, 1));
-
-const customers = [...new Set(orders.map((o) => o.customer_id))].sort();
-const membership: TwinMembership[] = [];
-const member = (snapshot_date: string, audience_id: string, customer_id: string, is_holdout: boolean) => membership.push({ snapshot_date, audience_id, customer_id, is_holdout });
-// The frozen population: the build on the start day; every third customer kept out as holdout.
-customers.forEach((id, i) => {
-  if (i % 2 === 0 || id.startsWith("e-")) member(CAMPAIGN.startDate, CAMPAIGN.audienceId, id, i % 3 === 0 && !id.startsWith("e-"));
-});
-// Not the frozen population: an earlier build, a build after the start, another audience.
-member(addDays(CUTOFF, -1), CAMPAIGN.audienceId, "c001", false);
-member(addDays(CAMPAIGN.startDate, 14), CAMPAIGN.audienceId, "c003", false);
-member(CAMPAIGN.startDate, "sunday_training_crowd", "c005", false);
+const { target: TARGET, campaign: CAMPAIGN, cutoff: CUTOFF, orders, consents, customers, membership } = campaignFixture();
 
 const twin = twinFeatures(orders, consents, CUTOFF);
 const sources = { orders, membership };

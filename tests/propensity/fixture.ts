@@ -1,6 +1,6 @@
 /** A small deterministic order and consent history around a cutoff, with edge cases, for the propensity SQL tests. */
-import { propensityTarget } from "../../macros/propensity.ts";
-import type { TwinConsentChange, TwinOrder } from "../../src/propensity/twin.ts";
+import { addDays, campaignCutoffDate, propensityTarget, targetCampaign } from "../../macros/propensity.ts";
+import type { TwinConsentChange, TwinMembership, TwinOrder } from "../../src/propensity/twin.ts";
 import { mulberry32 } from "../../src/generate/random.ts";
 import type { TableData } from "../../src/validate/evaluate.ts";
 import { scalar, type Column } from "../../src/validate/types.ts";
@@ -92,3 +92,39 @@ export function orderColumns(withOrderId = false): Column[] {
 
 export const ACCOUNT_COLUMNS: Column[] = [column("customer_id", "STRING"), column("person_customer_id", "STRING")];
 export const CONSENT_COLUMNS: Column[] = [column("customer_id", "STRING"), column("purpose", "STRING"), column("granted", "BOOL"), column("occurred_at", "TIMESTAMP")];
+
+/**
+ * The responds_to_campaign fixture: the shared fixture moved so that its cutoff is the day before the campaign
+ * starts, three customers on the window's edges, and the campaign's membership snapshots (the frozen
+ * population on the start day, every third customer kept out as holdout, plus snapshots that are not it).
+ */
+export function campaignFixture() {
+  const target = propensityTarget("responds_to_campaign");
+  const campaign = targetCampaign(target);
+  const cutoff = campaignCutoffDate(target);
+  const shift = Math.round((Date.parse(`${cutoff}T00:00:00Z`) - Date.parse(`${CUTOFF}T00:00:00Z`)) / 86_400_000);
+  const base = fixture();
+  const orders = base.orders.map((o) => ({ ...o, order_date: addDays(o.order_date, shift) }));
+  const consents = base.consents.map((c) => ({ ...c, occurred_at: `${addDays(c.occurred_at.slice(0, 10), shift)}${c.occurred_at.slice(10)}` }));
+  const order = (customer_id: string, order_date: string) => orders.push({ customer_id, order_date, total_eur: 18.5, channel: "app", fulfilment: "pickup", order_local_weekday: 3 });
+  // Edges: an order on the first and one on the last day of the window (positive), one the day after it
+  // (negative), so the warehouse's orders also reach past the window.
+  order("e-first-day", addDays(cutoff, -100));
+  order("e-first-day", campaign.startDate);
+  order("e-last-day", addDays(cutoff, -200));
+  order("e-last-day", campaign.endDate);
+  order("e-day-after", addDays(cutoff, -150));
+  order("e-day-after", addDays(campaign.endDate, 1));
+
+  const customers = [...new Set(orders.map((o) => o.customer_id))].sort();
+  const membership: TwinMembership[] = [];
+  const member = (snapshot_date: string, audience_id: string, customer_id: string, is_holdout: boolean) => membership.push({ snapshot_date, audience_id, customer_id, is_holdout });
+  customers.forEach((id, i) => {
+    if (i % 2 === 0 || id.startsWith("e-")) member(campaign.startDate, campaign.audienceId, id, i % 3 === 0 && !id.startsWith("e-"));
+  });
+  // Not the frozen population: an earlier build, a build after the start, another audience.
+  member(addDays(cutoff, -1), campaign.audienceId, "c001", false);
+  member(addDays(campaign.startDate, 14), campaign.audienceId, "c003", false);
+  member(campaign.startDate, "sunday_training_crowd", "c005", false);
+  return { target, campaign, cutoff, orders, consents, customers, membership };
+}
