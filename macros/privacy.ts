@@ -133,11 +133,16 @@ export function stagedOrderSuppressed(suppressions: string, target?: Dialect): s
   return `(${h("customer_id", "customer_id")} or ${h("email", "guest_email_normalized")} or ${h("phone", "guest_phone_e164_digits")})`;
 }
 
-/** UPDATE that anonymizes a suppressed person's staged orders in place (stg_pos__orders_checked pre-operation). */
+/**
+ * UPDATE that anonymizes a suppressed person's staged orders in place (stg_pos__orders_checked pre-operation).
+ * The rows count as checked by this run (checked_as_of_date): readers that look at what changed since their
+ * own latest run (int_customer_orders) then see the order leave its person.
+ */
 export function anonymizeStagedOrders(self: string, suppressions: string, target?: Dialect): string {
   const d = use(target);
   const nothing = d.cast("null", "string");
-  return `update ${self} set customer_id = ${nothing}, guest_email_normalized = ${nothing}, guest_phone_e164_digits = ${nothing}, is_identified = false
+  return `update ${self} set customer_id = ${nothing}, guest_email_normalized = ${nothing}, guest_phone_e164_digits = ${nothing}, is_identified = false,
+    checked_as_of_date = ${d.asOfDate()}
     where ${stagedOrderSuppressed(suppressions, target)}`;
 }
 
