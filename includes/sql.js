@@ -349,8 +349,9 @@ const duckdb = {
         return `bool_and(${expr})`;
     },
     countIf(condition) {
-        // count_if gives NULL over no rows or only NULL conditions; BigQuery's COUNTIF gives 0.
-        return `coalesce(count_if(${condition}), 0)`;
+        // count_if gives NULL over no rows or only NULL conditions; BigQuery's COUNTIF gives 0. It also gives
+        // HUGEINT, which DuckDB stores bit-packed and reads back ~100 times slower than BIGINT (BigQuery's INT64).
+        return `coalesce(cast(count_if(${condition}) as bigint), 0)`;
     },
     setFingerprint(expr) {
         return `bit_xor(CAST('0x' || substr(sha256(${expr}), 1, 15) AS BIGINT))`;
