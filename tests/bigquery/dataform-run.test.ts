@@ -156,7 +156,7 @@ describe("the proof can fail", () => {
     const comparison = await compareWarehouses(bigquery, wh, { location: "EU" });
     const touched = comparison.objects.filter((o) => o.differences.length > 0).map((o) => o.name);
     // The row condition orders_last_365d <= lifetime_orders now fails on BigQuery: its assertion view differs too.
-    expect(touched).toEqual(["marts.customer_profile", "marts.kpi_daily", "slice_assertions.marts_customer_profile_assertions_rowConditions"]);
+    expect(touched).toEqual(["marts.customer_profile", "marts.kpi_daily", "slice_assertions.customer_profile_rows_valid"]);
     expect(comparison.differences.join("\n")).toMatch(/orders_last_365d \(INT64\) is \d+ on BigQuery, \d+ on DuckDB/);
     expect(comparison.differences.join("\n")).toMatch(/marts\.kpi_daily: \d+ row\(s\) on BigQuery, \d+ on DuckDB/);
   });
