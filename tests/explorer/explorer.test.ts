@@ -359,7 +359,7 @@ describe("lineage", () => {
       }
     }
     const profile = innerHtml(html, 'data-testid="action-marts.customer_profile"')!;
-    expect(textOf(profile, 'data-column="lifetime_spend_eur"')).toBe("lifetime_spend_eur DECIMAL(38,2) Amount paid on completed orders, euros (0 when none).");
+    expect(textOf(profile, 'data-column="lifetime_spend_eur"')).toBe("lifetime_spend_eur DECIMAL(18,2) Amount paid on completed orders, euros (0 when none).");
   });
 
   it("shows assertions' rules and every action's last run status", () => {
