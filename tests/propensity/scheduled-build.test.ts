@@ -17,7 +17,7 @@ import { loadScheduleSettings } from "../../src/schedule/settings.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
 import { createActivationDataset, DATASET, LOCATION, PROJECT, startActivationBigQuery } from "../activation/bigquery/local-bigquery.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { type ApiAction, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
+import { type RecordingDataform, startRecordingDataform } from "../support/dataform-contract-server.ts";
 
 const ORDERS = { target: "orders_next_30d", featureNames: ["recency_days_log", "email_consent"], intercept: -1.25, coefficients: [-0.7, 1 / 3], means: [2.5, 0.4], sds: [1.1, 0.49] };
 const LOYALTY = { target: "joins_loyalty_next_90d", featureNames: ["orders_365d_log"], intercept: -3.5, coefficients: [0.2], means: [1.2], sds: [0.8] };
@@ -56,40 +56,25 @@ describe("slice daily (DuckDB)", () => {
 describe("the scheduler function's build (BigQuery, Dataform API)", () => {
   let bq: LocalBigQuery;
   let restoreEnv: () => void;
-  let dataform: DataformContractServer;
-  let savedMetadataHost: string | undefined;
-  const compiledWith: Record<string, string>[] = [];
-  const t = (schema: string, name: string) => ({ database: PROJECT, schema, name });
-  const ACTIONS: ApiAction[] = [{ target: t("marts", "customer_propensity"), canonicalTarget: t("marts", "customer_propensity"), relation: { dependencyTargets: [], disabled: false, relationType: "TABLE" } }];
+  let dataform: RecordingDataform;
+  let compiledWith: Record<string, string>[];
 
   beforeAll(async () => {
     let client;
     ({ bq, client, restoreEnv } = await startActivationBigQuery());
     await createActivationDataset(client);
-    dataform = await startDataformContractServer({
-      projectId: PROJECT,
-      location: "europe-west1",
-      repositories: ["slice"],
-      upstreamMetadataHost: bq.env.GCE_METADATA_HOST,
-      compile: async (vars) => {
-        compiledWith.push(vars);
-        return { errors: [], actions: ACTIONS };
-      },
-    });
-    savedMetadataHost = process.env.GCE_METADATA_HOST;
-    process.env.GCE_METADATA_HOST = dataform.env.GCE_METADATA_HOST;
+    dataform = await startRecordingDataform(PROJECT, { schema: "marts", name: "customer_propensity" }, bq.env.GCE_METADATA_HOST);
+    ({ compiledWith } = dataform);
   }, 120_000);
 
   afterAll(async () => {
-    if (savedMetadataHost === undefined) delete process.env.GCE_METADATA_HOST;
-    else process.env.GCE_METADATA_HOST = savedMetadataHost;
     await dataform?.close();
     restoreEnv?.();
     await bq?.close();
   });
 
   it("compiles without the var before any model, then with the latest converged model of each target read from BigQuery", async () => {
-    const target = dataformTargetFromEnv({ SLICE_DATAFORM_PROJECT: PROJECT, SLICE_DATAFORM_LOCATION: "europe-west1", SLICE_DATAFORM_REPOSITORY: "slice", SLICE_DATAFORM_API_ENDPOINT: dataform.baseUrl, SLICE_DATAFORM_POLL_SECONDS: "0.01" });
+    const target = dataformTargetFromEnv({ SLICE_DATAFORM_PROJECT: PROJECT, SLICE_DATAFORM_LOCATION: "europe-west1", SLICE_DATAFORM_REPOSITORY: "slice", SLICE_DATAFORM_API_ENDPOINT: dataform.server.baseUrl, SLICE_DATAFORM_POLL_SECONDS: "0.01" });
     const warehouse = new BigQueryActivationWarehouse({ projectId: PROJECT, dataset: DATASET, location: LOCATION });
     const options = {
       settings: { dataform: target, schedule: loadScheduleSettings(REPO_ROOT), syncTargets: [], warehouse: { engine: "bigquery" as const, projectId: PROJECT, dataset: DATASET, location: LOCATION } },

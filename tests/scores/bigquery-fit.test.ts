@@ -27,7 +27,7 @@ import { type FaultProxy, type ProxiedRequest } from "../activation/fault-proxy.
 import { type BigQueryWithFaults, startBigQueryWithFaults } from "../activation/bigquery/bigquery-with-faults.ts";
 import { createActivationDataset } from "../activation/bigquery/local-bigquery.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
-import { type ApiAction, type DataformContractServer, startDataformContractServer } from "../support/dataform-contract-server.ts";
+import { type RecordingDataform, startRecordingDataform } from "../support/dataform-contract-server.ts";
 
 const PROJECT = "slice-demo";
 const LOCATION = "EU";
@@ -269,36 +269,21 @@ describe("lost answers", () => {
 });
 
 describe("the scheduler function's build (BigQuery, Dataform API)", () => {
-  let dataform: DataformContractServer;
-  let savedMetadataHost: string | undefined;
-  const compiledWith: Record<string, string>[] = [];
-  const t = (schema: string, name: string) => ({ database: PROJECT, schema, name });
-  const ACTIONS: ApiAction[] = [{ target: t("marts", "customer_scores"), canonicalTarget: t("marts", "customer_scores"), relation: { dependencyTargets: [], disabled: false, relationType: "TABLE" } }];
+  let dataform: RecordingDataform;
+  let compiledWith: Record<string, string>[];
 
   beforeAll(async () => {
     await createActivationDataset(direct);
-    dataform = await startDataformContractServer({
-      projectId: PROJECT,
-      location: "europe-west1",
-      repositories: ["slice"],
-      upstreamMetadataHost: bq.env.GCE_METADATA_HOST,
-      compile: async (vars) => {
-        compiledWith.push(vars);
-        return { errors: [], actions: ACTIONS };
-      },
-    });
-    savedMetadataHost = process.env.GCE_METADATA_HOST;
-    process.env.GCE_METADATA_HOST = dataform.env.GCE_METADATA_HOST;
+    dataform = await startRecordingDataform(PROJECT, { schema: "marts", name: "customer_scores" }, bq.env.GCE_METADATA_HOST);
+    ({ compiledWith } = dataform);
   }, 120_000);
 
   afterAll(async () => {
-    if (savedMetadataHost === undefined) delete process.env.GCE_METADATA_HOST;
-    else process.env.GCE_METADATA_HOST = savedMetadataHost;
     await dataform?.close();
   });
 
   it("says there is no fit and compiles without one, then compiles with the fit stored in BigQuery", async () => {
-    const target = dataformTargetFromEnv({ SLICE_DATAFORM_PROJECT: PROJECT, SLICE_DATAFORM_LOCATION: "europe-west1", SLICE_DATAFORM_REPOSITORY: "slice", SLICE_DATAFORM_API_ENDPOINT: dataform.baseUrl, SLICE_DATAFORM_POLL_SECONDS: "0.01" });
+    const target = dataformTargetFromEnv({ SLICE_DATAFORM_PROJECT: PROJECT, SLICE_DATAFORM_LOCATION: "europe-west1", SLICE_DATAFORM_REPOSITORY: "slice", SLICE_DATAFORM_API_ENDPOINT: dataform.server.baseUrl, SLICE_DATAFORM_POLL_SECONDS: "0.01" });
     const logged: string[] = [];
     const options = {
       settings: { dataform: target, schedule: loadScheduleSettings(REPO_ROOT), syncTargets: [], warehouse: { engine: "bigquery" as const, projectId: PROJECT, dataset: "activation", location: LOCATION } },

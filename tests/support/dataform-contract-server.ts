@@ -443,3 +443,44 @@ function safeJson(text: string): unknown {
 export async function startDataformContractServer(options: DataformContractOptions): Promise<DataformContractServer> {
   return new DataformContractServer(options).start();
 }
+
+/** A contract server that compiles one table and records the vars of every compilation request. */
+export interface RecordingDataform {
+  server: DataformContractServer;
+  /** The vars of each compilation request, in order. */
+  compiledWith: Record<string, string>[];
+  /** Closes the server and gives GCE_METADATA_HOST back its value. */
+  close(): Promise<void>;
+}
+
+/**
+ * The Dataform API a scheduler function meets in the tests: its compilations return one table
+ * (`projectId`.`schema`.`name`) and record their vars, and GCE_METADATA_HOST points at it (then at
+ * `upstreamMetadataHost`, e.g. the local BigQuery endpoint's) until close().
+ */
+export async function startRecordingDataform(projectId: string, table: { schema: string; name: string }, upstreamMetadataHost: string | undefined): Promise<RecordingDataform> {
+  const target = { database: projectId, schema: table.schema, name: table.name };
+  const actions: ApiAction[] = [{ target, canonicalTarget: target, relation: { dependencyTargets: [], disabled: false, relationType: "TABLE" } }];
+  const compiledWith: Record<string, string>[] = [];
+  const server = await startDataformContractServer({
+    projectId,
+    location: "europe-west1",
+    repositories: ["slice"],
+    upstreamMetadataHost,
+    compile: async (vars) => {
+      compiledWith.push(vars);
+      return { errors: [], actions };
+    },
+  });
+  const saved = process.env.GCE_METADATA_HOST;
+  process.env.GCE_METADATA_HOST = server.env.GCE_METADATA_HOST;
+  return {
+    server,
+    compiledWith,
+    async close() {
+      if (saved === undefined) delete process.env.GCE_METADATA_HOST;
+      else process.env.GCE_METADATA_HOST = saved;
+      await server.close();
+    },
+  };
+}
