@@ -198,12 +198,14 @@ export class BigQueryActivationWarehouse implements ActivationWarehouse {
   }
 
   async missingTables(tables: readonly ActivationTable[]): Promise<ActivationTable[]> {
-    const dataset = this.client.dataset(this.settings.dataset, this.settings.location ? { location: this.settings.location } : {});
     const missing: ActivationTable[] = [];
-    for (const table of tables) {
-      const [exists] = await dataset.table(table).exists();
-      if (!exists) missing.push(table);
-    }
+    for (const table of tables) if (!(await this.tableExists(this.settings.dataset, table))) missing.push(table);
     return missing;
+  }
+
+  /** Whether `dataset`.`name` exists in this project, asked with tables.get through the official client. */
+  async tableExists(dataset: string, name: string): Promise<boolean> {
+    const [exists] = await this.client.dataset(dataset, this.settings.location ? { location: this.settings.location } : {}).table(name).exists();
+    return exists;
   }
 }

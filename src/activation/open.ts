@@ -15,11 +15,21 @@ export interface OpenedActivationWarehouse {
 }
 
 export async function openActivationWarehouse(config: WarehouseConfig): Promise<OpenedActivationWarehouse> {
+  return openWarehouseAs(config, (wh) => (wh instanceof Warehouse ? asActivationWarehouse(wh) : wh));
+}
+
+/**
+ * Opens the configured warehouse (the DuckDB file, which must exist, or BigQuery through the official client)
+ * and hands it to `adapt`, which makes the interface a command works with (activation, privacy, model
+ * fitting); close() closes the DuckDB file.
+ */
+export async function openWarehouseAs<T>(
+  config: WarehouseConfig,
+  adapt: (warehouse: Warehouse | BigQueryActivationWarehouse) => T,
+): Promise<{ warehouse: T; description: string; close(): Promise<void> }> {
   const description = describeWarehouse(config);
-  if (config.engine === "bigquery") {
-    return { warehouse: new BigQueryActivationWarehouse(config), description, close: async () => {} };
-  }
+  if (config.engine === "bigquery") return { warehouse: adapt(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
   requireDuckDbFile(config.path);
   const wh = await Warehouse.open(config.path);
-  return { warehouse: asActivationWarehouse(wh), description, close: () => wh.close() };
+  return { warehouse: adapt(wh), description, close: () => wh.close() };
 }

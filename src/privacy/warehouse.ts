@@ -5,14 +5,12 @@
  * BigQuery job's query text either. What differs in SQL comes from the macro dialect (`sql`) and the few
  * spellings below.
  */
-import { BigQuery } from "@google-cloud/bigquery";
 import { type Dialect, dialect } from "../../macros/sql.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
 import { asActivationWarehouse, type ActivationWarehouse, type SqlParams, type SqlStatement } from "../activation/ledger.ts";
+import { openWarehouseAs } from "../activation/open.ts";
 import type { WarehouseConfig } from "../warehouse/config.ts";
-import { describeWarehouse } from "../warehouse/config.ts";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
-import { requireDuckDbFile } from "../warehouse/open.ts";
 
 export interface PrivacyWarehouse {
   readonly engine: "duckdb" | "bigquery";
@@ -119,12 +117,7 @@ export function asPrivacyWarehouse(wh: Warehouse | PrivacyWarehouse | BigQueryAc
 
 /** BigQuery through the official client; table existence asked with tables.get. */
 export function bigQueryPrivacyWarehouse(activation: BigQueryActivationWarehouse): PrivacyWarehouse {
-  const client: BigQuery = activation.client;
-  const location = activation.settings.location;
-  return new ActivationBackedWarehouse(activation, async (dataset, name) => {
-    const [exists] = await client.dataset(dataset, location ? { location } : {}).table(name).exists();
-    return exists;
-  });
+  return new ActivationBackedWarehouse(activation, (dataset, name) => activation.tableExists(dataset, name));
 }
 
 export interface OpenedPrivacyWarehouse {
@@ -135,11 +128,5 @@ export interface OpenedPrivacyWarehouse {
 
 /** Opens the configured warehouse (flags, file or environment: src/warehouse/config.ts) for privacy requests. */
 export async function openPrivacyWarehouse(config: WarehouseConfig): Promise<OpenedPrivacyWarehouse> {
-  const description = describeWarehouse(config);
-  if (config.engine === "bigquery") {
-    return { warehouse: bigQueryPrivacyWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
-  }
-  requireDuckDbFile(config.path);
-  const wh = await Warehouse.open(config.path);
-  return { warehouse: asPrivacyWarehouse(wh), description, close: () => wh.close() };
+  return openWarehouseAs(config, asPrivacyWarehouse);
 }

@@ -11,9 +11,9 @@
 import { type Dialect, dialect } from "../../macros/sql.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
 import { asActivationWarehouse, type ActivationWarehouse, type SqlParams } from "../activation/ledger.ts";
-import { describeWarehouse, type WarehouseConfig } from "../warehouse/config.ts";
+import { openWarehouseAs } from "../activation/open.ts";
+import type { WarehouseConfig } from "../warehouse/config.ts";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
-import { requireDuckDbFile } from "../warehouse/open.ts";
 
 export interface ModelWarehouse {
   readonly engine: "duckdb" | "bigquery";
@@ -71,11 +71,7 @@ export function asModelWarehouse(wh: Warehouse | BigQueryActivationWarehouse | M
     return adapter;
   }
   if (wh instanceof BigQueryActivationWarehouse) {
-    const location = wh.settings.location;
-    return new ActivationBackedModelWarehouse(wh, wh.settings.dataset, async (dataset, name) => {
-      const [exists] = await wh.client.dataset(dataset, location ? { location } : {}).table(name).exists();
-      return exists;
-    });
+    return new ActivationBackedModelWarehouse(wh, wh.settings.dataset, (dataset, name) => wh.tableExists(dataset, name));
   }
   return wh;
 }
@@ -88,9 +84,5 @@ export interface OpenedModelWarehouse {
 
 /** Opens the configured warehouse (flags or file: src/warehouse/config.ts). */
 export async function openModelWarehouse(config: WarehouseConfig): Promise<OpenedModelWarehouse> {
-  const description = describeWarehouse(config);
-  if (config.engine === "bigquery") return { warehouse: asModelWarehouse(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
-  requireDuckDbFile(config.path);
-  const wh = await Warehouse.open(config.path);
-  return { warehouse: asModelWarehouse(wh), description, close: () => wh.close() };
+  return openWarehouseAs(config, asModelWarehouse);
 }
