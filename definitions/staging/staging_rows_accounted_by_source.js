@@ -15,9 +15,11 @@ const SOURCES = [
 SOURCES.forEach(([source, raw, kept, checked]) => {
   assert(`staging_rows_accounted_${source}`)
     .description(`No raw ${raw} row is lost: rows in raw.${raw} = rows staged + rows rejected (the rows of ${checked} without and with a reject reason, counted in one pass) + ${kept ? `rows of persons on the suppression list (suppressed_rows: the rows never reach staging; docs/privacy.md)` : "0 suppressed (a suppressed person's orders stay, anonymized)"}. Returns a row when that does not hold.`)
-    .query((ctx) => `select '${source}' as source, raw.raw_rows, ${kept ? "raw.raw_rows - kept.kept_rows" : "0"} as suppressed_rows, checked.staged_rows, checked.rejected_rows
-from (select count(*) as raw_rows from ${ctx.ref(raw)}) raw
-${kept ? `cross join (select count(*) as kept_rows from ${ctx.ref(kept)}) kept` : ""}
-cross join (select ${sql.countIf("reject_reason is null")} as staged_rows, ${sql.countIf("reject_reason is not null")} as rejected_rows from ${ctx.ref(checked)}) checked
-where raw.raw_rows <> checked.staged_rows + checked.rejected_rows + ${kept ? "(raw.raw_rows - kept.kept_rows)" : "0"}`);
+    .query((ctx) => `select * from (
+  select '${source}' as source, raw.raw_rows, ${kept ? "raw.raw_rows - kept.kept_rows" : "0"} as suppressed_rows, checked.staged_rows, checked.rejected_rows
+  from (select count(*) as raw_rows from ${ctx.ref(raw)}) raw
+  ${kept ? `cross join (select count(*) as kept_rows from ${ctx.ref(kept)}) kept` : ""}
+  cross join (select ${sql.countIf("reject_reason is null")} as staged_rows, ${sql.countIf("reject_reason is not null")} as rejected_rows from ${ctx.ref(checked)}) checked
+) counts
+where raw_rows <> staged_rows + rejected_rows + suppressed_rows`);
 });
