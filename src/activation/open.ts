@@ -8,11 +8,14 @@ import { describeWarehouse, type WarehouseConfig } from "../warehouse/config.ts"
 import { Warehouse } from "../warehouse/duckdb.ts";
 import { requireDuckDbFile } from "../warehouse/open.ts";
 
-export interface OpenedActivationWarehouse {
-  warehouse: ActivationWarehouse;
+/** A configured warehouse opened as the interface `T` a command works with; close() closes the DuckDB file. */
+export interface OpenedWarehouse<T> {
+  warehouse: T;
   description: string;
   close(): Promise<void>;
 }
+
+export type OpenedActivationWarehouse = OpenedWarehouse<ActivationWarehouse>;
 
 export async function openActivationWarehouse(config: WarehouseConfig): Promise<OpenedActivationWarehouse> {
   return openWarehouseAs(config, (wh) => (wh instanceof Warehouse ? asActivationWarehouse(wh) : wh));
@@ -26,7 +29,7 @@ export async function openActivationWarehouse(config: WarehouseConfig): Promise<
 export async function openWarehouseAs<T>(
   config: WarehouseConfig,
   adapt: (warehouse: Warehouse | BigQueryActivationWarehouse) => T,
-): Promise<{ warehouse: T; description: string; close(): Promise<void> }> {
+): Promise<OpenedWarehouse<T>> {
   const description = describeWarehouse(config);
   if (config.engine === "bigquery") return { warehouse: adapt(new BigQueryActivationWarehouse(config)), description, close: async () => {} };
   requireDuckDbFile(config.path);

@@ -8,7 +8,7 @@
 import { type Dialect, dialect } from "../../macros/sql.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
 import { asActivationWarehouse, type ActivationWarehouse, type SqlParams, type SqlStatement } from "../activation/ledger.ts";
-import { openWarehouseAs } from "../activation/open.ts";
+import { type OpenedWarehouse, openWarehouseAs } from "../activation/open.ts";
 import type { WarehouseConfig } from "../warehouse/config.ts";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
 
@@ -120,11 +120,7 @@ export function bigQueryPrivacyWarehouse(activation: BigQueryActivationWarehouse
   return new ActivationBackedWarehouse(activation, (dataset, name) => activation.tableExists(dataset, name));
 }
 
-export interface OpenedPrivacyWarehouse {
-  warehouse: PrivacyWarehouse;
-  description: string;
-  close(): Promise<void>;
-}
+export type OpenedPrivacyWarehouse = OpenedWarehouse<PrivacyWarehouse>;
 
 /** Opens the configured warehouse (flags, file or environment: src/warehouse/config.ts) for privacy requests. */
 export async function openPrivacyWarehouse(config: WarehouseConfig): Promise<OpenedPrivacyWarehouse> {

@@ -11,7 +11,7 @@
 import { type Dialect, dialect } from "../../macros/sql.ts";
 import { BigQueryActivationWarehouse } from "../activation/bigquery.ts";
 import { asActivationWarehouse, type ActivationWarehouse, type SqlParams } from "../activation/ledger.ts";
-import { openWarehouseAs } from "../activation/open.ts";
+import { type OpenedWarehouse, openWarehouseAs } from "../activation/open.ts";
 import type { WarehouseConfig } from "../warehouse/config.ts";
 import { Warehouse, type Row } from "../warehouse/duckdb.ts";
 
@@ -76,11 +76,7 @@ export function asModelWarehouse(wh: Warehouse | BigQueryActivationWarehouse | M
   return wh;
 }
 
-export interface OpenedModelWarehouse {
-  warehouse: ModelWarehouse;
-  description: string;
-  close(): Promise<void>;
-}
+export type OpenedModelWarehouse = OpenedWarehouse<ModelWarehouse>;
 
 /** Opens the configured warehouse (flags or file: src/warehouse/config.ts). */
 export async function openModelWarehouse(config: WarehouseConfig): Promise<OpenedModelWarehouse> {
