@@ -228,8 +228,10 @@ async function mergeIncremental(connection: DuckDBConnection, action: Action, na
       // is inserted again; and two new rows for one existing row fail the merge.
       const match = uniqueKey.map((k) => `${name}.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(" and ");
       const keys = uniqueKey.map((k) => `s.${quoteIdent(k)}`).join(", ");
+      // Keys repeated in the new rows are rare: look them up in the (large) table only when there are some.
       const ambiguous = await connection.runAndReadAll(
-        `select ${keys} from ${staged} s where exists (select 1 from ${name} where ${match}) group by ${keys} having count(*) > 1 limit 1`,
+        `with repeated as (select ${keys} from ${staged} s group by ${keys} having count(*) > 1)
+        select ${keys} from repeated s where exists (select 1 from ${name} where ${match}) limit 1`,
       );
       const duplicate = ambiguous.getRowObjectsJson()[0];
       if (duplicate) {
