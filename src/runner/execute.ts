@@ -14,7 +14,7 @@ import { ensureEpochTables, incrementalBuildTimes, latestRawEpoch, recordIncreme
 import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
 import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
 import { rewriteBigQueryReferences } from "./rewrite.ts";
-import { type ActionStatus, type AssertionPolicy, scheduleActions } from "./scheduler.ts";
+import { type ActionStatus, type AssertionPolicy, longestChainFirst, scheduleActions } from "./scheduler.ts";
 
 export type { ActionStatus, AssertionPolicy } from "./scheduler.ts";
 
@@ -314,6 +314,12 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
     if (action.kind !== "incremental" || action.table?.protected) continue;
     incrementals.push({ key: action.key, exists: await warehouse.tableExists(action.target.schema ?? "main", action.target.name) });
   }
+  // Each action's time in its latest successful run: the longest chain of work starts first (longestChainFirst).
+  const latestSeconds = new Map(
+    (await warehouse.query<{ action: string; seconds: number }>(
+      `select action, arg_max(seconds, finished_at) as seconds from ${RUN_LOG_SCHEMA}.action_runs where status = 'succeeded' group by action`,
+    )).map((row) => [row.action, Number(row.seconds)]),
+  );
   const stale = new Set(options.fullRefresh ? [] : staleIncrementals(incrementals, epoch, await incrementalBuildTimes(warehouse)));
   const schemas = new Set(planned.map((a) => a.target.schema ?? "main"));
   for (const schema of schemas) await warehouse.run(`create schema if not exists ${quoteIdent(schema)}`);
@@ -391,7 +397,7 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
     };
 
     await scheduleActions<Action, ActionResult>({
-      planned,
+      planned: longestChainFirst(planned, (key) => latestSeconds.get(key)),
       waitsForKey: (key) => selected.has(key) && graph.actions.get(key)!.kind !== "declaration",
       dependents: (key) => graph.dependents.get(key) ?? [],
       policy,

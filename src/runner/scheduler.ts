@@ -38,6 +38,28 @@ export interface ScheduleOptions<A extends SchedulableAction, R extends { status
   onFinish?: (action: A, result: R, index: number, startedMs: number) => void;
 }
 
+/**
+ * The planned actions reordered so that, of the actions ready at once, the one heading the longest remaining
+ * chain of work starts first: its seconds plus the longest chain among the actions that read from it (in the
+ * plan). A run that starts a short side branch while the long chain (identity stitching, say) waits for a slot
+ * finishes later by the chain's wait. `seconds` gives an action's expected time (its latest run's, from the
+ * run log), undefined when unknown: counted as 0, so without any known time the plan order stays as it is.
+ * Still a valid order: an action's chain includes its readers' chains, ties keep the plan order.
+ */
+export function longestChainFirst<A extends SchedulableAction>(planned: readonly A[], seconds: (key: string) => number | undefined): A[] {
+  const position = new Map(planned.map((action, index) => [action.key, index]));
+  const readers = new Map<string, string[]>(planned.map((action) => [action.key, []]));
+  for (const action of planned) {
+    for (const dependency of action.dependencies) readers.get(dependency)?.push(action.key);
+  }
+  const chain = new Map<string, number>();
+  for (const action of [...planned].reverse()) {
+    const own = Math.max(0, seconds(action.key) ?? 0);
+    chain.set(action.key, own + Math.max(0, ...readers.get(action.key)!.map((reader) => chain.get(reader) ?? 0)));
+  }
+  return [...planned].sort((a, b) => chain.get(b.key)! - chain.get(a.key)! || position.get(a.key)! - position.get(b.key)!);
+}
+
 /** Runs every planned action once (or skips it) and returns the results by key. */
 export async function scheduleActions<A extends SchedulableAction, R extends { status: ActionStatus }>(options: ScheduleOptions<A, R>): Promise<Map<string, R>> {
   const { planned, policy, concurrency } = options;

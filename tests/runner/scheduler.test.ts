@@ -3,7 +3,7 @@
  * or a failing assertion holds back under each policy.
  */
 import { describe, expect, it } from "vitest";
-import { type ActionStatus, type AssertionPolicy, type SchedulableAction, scheduleActions } from "../../src/runner/scheduler.ts";
+import { type ActionStatus, type AssertionPolicy, longestChainFirst, type SchedulableAction, scheduleActions } from "../../src/runner/scheduler.ts";
 
 interface TestResult {
   status: ActionStatus;
@@ -117,5 +117,47 @@ describe("scheduleActions", () => {
 
   it.each([0, -1, 1.5, Number.NaN])("refuses concurrency %s", async (concurrency) => {
     await expect(schedule({ concurrency })).rejects.toThrow(/concurrency must be a whole number of at least 1/);
+  });
+});
+
+describe("longestChainFirst", () => {
+  const keys = (actions: SchedulableAction[]) => actions.map((a) => a.key);
+  it.each([
+    { name: "no known times keep the plan order", seconds: {}, expected: ["a", "a_check", "b", "c", "d", "e"] },
+    // d alone (5 s) outweighs the chain a, b, e (3 s); a_check heads e (1 s) and ties with e: plan order
+    { name: "a long independent action goes first", seconds: { a: 1, b: 1, e: 1, d: 5 }, expected: ["d", "a", "b", "a_check", "e", "c"] },
+    { name: "a long chain goes before a longer single step beside it", seconds: { a: 1, b: 1, c: 4, d: 5 }, expected: ["a", "b", "d", "c", "a_check", "e"] },
+    { name: "times of actions outside the plan and negative times change nothing", seconds: { raw: 100, a: -3 }, expected: ["a", "a_check", "b", "c", "d", "e"] },
+  ])("$name", ({ seconds, expected }) => {
+    const ordered = longestChainFirst(GRAPH, (key) => (seconds as Record<string, number>)[key]);
+    expect(keys(ordered)).toEqual(expected);
+    // still a valid order: every dependency in the plan comes before its reader
+    const at = new Map(ordered.map((a, i) => [a.key, i]));
+    for (const action of ordered) for (const d of action.dependencies) if (at.has(d)) expect(at.get(d)!).toBeLessThan(at.get(action.key)!);
+  });
+
+  it("under two slots, the long chain no longer waits behind a short branch", async () => {
+    // planned order runs x (short side branch) before the chain's head would get its second slot
+    const actions: SchedulableAction[] = [
+      { key: "side1", kind: "table", dependencies: [] },
+      { key: "side2", kind: "table", dependencies: [] },
+      { key: "head", kind: "table", dependencies: [] },
+      { key: "tail", kind: "table", dependencies: ["head"] },
+    ];
+    const time: Record<string, number> = { side1: 1, side2: 1, head: 3, tail: 3 };
+    const started: string[] = [];
+    await scheduleActions<SchedulableAction, TestResult>({
+      planned: longestChainFirst(actions, (key) => time[key]),
+      waitsForKey: () => true,
+      dependents: dependentsOf(actions),
+      policy: "block-dependents",
+      concurrency: 2,
+      run: async (action) => {
+        started.push(action.key);
+        return { status: "succeeded" };
+      },
+      skipped: () => ({ status: "skipped" }),
+    });
+    expect(started.slice(0, 2)).toEqual(["head", "side1"]);
   });
 });
