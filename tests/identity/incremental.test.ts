@@ -14,6 +14,7 @@ import { generateNextDay } from "../../src/generate/next-day.ts";
 import { forget } from "../../src/privacy/forget.ts";
 import { runGraph, type RunResult } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
+import { buildSelected } from "../support/build-selected.ts";
 import { REPO_ROOT } from "../support/dataform-project.ts";
 
 const SEED = 11;
@@ -31,15 +32,8 @@ let bridged: { a: string; b: string };
 let erased: string;
 let nodesBeforeDaily: number;
 
-async function build(path: string, asOf: string, fullRefresh = false): Promise<RunResult> {
-  const wh = await Warehouse.open(path);
-  try {
-    const run = await runGraph(wh, await compileForDuckDb(REPO_ROOT, { as_of_date: asOf }), { concurrency: 2, selectors: SELECT, fullRefresh });
-    expect(run.results.filter((r) => r.status !== "succeeded").map((r) => `${r.key}: ${r.error}`)).toEqual([]);
-    return run;
-  } finally {
-    await wh.close();
-  }
+function build(path: string, asOf: string, fullRefresh = false): Promise<RunResult> {
+  return buildSelected(path, SELECT, asOf, fullRefresh);
 }
 
 beforeAll(async () => {

@@ -8,12 +8,11 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileForDuckDb } from "../../src/dataform/compile.ts";
 import { generate } from "../../src/generate/generate.ts";
 import { generateNextDay } from "../../src/generate/next-day.ts";
-import { runGraph, type RunResult } from "../../src/runner/execute.ts";
+import type { RunResult } from "../../src/runner/execute.ts";
 import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { REPO_ROOT } from "../support/dataform-project.ts";
+import { buildSelected } from "../support/build-selected.ts";
 
 const SEED = 13;
 const LINES = "staging.stg_pos__order_lines_checked";
@@ -22,15 +21,8 @@ const SELECT = ["+stg_pos__order_lines_checked"];
 let dir: string;
 let path: string;
 
-async function build(at: string, asOf: string, fullRefresh = false): Promise<RunResult> {
-  const wh = await Warehouse.open(at);
-  try {
-    const run = await runGraph(wh, await compileForDuckDb(REPO_ROOT, { as_of_date: asOf }), { concurrency: 2, selectors: SELECT, fullRefresh });
-    expect(run.results.filter((r) => r.status !== "succeeded").map((r) => `${r.key}: ${r.error}`)).toEqual([]);
-    return run;
-  } finally {
-    await wh.close();
-  }
+function build(at: string, asOf: string, fullRefresh = false): Promise<RunResult> {
+  return buildSelected(at, SELECT, asOf, fullRefresh);
 }
 
 async function withWarehouse<T>(at: string, use: (wh: Warehouse) => Promise<T>): Promise<T> {
