@@ -4,15 +4,12 @@
  * for orphan orders and trimming raw ids when the counts say some line arrived elsewhere. Either way the table
  * equals a full refresh of the same raw data, row for row (the change date, which a refresh resets, left out).
  */
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generate } from "../../src/generate/generate.ts";
 import { generateNextDay } from "../../src/generate/next-day.ts";
 import type { RunResult } from "../../src/runner/execute.ts";
-import { Warehouse } from "../../src/warehouse/duckdb.ts";
-import { buildSelected } from "../support/build-selected.ts";
+import { buildSelected, differencesFromFullRefresh as differencesFromRefresh, generatedAndBuilt, withWarehouse } from "../support/build-selected.ts";
 
 const SEED = 13;
 const LINES = "staging.stg_pos__order_lines_checked";
@@ -21,41 +18,13 @@ const SELECT = ["+stg_pos__order_lines_checked"];
 let dir: string;
 let path: string;
 
-function build(at: string, asOf: string, fullRefresh = false): Promise<RunResult> {
-  return buildSelected(at, SELECT, asOf, fullRefresh);
-}
-
-async function withWarehouse<T>(at: string, use: (wh: Warehouse) => Promise<T>): Promise<T> {
-  const wh = await Warehouse.open(at);
-  try {
-    return await use(wh);
-  } finally {
-    await wh.close();
-  }
-}
-
-/** Rows only in the incremental table and only in a full refresh of a copy, changed_as_of_date left out. */
-async function differencesFromFullRefresh(asOf: string, name: string): Promise<[number, number]> {
-  const copy = join(dir, `${name}.duckdb`);
-  copyFileSync(path, copy);
-  await build(copy, asOf, true);
-  return withWarehouse(path, async (wh) => {
-    await wh.run(`attach '${copy}' as refreshed (read_only)`);
-    const only = async (a: string, b: string) =>
-      Number(await wh.scalar(`select count(*) from (select * exclude (changed_as_of_date) from ${a} except all select * exclude (changed_as_of_date) from ${b})`));
-    const result: [number, number] = [await only(LINES, `refreshed.${LINES}`), await only(`refreshed.${LINES}`, LINES)];
-    await wh.run("detach refreshed");
-    return result;
-  });
-}
-
+const build = (at: string, asOf: string, fullRefresh = false): Promise<RunResult> => buildSelected(at, SELECT, asOf, fullRefresh);
+const differencesFromFullRefresh = (asOf: string, name: string) =>
+  differencesFromRefresh(path, join(dir, `${name}.duckdb`), SELECT, LINES, asOf, "changed_as_of_date");
 const rowsOf = (run: RunResult) => run.results.find((r) => r.key === LINES)?.rows;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "slice-order-lines-"));
-  path = join(dir, "daily.duckdb");
-  await withWarehouse(path, (wh) => generate(wh, { customers: 1500, seed: SEED, dirtyRate: 0.02 }));
-  await build(path, "2026-10-31");
+  ({ dir, path } = await generatedAndBuilt("slice-order-lines-", { customers: 1500, seed: SEED, dirtyRate: 0.02 }, SELECT, "2026-10-31"));
 }, 600_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
