@@ -5,6 +5,7 @@ exports.rankedShares = rankedShares;
 exports.reachableBy = reachableBy;
 exports.refreshDue = refreshDue;
 exports.keepsRecommendations = keepsRecommendations;
+exports.deleteFormerAnchors = deleteFormerAnchors;
 exports.touchedPersons = touchedPersons;
 exports.deleteTouchedPersons = deleteTouchedPersons;
 /**
@@ -118,6 +119,14 @@ function keepsRecommendations(incremental) {
     if (!asOf)
         return false;
     return !refreshDue(asOf, everyDays);
+}
+/**
+ * The pre-operation of a table on the recommendations' cadence on a day that keeps it: only the rows of the
+ * customers who are no longer a person's anchor (erased, or merged into another person) go, so an erasure
+ * does not wait for the next refresh (docs/privacy.md). `persons` is int_persons.
+ */
+function deleteFormerAnchors(self, persons) {
+    return `delete from ${self} where customer_id not in (select person_customer_id from ${persons} where person_customer_id is not null)`;
 }
 /**
  * The persons whose orders int_customer_orders recomputed after `self`'s latest run, or in this run (it

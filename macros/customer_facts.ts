@@ -141,6 +141,15 @@ export function keepsRecommendations(incremental: boolean): boolean {
 }
 
 /**
+ * The pre-operation of a table on the recommendations' cadence on a day that keeps it: only the rows of the
+ * customers who are no longer a person's anchor (erased, or merged into another person) go, so an erasure
+ * does not wait for the next refresh (docs/privacy.md). `persons` is int_persons.
+ */
+export function deleteFormerAnchors(self: string, persons: string): string {
+  return `delete from ${self} where customer_id not in (select person_customer_id from ${persons} where person_customer_id is not null)`;
+}
+
+/**
  * The persons whose orders int_customer_orders recomputed after `self`'s latest run, or in this run (it
  * recomputes a person whose order set, orders or order lines changed); `orWhere` adds the model's own
  * reason to recompute a person, a condition on the same orders.
