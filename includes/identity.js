@@ -7,6 +7,9 @@ exports.code = code;
 exports.junkReason = junkReason;
 exports.rankKey = rankKey;
 exports.nodeRank = nodeRank;
+exports.ruleFingerprint = ruleFingerprint;
+exports.rulesVersion = rulesVersion;
+exports.identifierRank = identifierRank;
 exports.personId = personId;
 /**
  * Identity resolution rules in one readable place: how identifiers are normalized for matching, which
@@ -101,6 +104,37 @@ function nodeRank(isAccountExpr, firstSeenAtExpr, nodeKeyExpr, target) {
     const seconds = x.timestampDiff("second", firstSeenAtExpr, x.timestampLiteral("1970-01-01 00:00:00"));
     const base = `(CASE WHEN ${isAccountExpr} THEN 0 ELSE 4611686018427387904 END + (${seconds} + 8589934592) * 134217728)`;
     return `(${base} + ROW_NUMBER() OVER (PARTITION BY ${base} ORDER BY ${nodeKeyExpr}) - 1)`;
+}
+/**
+ * A short fingerprint of a rule's SQL text (32-bit FNV-1a over its UTF-16 code units, 8 hex digits), stored
+ * next to what the rule decided: an incremental model can then tell the rows judged by other rules (an edited
+ * list, another identity_* var, inlined into the text) and judge them again.
+ */
+function ruleFingerprint(ruleSql) {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < ruleSql.length; i++) {
+        hash ^= ruleSql.charCodeAt(i);
+        hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash.toString(16).padStart(8, "0");
+}
+/**
+ * The version of the rules int_identity_identifier_checks judges identifiers by: the fingerprint of the junk
+ * rules' SQL (written for BigQuery whatever the engine, so the version is the same on both) and the two
+ * identity_* vars of the rules that look at the records sharing an identifier.
+ */
+function rulesVersion(maxRecordsPerIdentifier, splitOnDifferentFirstNames) {
+    const junkRules = junkReason("identifier_kind", "identifier_value", (0, sql_1.dialect)("bigquery"));
+    return ruleFingerprint(`${junkRules}\nmax_records_per_identifier ${maxRecordsPerIdentifier}\nsplit_on_different_first_names ${splitOnDifferentFirstNames}`);
+}
+/**
+ * The identifier's integer id in the identity graph: 60 bits of SHA-256 of its key. It depends only on the
+ * identifier, so edges written on different days agree (a position among the linking identifiers shifted
+ * whenever one arrived). Two keys sharing an id would join their nodes: int_identity_edges_written_keys_unique
+ * checks the written edges' ids against all (about one chance in 10^6 at 10^6 linking identifiers).
+ */
+function identifierRank(identifierKeyExpr, target) {
+    return use(target).hashInt64(identifierKeyExpr);
 }
 /**
  * person_id: 'p_' and 16 hex digits of SHA-256 of the anchor's node key. The same data always gives the same

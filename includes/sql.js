@@ -10,7 +10,7 @@
  * Compiled into includes/sql.js (global `sql` inside Dataform).
  */
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.normalizeNfc = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashBucket = exports.sha256Hex = exports.moneyPerUnit = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
+exports.cteMaterialized = exports.currentTimestamp = exports.stringLiteral = exports.timestampLiteral = exports.dateLiteral = exports.asOfCutoff = exports.asOfDate = exports.normalizeNfc = exports.regexpContains = exports.regexpReplace = exports.setFingerprint = exports.countIf = exports.boolAnd = exports.boolOr = exports.arrayLength = exports.arrayAgg = exports.topNStructs = exports.stringAgg = exports.hashInt64 = exports.hashBucket = exports.sha256Hex = exports.moneyPerUnit = exports.safeDivide = exports.arrayCompact = exports.arrayContains = exports.starExcept = exports.dateSpine = exports.nullArray = exports.typedArray = exports.localDateTime = exports.hourOfDay = exports.dayOfWeek = exports.dateAdd = exports.timestampTrunc = exports.dateTrunc = exports.timestampDiff = exports.dateDiff = exports.safeCast = exports.cast = exports.typeName = exports.ENGINES = void 0;
 exports.engine = engine;
 exports.dialect = dialect;
 exports.dialectOr = dialectOr;
@@ -177,6 +177,9 @@ const bigquery = {
     hashBucket(expr, buckets) {
         return `MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 8)) AS INT64), ${buckets})`;
     },
+    hashInt64(expr) {
+        return `CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 15)) AS INT64)`;
+    },
     stringAgg(expr, separator, orderBy) {
         return `STRING_AGG(${expr}, ${quoteString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
     },
@@ -329,6 +332,9 @@ const duckdb = {
     hashBucket(expr, buckets) {
         return `(CAST('0x' || substr(sha256(${expr}), 1, 8) AS BIGINT) % ${buckets})`;
     },
+    hashInt64(expr) {
+        return `CAST('0x' || substr(sha256(${expr}), 1, 15) AS BIGINT)`;
+    },
     stringAgg(expr, separator, orderBy) {
         return `string_agg(${expr}, ${quoteDuckString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
     },
@@ -440,6 +446,8 @@ const sha256Hex = (expr) => current().sha256Hex(expr);
 exports.sha256Hex = sha256Hex;
 const hashBucket = (expr, buckets) => current().hashBucket(expr, buckets);
 exports.hashBucket = hashBucket;
+const hashInt64 = (expr) => current().hashInt64(expr);
+exports.hashInt64 = hashInt64;
 const stringAgg = (expr, sep, orderBy) => current().stringAgg(expr, sep, orderBy);
 exports.stringAgg = stringAgg;
 const topNStructs = (fields, orderBy, limit) => current().topNStructs(fields, orderBy, limit);

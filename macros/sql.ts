@@ -158,6 +158,11 @@ export interface Dialect {
   sha256Hex(expr: string): string;
   /** A deterministic bucket 0..buckets-1 from a string key, identical on both engines (first 32 bits of SHA-256). */
   hashBucket(expr: string, buckets: number): string;
+  /**
+   * A deterministic non-negative INT64 from a string key, identical on both engines (first 60 bits of SHA-256):
+   * an integer id that depends only on the key, where a position among all keys would shift as keys come and go.
+   */
+  hashInt64(expr: string): string;
   /** Strings joined with a separator, in the given order. */
   stringAgg(expr: string, separator: string, orderBy?: string): string;
   /** Array of the first `limit` structs, ordered by `orderBy`. */
@@ -299,6 +304,9 @@ const bigquery: Dialect = {
   },
   hashBucket(expr, buckets) {
     return `MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 8)) AS INT64), ${buckets})`;
+  },
+  hashInt64(expr) {
+    return `CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256(${expr})), 1, 15)) AS INT64)`;
   },
   stringAgg(expr, separator, orderBy) {
     return `STRING_AGG(${expr}, ${quoteString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
@@ -454,6 +462,9 @@ const duckdb: Dialect = {
   hashBucket(expr, buckets) {
     return `(CAST('0x' || substr(sha256(${expr}), 1, 8) AS BIGINT) % ${buckets})`;
   },
+  hashInt64(expr) {
+    return `CAST('0x' || substr(sha256(${expr}), 1, 15) AS BIGINT)`;
+  },
   stringAgg(expr, separator, orderBy) {
     return `string_agg(${expr}, ${quoteDuckString(separator)}${orderBy ? ` ORDER BY ${orderBy}` : ""})`;
   },
@@ -548,6 +559,7 @@ export const safeDivide: Dialect["safeDivide"] = (n, d) => current().safeDivide(
 export const moneyPerUnit: Dialect["moneyPerUnit"] = (amount, count) => current().moneyPerUnit(amount, count);
 export const sha256Hex: Dialect["sha256Hex"] = (expr) => current().sha256Hex(expr);
 export const hashBucket: Dialect["hashBucket"] = (expr, buckets) => current().hashBucket(expr, buckets);
+export const hashInt64: Dialect["hashInt64"] = (expr) => current().hashInt64(expr);
 export const stringAgg: Dialect["stringAgg"] = (expr, sep, orderBy) => current().stringAgg(expr, sep, orderBy);
 export const topNStructs: Dialect["topNStructs"] = (fields, orderBy, limit) => current().topNStructs(fields, orderBy, limit);
 export const arrayAgg: Dialect["arrayAgg"] = (expr, orderBy) => current().arrayAgg(expr, orderBy);

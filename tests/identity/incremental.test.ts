@@ -30,6 +30,7 @@ let daily: RunResult;
 let recompute: RunResult;
 let bridged: { a: string; b: string };
 let erased: string;
+let folded: string;
 let nodesBeforeDaily: number;
 
 function build(path: string, asOf: string, fullRefresh = false): Promise<RunResult> {
@@ -79,10 +80,23 @@ beforeAll(async () => {
         select min(account) from (select unnest(account_ids) as account from intermediate.int_persons where accounts >= 2) stitched
         where account not in ('${a.customer_id}', '${b.customer_id}'))
       order by updated_at desc limit 1`);
+    // An account's own loyalty record (folded into the account node) re-sent with another e-mail: the account's
+    // identifiers change without any column of the account itself changing.
+    folded = await wh.scalar<string>(`
+      select min(records.source_id) from staging.stg_identity__records records
+      join staging.stg_crm__customers customers on customers.customer_id = records.source_id
+      where records.source_system = 'loyalty' and records.email_normalized is not null
+        and records.source_id not in ('${a.customer_id}', '${b.customer_id}')`);
+    await wh.run(`
+      insert into raw.identities by name
+      select * replace ('refolded.' || source_id || '@mail.fi' as email, TIMESTAMP '2026-11-01 10:00:00' as last_seen_at)
+      from raw.identities
+      where source_system = 'loyalty' and source_id = '${folded}'
+      order by last_seen_at desc limit 1`);
     // A person with several nodes asks to be forgotten.
     erased = await wh.scalar<string>(`
       select min(person_customer_id) from intermediate.int_persons
-      where source_records + guest_orders >= 2 and person_customer_id not in ('${a.customer_id}', '${b.customer_id}')`);
+      where source_records + guest_orders >= 2 and person_customer_id not in ('${a.customer_id}', '${b.customer_id}', '${folded}')`);
     await forget(wh, { type: "customer_id", value: erased }, { receivedVia: "test" });
     nodesBeforeDaily = Number(await wh.scalar(`select count(*) from ${PERSONS}`));
   } finally {
@@ -100,8 +114,10 @@ afterAll(() => {
 describe("the daily run of identity stitching", () => {
   it("runs the nodes, int_identity_persons and int_persons incrementally, and the recompute fully", () => {
     const modes = (run: RunResult) =>
-      ["int_identity_nodes", "int_identity_persons", "int_persons"].map((name) => run.results.find((r) => r.key.endsWith(`.${name}`))?.mode);
-    expect(modes(daily)).toEqual(["incremental", "incremental", "incremental"]);
+      ["int_identity_nodes", "int_identity_identifiers", "int_identity_identifier_checks", "int_identity_edges", "int_identity_persons", "int_persons"].map(
+        (name) => run.results.find((r) => r.key.endsWith(`.${name}`))?.mode,
+      );
+    expect(modes(daily)).toEqual(Array(6).fill("incremental"));
     expect(modes(recompute)).not.toContain("incremental");
   });
 
@@ -116,7 +132,25 @@ describe("the daily run of identity stitching", () => {
     }
   });
 
+  it("rewrites only the identifiers, checks and edges of the changed nodes, the folded record's e-mail among them", async () => {
+    const wh = await Warehouse.open(dailyPath, { readOnly: true });
+    try {
+      for (const table of ["int_identity_identifiers", "int_identity_identifier_checks", "int_identity_edges"]) {
+        const [written, all] = (await wh.query<{ written: number; all: number }>(
+          `select count(*) filter (where computed_as_of_date = DATE '${NEXT_DAY}') as written, count(*) as "all" from intermediate.${table}`,
+        )).map((row) => [Number(row.written), Number(row.all)])[0];
+        expect(written, table).toBeGreaterThan(0);
+        expect(written, table).toBeLessThan(all / 10);
+      }
+      expect(await wh.scalar(`select count(*) from intermediate.int_identity_identifiers
+        where node_key = 'account:${folded}' and identifier_key = 'email:refolded.${folded.toLowerCase()}@mail.fi'`)).toBe("1");
+    } finally {
+      await wh.close();
+    }
+  });
+
   it("merges the bridged persons and drops the erased one", async () => {
+    expect(erased).not.toBe(folded);
     const wh = await Warehouse.open(dailyPath, { readOnly: true });
     try {
       const personOf = async (customer: string) =>
@@ -135,7 +169,10 @@ describe("the daily run of identity stitching", () => {
       await wh.run(`attach '${dailyPath}' as daily (read_only)`);
       const differences: Record<string, [number, number]> = {};
       for (const [table, columns] of [
-        ["intermediate.int_identity_nodes", "*"],
+        ["intermediate.int_identity_nodes", "* exclude (changed_as_of_date)"],
+        ["intermediate.int_identity_identifiers", "* exclude (computed_as_of_date)"],
+        ["intermediate.int_identity_identifier_checks", "* exclude (computed_as_of_date)"],
+        ["intermediate.int_identity_edges", "* exclude (computed_as_of_date)"],
         [PERSONS, "* exclude (computed_as_of_date)"],
         ["intermediate.int_persons", "* exclude (computed_as_of_date)"],
         ["intermediate.int_customer_accounts", "*"],
@@ -147,6 +184,9 @@ describe("the daily run of identity stitching", () => {
       }
       expect(differences).toEqual({
         "intermediate.int_identity_nodes": [0, 0],
+        "intermediate.int_identity_identifiers": [0, 0],
+        "intermediate.int_identity_identifier_checks": [0, 0],
+        "intermediate.int_identity_edges": [0, 0],
         [PERSONS]: [0, 0],
         "intermediate.int_persons": [0, 0],
         "intermediate.int_customer_accounts": [0, 0],

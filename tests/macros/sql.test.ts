@@ -36,6 +36,7 @@ const cases: Case[] = [
   { name: "moneyPerUnit by zero is null", build: (d) => d.moneyPerUnit(d.cast("'10.00'", "money"), "0"), expected: null, bigquery: "ROUND(SAFE_DIVIDE(CAST('10.00' AS NUMERIC(18, 2)), 0), 2)" },
   { name: "sha256Hex is lower-case hex", build: (d) => d.sha256Hex("'test'"), expected: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", bigquery: "TO_HEX(SHA256('test'))" },
   { name: "hashBucket uses the first 32 bits of SHA-256", build: (d) => d.hashBucket("'test'", 100), expected: Number(BigInt("0x9f86d081") % 100n), bigquery: "MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256('test')), 1, 8)) AS INT64), 100)" },
+  { name: "hashInt64 uses the first 60 bits of SHA-256", build: (d) => d.cast(d.hashInt64("'test'"), "string"), expected: BigInt("0x9f86d081884c7d6").toString(), bigquery: "CAST(CAST(CONCAT('0x', SUBSTR(TO_HEX(SHA256('test')), 1, 15)) AS INT64) AS STRING)" },
   { name: "stringAgg ordered", build: (d) => `(SELECT ${d.stringAgg("x", ",", "x DESC")} FROM (SELECT 'a' AS x UNION ALL SELECT 'c' UNION ALL SELECT 'b') t)`, expected: "c,b,a", bigquery: "(SELECT STRING_AGG(x, ',' ORDER BY x DESC) FROM (SELECT 'a' AS x UNION ALL SELECT 'c' UNION ALL SELECT 'b') t)" },
   {
     name: "topNStructs keeps the first n in order",

@@ -79,6 +79,7 @@ const MACRO_CASES: MacroCase[] = [
   { name: "moneyPerUnit by zero is null", build: (d) => d.moneyPerUnit(d.cast("'10.00'", "money"), "0"), expected: null },
   { name: "sha256Hex is lower-case hex", build: (d) => d.sha256Hex("'test'"), expected: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
   { name: "hashBucket uses the first 32 bits of SHA-256", build: (d) => d.hashBucket("'test'", 100), expected: Number(BigInt("0x9f86d081") % 100n) },
+  { name: "hashInt64 uses the first 60 bits of SHA-256", build: (d) => d.cast(d.hashInt64("'test'"), "string"), expected: BigInt("0x9f86d081884c7d6").toString() },
   { name: "stringAgg ordered", build: (d) => `(SELECT ${d.stringAgg("x", ",", "x DESC")} FROM (SELECT 'a' AS x UNION ALL SELECT 'c' UNION ALL SELECT 'b') t)`, expected: "c,b,a" },
   {
     name: "topNStructs keeps the first n in order",
