@@ -14,7 +14,7 @@ import { ensureEpochTables, incrementalBuildTimes, latestRawEpoch, recordIncreme
 import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
 import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
 import { rewriteBigQueryReferences } from "./rewrite.ts";
-import { type ActionStatus, type AssertionPolicy, longestChainFirst, scheduleActions } from "./scheduler.ts";
+import { type ActionStatus, type AssertionPolicy, expectedSeconds, longestChainFirst, scheduleActions } from "./scheduler.ts";
 
 export type { ActionStatus, AssertionPolicy } from "./scheduler.ts";
 
@@ -314,13 +314,21 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
     if (action.kind !== "incremental" || action.table?.protected) continue;
     incrementals.push({ key: action.key, exists: await warehouse.tableExists(action.target.schema ?? "main", action.target.name) });
   }
-  // Each action's time in its latest successful run: the longest chain of work starts first (longestChainFirst).
-  const latestSeconds = new Map(
-    (await warehouse.query<{ action: string; seconds: number }>(
-      `select action, arg_max(seconds, finished_at) as seconds from ${RUN_LOG_SCHEMA}.action_runs where status = 'succeeded' group by action`,
-    )).map((row) => [row.action, Number(row.seconds)]),
-  );
   const stale = new Set(options.fullRefresh ? [] : staleIncrementals(incrementals, epoch, await incrementalBuildTimes(warehouse)));
+  // Each action's time in its latest successful run of the same kind: the longest chain of work starts first
+  // (longestChainFirst, expectedSeconds).
+  const existing = new Set(incrementals.filter((i) => i.exists).map((i) => i.key));
+  const incrementalRuns = new Set(
+    planned
+      .filter((a) => a.kind === "incremental" && !stale.has(a.key))
+      .filter((a) => (a.table?.protected ? true : existing.has(a.key) && !options.fullRefresh))
+      .map((a) => a.key),
+  );
+  const logged = await warehouse.query<{ action: string; incremental: boolean; seconds: number }>(
+    `select action, coalesce(mode = 'incremental', false) as incremental, arg_max(seconds, finished_at) as seconds
+    from ${RUN_LOG_SCHEMA}.action_runs where status = 'succeeded' group by 1, 2`,
+  );
+  const seconds = expectedSeconds(logged.map((row) => ({ ...row, seconds: Number(row.seconds) })), incrementalRuns);
   const schemas = new Set(planned.map((a) => a.target.schema ?? "main"));
   for (const schema of schemas) await warehouse.run(`create schema if not exists ${quoteIdent(schema)}`);
   const startedAt = new Date(started).toISOString();
@@ -397,7 +405,7 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
     };
 
     await scheduleActions<Action, ActionResult>({
-      planned: longestChainFirst(planned, (key) => latestSeconds.get(key)),
+      planned: longestChainFirst(planned, seconds),
       waitsForKey: (key) => selected.has(key) && graph.actions.get(key)!.kind !== "declaration",
       dependents: (key) => graph.dependents.get(key) ?? [],
       policy,

@@ -3,7 +3,15 @@
  * or a failing assertion holds back under each policy.
  */
 import { describe, expect, it } from "vitest";
-import { type ActionStatus, type AssertionPolicy, longestChainFirst, type SchedulableAction, scheduleActions } from "../../src/runner/scheduler.ts";
+import {
+  type ActionStatus,
+  type AssertionPolicy,
+  expectedSeconds,
+  longestChainFirst,
+  type SchedulableAction,
+  scheduleActions,
+  UNLOGGED_INCREMENTAL_SECONDS,
+} from "../../src/runner/scheduler.ts";
 
 interface TestResult {
   status: ActionStatus;
@@ -117,6 +125,36 @@ describe("scheduleActions", () => {
 
   it.each([0, -1, 1.5, Number.NaN])("refuses concurrency %s", async (concurrency) => {
     await expect(schedule({ concurrency })).rejects.toThrow(/concurrency must be a whole number of at least 1/);
+  });
+});
+
+describe("expectedSeconds", () => {
+  // a: an incremental table built once in full (40 s); b: the same, with one incremental run logged (2 s);
+  // c: a table rebuilt every run; d: never run
+  const logged = [
+    { action: "a", incremental: false, seconds: 40 },
+    { action: "b", incremental: false, seconds: 30 },
+    { action: "b", incremental: true, seconds: 2 },
+    { action: "c", incremental: false, seconds: 7 },
+  ];
+  it.each([
+    { name: "an incremental run with none logged counts as a short step, not its full build", key: "a", incremental: true, expected: UNLOGGED_INCREMENTAL_SECONDS },
+    { name: "an incremental run takes its latest incremental time", key: "b", incremental: true, expected: 2 },
+    { name: "a full rebuild of an incremental table takes its full time", key: "b", incremental: false, expected: 30 },
+    { name: "a table rebuilt every run takes its latest time", key: "c", incremental: false, expected: 7 },
+    { name: "an action never logged is unknown", key: "d", incremental: false, expected: undefined },
+  ])("$name", ({ key, incremental, expected }) => {
+    expect(expectedSeconds(logged, new Set(incremental ? [key] : []))(key)).toBe(expected);
+  });
+
+  it("puts the chain of a long table before incremental actions whose full builds were longer", () => {
+    // x (incremental, 60 s in its full build) and y (a table, 10 s) are both ready; y heads the longer chain today
+    const actions: SchedulableAction[] = [
+      { key: "x", kind: "incremental", dependencies: [] },
+      { key: "y", kind: "table", dependencies: [] },
+    ];
+    const seconds = expectedSeconds([{ action: "x", incremental: false, seconds: 60 }, { action: "y", incremental: false, seconds: 10 }], new Set(["x"]));
+    expect(longestChainFirst(actions, seconds).map((a) => a.key)).toEqual(["y", "x"]);
   });
 });
 
