@@ -57,9 +57,14 @@ function countingReader(options: { failAfterBatches?: number } = {}) {
 }
 
 /** Files in the spool folders under `base`, once the deletions in flight are done. */
-async function spoolFiles(expectedCount?: number): Promise<string[]> {
+/**
+ * The spool's files once `expectedCount` of them end with `suffix` (all files when no suffix), or after a
+ * second: a file is renamed from .partial after the warehouse read has ended, asynchronously.
+ */
+async function spoolFiles(expectedCount?: number, suffix = ""): Promise<string[]> {
   const list = () => readdirSync(base).flatMap((dir) => (existsSync(join(base, dir)) ? readdirSync(join(base, dir)) : []));
-  for (let i = 0; i < 50 && list().length !== (expectedCount ?? 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  const matching = () => list().filter((name) => name.endsWith(suffix)).length;
+  for (let i = 0; i < 50 && matching() !== (expectedCount ?? 0); i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
   return list();
 }
 
@@ -105,7 +110,7 @@ describe("the NDJSON spool", () => {
     // The client has read one chunk; the writer finishes the whole file anyway.
     for (let i = 0; i < 200 && counts.closed < 1; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(counts).toEqual({ opened: 1, closed: 1 });
-    expect((await spoolFiles(1)).filter((name) => name.endsWith(".ndjson"))).toHaveLength(1);
+    expect((await spoolFiles(1, ".ndjson")).filter((name) => name.endsWith(".ndjson"))).toHaveLength(1);
     let lines = 0;
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) lines += chunk.value.filter((byte) => byte === 10).length;
     expect(lines + 1).toBeGreaterThan(270 + 9_000 - 1_000);
