@@ -14,7 +14,7 @@ import { ensureEpochTables, incrementalBuildTimes, latestRawEpoch, recordIncreme
 import { quoteIdent, type Warehouse } from "../warehouse/duckdb.ts";
 import { type Action, type ActionGraph, buildGraph, selectActions } from "./plan.ts";
 import { rewriteBigQueryReferences } from "./rewrite.ts";
-import { type ActionStatus, type AssertionPolicy, expectedSeconds, longestChainFirst, scheduleActions } from "./scheduler.ts";
+import { type ActionStatus, type AssertionPolicy, expectedSeconds, longestChainFirst, runsIncrementally, scheduleActions } from "./scheduler.ts";
 
 export type { ActionStatus, AssertionPolicy } from "./scheduler.ts";
 
@@ -142,7 +142,7 @@ async function buildIncremental(connection: DuckDBConnection, action: Action, fu
   const table = action.table!;
   const name = tableName(action);
   const existing = await objectType(connection, action);
-  const rebuild = existing !== "BASE TABLE" || (fullRefresh && !table.protected);
+  const rebuild = !runsIncrementally(existing === "BASE TABLE", fullRefresh, table.protected === true);
   if (rebuild) {
     return inTransaction(connection, async () => {
       if (existing === "VIEW") await connection.run(`drop view ${name}`);
@@ -317,13 +317,13 @@ export async function runGraph(warehouse: Warehouse, compiled: CompiledGraph, op
   const stale = new Set(options.fullRefresh ? [] : staleIncrementals(incrementals, epoch, await incrementalBuildTimes(warehouse)));
   // Each action's time in its latest successful run of the same kind: the longest chain of work starts first
   // (longestChainFirst, expectedSeconds).
-  const existing = new Set(incrementals.filter((i) => i.exists).map((i) => i.key));
-  const incrementalRuns = new Set(
-    planned
-      .filter((a) => a.kind === "incremental" && !stale.has(a.key))
-      .filter((a) => (a.table?.protected ? true : existing.has(a.key) && !options.fullRefresh))
-      .map((a) => a.key),
-  );
+  const existsByKey = new Map(incrementals.map((i) => [i.key, i.exists]));
+  const incrementalRuns = new Set<string>();
+  for (const action of planned) {
+    if (action.kind !== "incremental") continue;
+    const exists = existsByKey.get(action.key) ?? (await warehouse.tableExists(action.target.schema ?? "main", action.target.name));
+    if (runsIncrementally(exists, (options.fullRefresh ?? false) || stale.has(action.key), action.table?.protected === true)) incrementalRuns.add(action.key);
+  }
   const logged = await warehouse.query<{ action: string; incremental: boolean; seconds: number }>(
     `select action, coalesce(mode = 'incremental', false) as incremental, arg_max(seconds, finished_at) as seconds
     from ${RUN_LOG_SCHEMA}.action_runs where status = 'succeeded' group by 1, 2`,

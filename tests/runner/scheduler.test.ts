@@ -8,6 +8,7 @@ import {
   type AssertionPolicy,
   expectedSeconds,
   longestChainFirst,
+  runsIncrementally,
   type SchedulableAction,
   scheduleActions,
   UNLOGGED_INCREMENTAL_SECONDS,
@@ -125,6 +126,18 @@ describe("scheduleActions", () => {
 
   it.each([0, -1, 1.5, Number.NaN])("refuses concurrency %s", async (concurrency) => {
     await expect(schedule({ concurrency })).rejects.toThrow(/concurrency must be a whole number of at least 1/);
+  });
+});
+
+describe("runsIncrementally", () => {
+  it.each([
+    { name: "an existing table without a rebuild", exists: true, rebuild: false, isProtected: false, expected: true },
+    { name: "a missing table", exists: false, rebuild: false, isProtected: false, expected: false },
+    { name: "a rebuild (--full-refresh or a new raw epoch)", exists: true, rebuild: true, isProtected: false, expected: false },
+    { name: "a protected table asked to rebuild", exists: true, rebuild: true, isProtected: true, expected: true },
+    { name: "a missing protected table", exists: false, rebuild: true, isProtected: true, expected: false },
+  ])("$name: $expected", ({ exists, rebuild, isProtected, expected }) => {
+    expect(runsIncrementally(exists, rebuild, isProtected)).toBe(expected);
   });
 });
 
