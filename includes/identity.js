@@ -1,6 +1,7 @@
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-exports.REJECT_REASONS = exports.PLACEHOLDER_EMAIL_DOMAINS = exports.PLACEHOLDER_EMAIL_LOCAL_PARTS = exports.IDENTIFIER_KINDS = void 0;
+exports.REJECT_REASONS = exports.PLACEHOLDER_EMAIL_DOMAINS = exports.PLACEHOLDER_EMAIL_LOCAL_PARTS = exports.IDENTIFIER_COLUMNS = exports.IDENTIFIER_KINDS = void 0;
+exports.foldsIntoAccount = foldsIntoAccount;
 exports.email = email;
 exports.phone = phone;
 exports.code = code;
@@ -23,6 +24,20 @@ const identifiers_1 = require("./identifiers");
 const use = sql_1.dialectOr;
 /** Identifier kinds that link records. */
 exports.IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"];
+/** The column of an identity node (and of a staged identity record) each identifier kind is read from. */
+exports.IDENTIFIER_COLUMNS = {
+    email: "email_normalized",
+    phone: "phone_e164_digits",
+    loyalty_card: "loyalty_card_id",
+    device: "device_id",
+};
+/**
+ * TRUE for an identity record's system whose records are an account in its own system (source_id = the
+ * account's customer_id) and fold into the account's node when the account exists.
+ */
+function foldsIntoAccount(sourceSystemExpr) {
+    return `${sourceSystemExpr} in ('loyalty', 'webshop')`;
+}
 /** Placeholders people type when a form insists on an e-mail ("ei" is Finnish for "no"). */
 exports.PLACEHOLDER_EMAIL_LOCAL_PARTS = [
     "no", "noemail", "no-email", "no.email", "nomail", "none", "noreply", "no-reply", "null", "na", "n/a",

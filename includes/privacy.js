@@ -91,7 +91,7 @@ function rawRowSuppressed(table, refs, target) {
             return on("customer_id", "customer_id");
         case "identities":
             return `(${on("source_record", "trim(source_system) || ':' || trim(source_id)")}
-      or (source_system in ('loyalty', 'webshop') and ${on("customer_id", "source_id")})
+      or (${(0, identity_1.foldsIntoAccount)("source_system")} and ${on("customer_id", "source_id")})
       or ${on("email", "email")} or ${on("phone", "phone")}
       or ${on("loyalty_card", "loyalty_card_id")} or ${on("device_id", "device_id")})`;
     }

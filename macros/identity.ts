@@ -13,6 +13,22 @@ const use = dialectOr;
 /** Identifier kinds that link records. */
 export const IDENTIFIER_KINDS = ["email", "phone", "loyalty_card", "device"] as const;
 
+/** The column of an identity node (and of a staged identity record) each identifier kind is read from. */
+export const IDENTIFIER_COLUMNS: Record<(typeof IDENTIFIER_KINDS)[number], string> = {
+  email: "email_normalized",
+  phone: "phone_e164_digits",
+  loyalty_card: "loyalty_card_id",
+  device: "device_id",
+};
+
+/**
+ * TRUE for an identity record's system whose records are an account in its own system (source_id = the
+ * account's customer_id) and fold into the account's node when the account exists.
+ */
+export function foldsIntoAccount(sourceSystemExpr: string): string {
+  return `${sourceSystemExpr} in ('loyalty', 'webshop')`;
+}
+
 /** Placeholders people type when a form insists on an e-mail ("ei" is Finnish for "no"). */
 export const PLACEHOLDER_EMAIL_LOCAL_PARTS = [
   "no", "noemail", "no-email", "no.email", "nomail", "none", "noreply", "no-reply", "null", "na", "n/a",

@@ -11,7 +11,7 @@
  */
 import { dialectOr, type Dialect } from "./sql";
 import { email as emailNormalized, hash, phoneDigits } from "./identifiers";
-import { code } from "./identity";
+import { code, foldsIntoAccount } from "./identity";
 
 const use = dialectOr;
 
@@ -90,7 +90,7 @@ export function rawRowSuppressed(
       return on("customer_id", "customer_id");
     case "identities":
       return `(${on("source_record", "trim(source_system) || ':' || trim(source_id)")}
-      or (source_system in ('loyalty', 'webshop') and ${on("customer_id", "source_id")})
+      or (${foldsIntoAccount("source_system")} and ${on("customer_id", "source_id")})
       or ${on("email", "email")} or ${on("phone", "phone")}
       or ${on("loyalty_card", "loyalty_card_id")} or ${on("device_id", "device_id")})`;
   }
